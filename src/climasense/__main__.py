@@ -1,0 +1,3 @@
+from climasense.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The operator API (`/admin/v1`): shared dependencies and the router that gathers domains."""

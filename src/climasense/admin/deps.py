@@ -1,0 +1,34 @@
+"""FastAPI dependencies for the operator API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from climasense.auth.principals import AdminPrincipal
+from climasense.services import Services
+
+_bearer = HTTPBearer(
+    auto_error=False, description="Operator token from `climasense admin create-token`."
+)
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+async def require_admin(
+    request: Request,
+    services: ServicesDep,
+    _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> AdminPrincipal:
+    return await services.authenticator.admin(request.headers.get("authorization"))
+
+
+AdminDep = Annotated[AdminPrincipal, Depends(require_admin)]

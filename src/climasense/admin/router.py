@@ -1,0 +1,17 @@
+"""Gathers every domain's operator routes under `/admin/v1`, all behind an admin token."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from climasense.admin.deps import require_admin
+from climasense.devices.routes import router as devices_router
+from climasense.http.routing import JSONRoute
+
+
+def build_admin_router() -> APIRouter:
+    router = APIRouter(
+        prefix="/admin/v1", dependencies=[Depends(require_admin)], route_class=JSONRoute
+    )
+    router.include_router(devices_router)
+    return router

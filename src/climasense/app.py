@@ -1,0 +1,128 @@
+"""`create_app(settings)`: the ASGI application and its lifespan.
+
+The returned app is a thin dispatcher: `/v1/*` goes to the lean device router (the hot path),
+everything else — operator API, health, docs, dashboard — to FastAPI, which also runs the
+lifespan that opens the pool, migrates, and starts the background tasks.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
+
+from climasense import __version__
+from climasense.admin.router import build_admin_router
+from climasense.auth.cache import CredentialCache
+from climasense.auth.keys import KeyHasher
+from climasense.auth.service import Authenticator
+from climasense.db.migrate import migrate
+from climasense.db.pool import create_pool
+from climasense.device_routes import device_routes
+from climasense.errors import ConfigurationError
+from climasense.health import router as health_router
+from climasense.http import errors as http_errors
+from climasense.http.device_api import DeviceRouter
+from climasense.limits.factory import build_rate_limiter
+from climasense.openapi import merge
+from climasense.plugins import start_components
+from climasense.services import Services
+from climasense.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
+    if settings.database_url is None:
+        raise ConfigurationError(
+            "create_app needs a database URL (the CLI starts the embedded one)"
+        )
+    pool = await create_pool(
+        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
+    )
+    try:
+        if run_migrations:
+            async with pool.acquire() as conn:
+                await migrate(conn)
+        hasher = KeyHasher(settings.resolved_secret_key())
+        cache = CredentialCache(ttl=settings.auth_cache_seconds)
+        await cache.poll_once(pool)
+        services = Services(
+            settings=settings,
+            pool=pool,
+            hasher=hasher,
+            credential_cache=cache,
+            authenticator=Authenticator(pool, hasher, cache),
+            rate_limiter=await build_rate_limiter(settings),
+        )
+    except BaseException:
+        await pool.close()
+        raise
+    services.spawn(
+        cache.run_poller(pool, settings.revocation_poll_seconds), "credential-revocation-feed"
+    )
+    await start_components(services)
+    return services
+
+
+class ClimaSenseApp:
+    """Dispatches `/v1/` to the device router and the rest to FastAPI."""
+
+    def __init__(self, api: FastAPI) -> None:
+        self.api = api
+        self.device_router: DeviceRouter | None = None
+        self.state = api.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            router = self.device_router
+            if router is None:
+                router = self.device_router = DeviceRouter(self.api.state.services, device_routes())
+            await router(scope, receive, send)
+            return
+        await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings, *, run_migrations: bool = True) -> ClimaSenseApp:
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        services = await build_services(settings, run_migrations=run_migrations)
+        api.state.services = services
+        wrapper.device_router = DeviceRouter(services, device_routes())
+        try:
+            yield {}
+        finally:
+            await services.close()
+
+    api = FastAPI(
+        title="ClimaSense API",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url="/redoc",
+        openapi_url="/openapi.json",
+    )
+    http_errors.install(api)
+    api.include_router(health_router)
+    api.include_router(build_admin_router())
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            generated = get_openapi(title=api.title, version=api.version, routes=api.routes)
+            api.openapi_schema = merge(generated)
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    wrapper = ClimaSenseApp(api)
+    return wrapper
+
+
+def app_from_env() -> ClimaSenseApp:
+    """Factory for `uvicorn --factory climasense.app:app_from_env` (one per worker process)."""
+    return create_app(Settings.from_env())

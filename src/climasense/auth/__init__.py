@@ -1,0 +1,1 @@
+"""Device keys and admin tokens: format, hashing, lookup, and the in-process cache."""

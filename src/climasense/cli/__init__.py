@@ -1,0 +1,32 @@
+"""The `climasense` command."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from climasense.cli.admin import admin
+from climasense.cli.devices import devices
+from climasense.cli.server import migrate_command, serve
+from climasense.errors import ConfigurationError
+
+
+@click.group()
+@click.version_option(package_name="climasense")
+def cli() -> None:
+    """ClimaSense: backend for fleets of environmental IoT devices."""
+
+
+cli.add_command(serve)
+cli.add_command(migrate_command)
+cli.add_command(admin)
+cli.add_command(devices)
+
+
+def main() -> None:
+    try:
+        cli(standalone_mode=True)
+    except ConfigurationError as exc:
+        click.echo(f"climasense: {exc}", err=True)
+        sys.exit(2)

@@ -1,0 +1,54 @@
+"""`climasense devices …`: provisioning from the manufacturing line."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import click
+
+from climasense.auth.keys import KeyHasher
+from climasense.cli.context import database
+from climasense.cli.output import emit_json
+from climasense.devices import service
+from climasense.settings import Settings
+
+_CHUNK = 1000
+
+
+@click.group()
+def devices() -> None:
+    """Device inventory."""
+
+
+@devices.command("provision")
+@click.option("--kind", type=click.Choice(["standalone", "hub", "zigbee_sensor"]), required=True)
+@click.option("--model", required=True)
+@click.option("--batch", required=True)
+@click.option("--count", type=click.IntRange(1, 1_000_000), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"devices": [...]} as JSON.')
+def provision(kind: str, model: str, batch: str, count: int, as_json: bool) -> None:
+    """Provision devices; their keys are printed once and stored only as hashes."""
+    from rich.progress import Progress
+
+    async def run() -> list[dict[str, Any]]:
+        created: list[dict[str, Any]] = []
+        async with database(Settings.from_env()) as (settings, pool):
+            hasher = KeyHasher(settings.resolved_secret_key())
+            with Progress(disable=not sys.stderr.isatty(), transient=True) as progress:
+                task = progress.add_task("provisioning", total=count)
+                while len(created) < count:
+                    chunk = min(_CHUNK, count - len(created))
+                    created += await service.provision(
+                        pool, hasher, kind=kind, model=model, batch=batch, count=chunk
+                    )
+                    progress.update(task, advance=chunk)
+        return created
+
+    created = asyncio.run(run())
+    if as_json:
+        emit_json({"devices": created})
+    else:
+        for device in created:
+            click.echo(f"{device['serial_number']}\t{device['device_id']}\t{device['api_key']}")

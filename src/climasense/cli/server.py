@@ -1,0 +1,84 @@
+"""`climasense serve` and `climasense migrate`."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+from pathlib import Path
+
+import click
+
+from climasense.cli.context import check_database, database, resolve_database
+from climasense.errors import ConfigurationError
+from climasense.settings import Settings
+
+
+@click.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date."""
+
+    async def run() -> None:
+        async with database(Settings.from_env()):
+            pass
+
+    asyncio.run(run())
+    click.echo("database schema is up to date")
+
+
+def _lock_data_dir(data_dir: Path) -> int:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fd = os.open(data_dir / "serve.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise ConfigurationError(
+            f"another `climasense serve` is already running on the data folder {data_dir}; "
+            "stop it first, or point this one at another CLIMASENSE_DATA_DIR"
+        ) from None
+    return fd
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--no-worker", is_flag=True, help="Do not run the background worker in-process.")
+def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
+    """Run the API (device + operator + dashboard) and, by default, the background worker."""
+    import uvicorn
+
+    settings = Settings.from_env()
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+    )
+    lock_fd = _lock_data_dir(settings.data_dir) if settings.database_url is None else None
+    resolved, embedded = resolve_database(settings)
+    try:
+        assert resolved.database_url is not None
+        asyncio.run(check_database(resolved.database_url))
+        # Worker processes build their settings from the environment: hand them the embedded
+        # database's URL and the server secret this process resolved.
+        os.environ["CLIMASENSE_DATABASE_URL"] = resolved.database_url
+        os.environ.setdefault("CLIMASENSE_SECRET_KEY", resolved.resolved_secret_key())
+        if no_worker:
+            os.environ["CLIMASENSE_RUN_WORKER"] = "0"
+        click.echo(f"ClimaSense listening on http://{host}:{port} (docs at /docs)", err=True)
+        uvicorn.run(
+            "climasense.app:app_from_env",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers if workers > 1 else None,
+            log_level=settings.log_level,
+            access_log=False,
+            timeout_graceful_shutdown=20,
+            server_header=False,
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        if lock_fd is not None:
+            os.close(lock_fd)

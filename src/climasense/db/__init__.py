@@ -1,0 +1,1 @@
+"""PostgreSQL access: the pool, the embedded server, and versioned migrations."""

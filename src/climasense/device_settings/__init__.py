@@ -1,0 +1,1 @@
+"""Device settings: the versioned configuration document of CONTRACT §4.2."""

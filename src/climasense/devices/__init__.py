@@ -1,0 +1,1 @@
+"""Devices: provisioning, inventory, key revocation and rotation (operator side)."""

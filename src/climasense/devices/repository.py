@@ -1,0 +1,165 @@
+"""SQL for the device inventory."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+DEFAULT_ENABLED_SENSORS = {
+    "standalone": [
+        "temperature",
+        "humidity",
+        "pressure",
+        "power_availability",
+        "battery_level",
+        "signal_strength",
+        "iaq",
+    ],
+    "hub": ["temperature", "humidity", "power_availability", "signal_strength"],
+    "zigbee_sensor": ["temperature", "humidity", "battery_level"],
+}
+
+# A device is online while it has reported within three reporting intervals (the same rule
+# the built-in `device_offline` alert uses).
+_ONLINE_SQL = (
+    "(d.last_seen_at IS NOT NULL AND d.last_seen_at >= now() - make_interval("
+    "secs => 3 * coalesce(s.reporting_interval_seconds, 300)))"
+)
+
+_SUMMARY_COLUMNS = f"""
+    d.device_id, d.serial_number, d.kind, d.model, d.batch, d.status, d.created_at,
+    d.last_seen_at, d.firmware_version, d.hub_id, {_ONLINE_SQL} AS online
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class NewDevice:
+    device_id: UUID
+    serial_number: str
+    key_hash: bytes
+
+
+async def next_serial_numbers(conn: asyncpg.Connection, count: int) -> list[int]:
+    rows = await conn.fetch(
+        "SELECT nextval('device_serial_seq') AS n FROM generate_series(1, $1)", count
+    )
+    return [row["n"] for row in rows]
+
+
+async def insert_devices(
+    conn: asyncpg.Connection, kind: str, model: str, batch: str, devices: list[NewDevice]
+) -> None:
+    await conn.execute(
+        """INSERT INTO devices (device_id, serial_number, kind, model, batch, key_hash)
+           SELECT id, serial, $4, $5, $6, key_hash
+           FROM unnest($1::uuid[], $2::text[], $3::bytea[]) AS t(id, serial, key_hash)""",
+        [d.device_id for d in devices],
+        [d.serial_number for d in devices],
+        [d.key_hash for d in devices],
+        kind,
+        model,
+        batch,
+    )
+    await conn.execute(
+        """INSERT INTO device_settings (device_id, enabled_sensors)
+           SELECT id, $2::text[] FROM unnest($1::uuid[]) AS t(id)""",
+        [d.device_id for d in devices],
+        DEFAULT_ENABLED_SENSORS[kind],
+    )
+
+
+async def list_devices(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    *,
+    batch: str | None,
+    kind: str | None,
+    online: bool | None,
+    model: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    conditions = ["true"]
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if batch is not None:
+        conditions.append(f"d.batch = {arg(batch)}")
+    if kind is not None:
+        conditions.append(f"d.kind = {arg(kind)}")
+    if model is not None:
+        conditions.append(f"d.model = {arg(model)}")
+    if online is not None:
+        conditions.append(_ONLINE_SQL if online else f"NOT {_ONLINE_SQL}")
+    if after is not None:
+        conditions.append(f"(d.created_at, d.device_id) > ({arg(after[0])}, {arg(after[1])})")
+    query = f"""SELECT {_SUMMARY_COLUMNS}
+                FROM devices d LEFT JOIN device_settings s USING (device_id)
+                WHERE {" AND ".join(conditions)}
+                ORDER BY d.created_at, d.device_id
+                LIMIT {arg(limit)}"""
+    return await conn.fetch(query, *args)
+
+
+async def get_device(
+    conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID
+) -> asyncpg.Record | None:
+    return await conn.fetchrow(
+        f"""SELECT {_SUMMARY_COLUMNS}, d.latitude, d.longitude, d.position_at, d.ieee_address,
+                   d.key_hash, s.version AS settings_version
+            FROM devices d LEFT JOIN device_settings s USING (device_id)
+            WHERE d.device_id = $1""",
+        device_id,
+    )
+
+
+async def latest_readings(
+    conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT t.name AS sensor_type, l.value, l.ts
+           FROM latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
+           WHERE l.device_id = $1 ORDER BY t.code""",
+        device_id,
+    )
+
+
+async def hub_sensors(
+    conn: asyncpg.Pool | asyncpg.Connection, hub_id: UUID
+) -> list[asyncpg.Record]:
+    return await conn.fetch(
+        """SELECT device_id AS sensor_id, serial_number, ieee_address, last_seen_at, paired_at
+           FROM devices WHERE hub_id = $1 ORDER BY paired_at, device_id""",
+        hub_id,
+    )
+
+
+async def revoke(conn: asyncpg.Connection, device_id: UUID) -> bytes | None:
+    """Revoke the device's key; return the old key hash (None if there was none)."""
+    row = await conn.fetchrow(
+        """UPDATE devices d SET status = 'revoked', revoked_at = now(), key_hash = NULL
+           FROM (SELECT device_id, key_hash FROM devices WHERE device_id = $1 FOR UPDATE) old
+           WHERE d.device_id = old.device_id
+           RETURNING old.key_hash""",
+        device_id,
+    )
+    return None if row is None else row["key_hash"]
+
+
+async def replace_key(conn: asyncpg.Connection, device_id: UUID, new_hash: bytes) -> bytes | None:
+    """Give the device a new key hash (reactivating a revoked device); return the old hash."""
+    row = await conn.fetchrow(
+        """UPDATE devices d SET key_hash = $2, status = 'active', revoked_at = NULL
+           FROM (SELECT device_id, key_hash FROM devices WHERE device_id = $1 FOR UPDATE) old
+           WHERE d.device_id = old.device_id AND d.status <> 'decommissioned'
+           RETURNING old.key_hash""",
+        device_id,
+        new_hash,
+    )
+    return None if row is None else (row["key_hash"] or b"")

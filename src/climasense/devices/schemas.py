@@ -1,0 +1,84 @@
+"""Request and response bodies of the operator device endpoints."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DeviceKind = Literal["standalone", "hub", "zigbee_sensor"]
+
+_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+
+
+class ProvisionRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: DeviceKind
+    model: str = Field(pattern=_NAME_PATTERN, description="Hardware model, e.g. `CS-100`.")
+    batch: str = Field(pattern=_NAME_PATTERN, description="Manufacturing/rollout batch.")
+    count: int = Field(default=1, ge=1, le=10_000)
+
+
+class ProvisionedDevice(BaseModel):
+    device_id: UUID
+    serial_number: str
+    api_key: str = Field(description="Shown only in this response; stored only as a hash.")
+    kind: DeviceKind
+    model: str
+    batch: str
+
+
+class ProvisionResponse(BaseModel):
+    devices: list[ProvisionedDevice]
+
+
+class DeviceSummary(BaseModel):
+    device_id: UUID
+    serial_number: str
+    kind: DeviceKind
+    model: str
+    batch: str
+    status: Literal["active", "revoked", "decommissioned"]
+    online: bool
+    created_at: datetime
+    last_seen_at: datetime | None
+    firmware_version: str | None
+    hub_id: UUID | None = None
+
+
+class LatestReading(BaseModel):
+    sensor_type: str
+    value: float
+    timestamp: datetime
+
+
+class DeviceDetail(DeviceSummary):
+    latitude: float | None = None
+    longitude: float | None = None
+    position_at: datetime | None = None
+    ieee_address: str | None = None
+    latest_readings: list[LatestReading] = Field(default_factory=list)
+    open_alerts: list[dict[str, Any]] = Field(default_factory=list)
+    sensors: list[dict[str, Any]] = Field(
+        default_factory=list, description="For a hub: its paired Zigbee sensors."
+    )
+    settings_version: int | None = None
+    applied_settings_version: int | None = None
+
+
+class DeviceList(BaseModel):
+    devices: list[DeviceSummary]
+    next_cursor: str | None
+
+
+class ApiKeyResponse(BaseModel):
+    device_id: UUID
+    api_key: str
+
+
+class RevokeResponse(BaseModel):
+    device_id: UUID
+    status: Literal["revoked"]

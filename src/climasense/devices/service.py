@@ -1,0 +1,127 @@
+"""Device inventory rules: provisioning, detail, revocation and key rotation."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+
+from climasense.auth import repository as credentials
+from climasense.auth.keys import KeyHasher, KeyKind, generate_key
+from climasense.devices import repository
+from climasense.devices.repository import NewDevice
+from climasense.errors import NotFound, ValidationFailed
+
+_SERIAL_PREFIX = {"standalone": "CS-ST", "hub": "CS-HB", "zigbee_sensor": "CS-ZB"}
+
+
+def key_kind_for(device_kind: str) -> KeyKind:
+    return KeyKind.SENSOR if device_kind == "zigbee_sensor" else KeyKind.DEVICE
+
+
+async def provision(
+    pool: asyncpg.Pool, hasher: KeyHasher, *, kind: str, model: str, batch: str, count: int
+) -> list[dict[str, Any]]:
+    """Create `count` devices; the returned keys exist nowhere else."""
+    key_kind = key_kind_for(kind)
+    async with pool.acquire() as conn, conn.transaction():
+        numbers = await repository.next_serial_numbers(conn, count)
+        issued: list[tuple[NewDevice, str]] = []
+        for number in numbers:
+            key = generate_key(key_kind)
+            serial = f"{_SERIAL_PREFIX[kind]}-{number:07d}"
+            issued.append((NewDevice(uuid4(), serial, hasher.hash(key)), key))
+        await repository.insert_devices(conn, kind, model, batch, [d for d, _ in issued])
+    return [
+        {
+            "device_id": device.device_id,
+            "serial_number": device.serial_number,
+            "api_key": key,
+            "kind": kind,
+            "model": model,
+            "batch": batch,
+        }
+        for device, key in issued
+    ]
+
+
+def encode_cursor(created_at: datetime, device_id: UUID) -> str:
+    raw = orjson.dumps([created_at.isoformat(), str(device_id)])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        created_at, device_id = orjson.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), UUID(device_id)
+    except (ValueError, TypeError) as exc:
+        raise ValidationFailed(
+            "Invalid cursor", details=[{"field": "cursor", "message": "not a cursor from this API"}]
+        ) from exc
+
+
+async def list_devices(
+    pool: asyncpg.Pool,
+    *,
+    batch: str | None,
+    kind: str | None,
+    online: bool | None,
+    model: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.list_devices(
+        pool, batch=batch, kind=kind, online=online, model=model, after=after, limit=limit + 1
+    )
+    devices = [dict(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last["created_at"], last["device_id"])
+    return devices, next_cursor
+
+
+async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
+    row = await repository.get_device(pool, device_id)
+    if row is None:
+        raise NotFound("Device not found")
+    detail = dict(row)
+    detail.pop("key_hash", None)
+    detail["latest_readings"] = [
+        {"sensor_type": r["sensor_type"], "value": r["value"], "timestamp": r["ts"]}
+        for r in await repository.latest_readings(pool, device_id)
+    ]
+    if row["kind"] == "hub":
+        detail["sensors"] = [dict(r) for r in await repository.hub_sensors(pool, device_id)]
+    return detail
+
+
+async def revoke(pool: asyncpg.Pool, device_id: UUID) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        old_hash = await repository.revoke(conn, device_id)
+        if old_hash is None and not await conn.fetchval(
+            "SELECT true FROM devices WHERE device_id = $1", device_id
+        ):
+            raise NotFound("Device not found")
+        if old_hash:
+            await credentials.record_credential_event(conn, old_hash)
+
+
+async def rotate_key(pool: asyncpg.Pool, hasher: KeyHasher, device_id: UUID) -> str:
+    async with pool.acquire() as conn, conn.transaction():
+        kind = await conn.fetchval("SELECT kind FROM devices WHERE device_id = $1", device_id)
+        if kind is None:
+            raise NotFound("Device not found")
+        key = generate_key(key_kind_for(kind))
+        old_hash = await repository.replace_key(conn, device_id, hasher.hash(key))
+        if old_hash is None:
+            raise NotFound("Device not found")
+        if old_hash:
+            await credentials.record_credential_event(conn, old_hash)
+    return key

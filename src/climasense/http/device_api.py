@@ -1,0 +1,137 @@
+"""The device API's lean router.
+
+`/v1/*` is the hot path (every device, every minute), so it does not go through FastAPI's
+dependency injection and middleware: a dispatcher sends `/v1/` requests to this router, which
+matches the path, authenticates the key (cached), applies the rate limit and calls the
+handler. Every authenticated answer, errors included, carries the RateLimit headers.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from climasense.auth.principals import DevicePrincipal
+from climasense.errors import ClimaSenseError, Forbidden, MethodNotAllowed, NotFound, RateLimited
+from climasense.http.body import check_declared_length
+from climasense.http.errors import exception_to_response
+from climasense.http.responses import error_response
+from climasense.limits.base import Decision
+
+if TYPE_CHECKING:
+    from climasense.services import Services
+
+DeviceHandler = Callable[[Request, DevicePrincipal], Awaitable[Response]]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRoute:
+    method: str
+    path: str
+    handler: DeviceHandler
+    limit: str = "default"  # key into Settings.rate_limits
+    hub_only: bool = False
+    operation: str = field(default="")
+
+    @property
+    def label(self) -> str:
+        return self.operation or f"{self.method} {self.path}"
+
+
+def _compile(path: str) -> re.Pattern[str]:
+    pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
+    return re.compile(f"^{pattern}$")
+
+
+def rate_limit_headers(name: str, decision: Decision) -> dict[str, str]:
+    return {
+        "RateLimit-Policy": f'"{name}";q={decision.limit};w={decision.window_seconds}',
+        "RateLimit": f'"{name}";r={decision.remaining};t={decision.reset_seconds}',
+    }
+
+
+class DeviceRouter:
+    def __init__(self, services: Services, routes: list[DeviceRoute]) -> None:
+        self.services = services
+        self._static: dict[str, dict[str, DeviceRoute]] = {}
+        self._dynamic: list[tuple[re.Pattern[str], dict[str, DeviceRoute]]] = []
+        for route in routes:
+            if "{" in route.path:
+                pattern = _compile(route.path)
+                for existing, methods in self._dynamic:
+                    if existing.pattern == pattern.pattern:
+                        methods[route.method] = route
+                        break
+                else:
+                    self._dynamic.append((pattern, {route.method: route}))
+            else:
+                self._static.setdefault(route.path, {})[route.method] = route
+
+    def match(self, path: str) -> tuple[dict[str, DeviceRoute], dict[str, str]] | None:
+        methods = self._static.get(path)
+        if methods is not None:
+            return methods, {}
+        for pattern, methods in self._dynamic:
+            found = pattern.match(path)
+            if found:
+                return methods, found.groupdict()
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(scope, receive)
+        await response(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive) -> Response:
+        matched = self.match(scope["path"])
+        if matched is None:
+            return error_response(NotFound())
+        methods, params = matched
+        method = scope["method"]
+        route = methods.get(method) or (methods.get("GET") if method == "HEAD" else None)
+        if route is None:
+            allow = ", ".join(sorted(methods))
+            return error_response(MethodNotAllowed(), headers={"Allow": allow})
+        scope["path_params"] = params
+        scope["climasense.services"] = self.services
+        request = Request(scope, receive)
+        services = self.services
+        headers: dict[str, str] = {}
+        try:
+            device = await services.authenticator.device_for_request(request)
+            rule_name = route.limit if route.limit in services.settings.rate_limits else "default"
+            rule = services.settings.rate_limits[rule_name]
+            decision = await services.rate_limiter.hit(f"{device.device_id}:{rule_name}", rule)
+            headers = rate_limit_headers(rule_name, decision)
+            if not decision.allowed:
+                raise RateLimited(
+                    f"Too many requests to {route.label}; retry in {decision.retry_after} s",
+                    headers={"Retry-After": str(decision.retry_after)},
+                )
+            if device.kind == "zigbee_sensor":
+                raise Forbidden("A Zigbee sensor key cannot call the device API; its hub does")
+            if route.hub_only and not device.is_hub:
+                raise Forbidden("Only hub devices can call this endpoint")
+            check_declared_length(request, services.settings.device_body_limit)
+            response = await route.handler(request, device)
+        except ClimaSenseError as exc:
+            return error_response(exc, headers=headers)
+        except Exception as exc:
+            response = exception_to_response(exc)
+        response.headers.update(headers)
+        return response
+
+
+def device_api_paths(routes: list[DeviceRoute]) -> set[tuple[str, str]]:
+    return {(r.method, r.path) for r in routes}
+
+
+def services_of(request: Request) -> Services:
+    """The process's services, for a device handler."""
+    services: Services = request.scope["climasense.services"]
+    return services

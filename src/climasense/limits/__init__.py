@@ -1,0 +1,1 @@
+"""Per-key, per-endpoint rate limiting (CONTRACT §3)."""

@@ -1,0 +1,50 @@
+"""The runtime services of one API process, built by the app's lifespan and passed down."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+
+from climasense.auth.cache import CredentialCache
+from climasense.auth.keys import KeyHasher
+from climasense.auth.service import Authenticator
+from climasense.limits.base import RateLimiter
+from climasense.settings import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    pool: asyncpg.Pool
+    hasher: KeyHasher
+    credential_cache: CredentialCache
+    authenticator: Authenticator
+    rate_limiter: RateLimiter
+    # Components added by later capabilities (ingest writer, blob store, …) by name.
+    extras: dict[str, Any] = field(default_factory=dict)
+    _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> None:
+        self._tasks.append(asyncio.ensure_future(coro))
+        self._tasks[-1].set_name(name)
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        for closer in reversed(self._closers):
+            with contextlib.suppress(Exception):
+                await closer()
+        await self.rate_limiter.close()
+        await self.pool.close()

@@ -1,0 +1,63 @@
+"""Shared fixtures: a real PostgreSQL, a migrated database per test session (or per test where
+global state matters), and the production app served over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from climasense.settings import Settings
+from tests.support import postgres
+from tests.support.factories import admin_token
+from tests.support.server import LiveServer, live_server
+
+TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> Iterator[str]:
+    with postgres.postgres_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def template_db(pg_admin_url: str) -> Iterator[str]:
+    name = asyncio.run(postgres.migrated_template(pg_admin_url))
+    yield name
+    asyncio.run(postgres.drop_database(pg_admin_url, name))
+
+
+@pytest.fixture(scope="session")
+async def database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """A migrated database shared by the session: tests keep to their own devices."""
+    name = await postgres.create_database(pg_admin_url, template=template_db)
+    yield postgres.database_url(pg_admin_url, name)
+    await postgres.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+async def fresh_database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """A migrated database of this test's own (for tests of global state)."""
+    name = await postgres.create_database(pg_admin_url, template=template_db)
+    yield postgres.database_url(pg_admin_url, name)
+    await postgres.drop_database(pg_admin_url, name)
+
+
+def make_settings(database_url: str, tmp_path: object, **overrides: object) -> Settings:
+    from pathlib import Path
+
+    base = Settings(database_url=database_url, data_dir=Path(str(tmp_path)), secret_key=TEST_SECRET)
+    return base.with_overrides(**overrides) if overrides else base
+
+
+@pytest.fixture
+async def server(database_url: str, tmp_path: object) -> AsyncIterator[LiveServer]:
+    async with live_server(make_settings(database_url, tmp_path)) as live:
+        yield live
+
+
+@pytest.fixture
+async def token(server: LiveServer) -> str:
+    return await admin_token(server.services)

@@ -1,0 +1,37 @@
+"""Test data made through the real API (or its services), never by writing rows by hand."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from climasense.auth.service import create_admin_token
+from climasense.services import Services
+
+
+async def admin_token(services: Services, name: str = "tests") -> str:
+    return await create_admin_token(services.pool, services.hasher, name)
+
+
+async def provision(
+    client: httpx.AsyncClient,
+    token: str,
+    *,
+    kind: str = "standalone",
+    model: str = "CS-100",
+    batch: str = "batch-a",
+    count: int = 1,
+) -> list[dict[str, Any]]:
+    response = await client.post(
+        "/admin/v1/devices",
+        json={"kind": kind, "model": model, "batch": batch, "count": count},
+        headers=bearer(token),
+    )
+    assert response.status_code == 201, response.text
+    devices: list[dict[str, Any]] = response.json()["devices"]
+    return devices
+
+
+def bearer(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
