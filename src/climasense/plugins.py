@@ -14,8 +14,16 @@ from climasense.services import Services
 Starter = Callable[[Services], Awaitable[None]]
 
 
+async def _start_worker(services: Services) -> None:
+    if services.settings.run_worker:
+        from climasense.worker.runner import start_worker
+
+        start_worker(services)
+
+
 def starters() -> list[Starter]:
-    return []
+    # Order matters: components a later one depends on start first; the worker starts last.
+    return [_start_worker]
 
 
 async def start_components(services: Services) -> None:

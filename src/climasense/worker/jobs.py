@@ -1,0 +1,13 @@
+"""The registry of background jobs; each capability adds its own here."""
+
+from __future__ import annotations
+
+from climasense.worker.runner import LoopJob, PeriodicJob
+
+
+def periodic_jobs() -> list[PeriodicJob]:
+    return []
+
+
+def loop_jobs() -> list[LoopJob]:
+    return []
