@@ -6,6 +6,7 @@ import asyncio
 import fcntl
 import logging
 import os
+import signal
 from pathlib import Path
 
 import click
@@ -41,6 +42,10 @@ def _lock_data_dir(data_dir: Path) -> int:
     return fd
 
 
+def _exit_quietly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -66,6 +71,11 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         if no_worker:
             os.environ["CLIMASENSE_RUN_WORKER"] = "0"
         click.echo(f"ClimaSense listening on http://{host}:{port} (docs at /docs)", err=True)
+        # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
+        # handler that was installed before it: make that an orderly exit, so the `finally`
+        # below stops the embedded PostgreSQL.
+        signal.signal(signal.SIGTERM, _exit_quietly)
+        signal.signal(signal.SIGINT, _exit_quietly)
         uvicorn.run(
             "climasense.app:app_from_env",
             factory=True,

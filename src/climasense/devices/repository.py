@@ -79,7 +79,7 @@ async def list_devices(
     kind: str | None,
     online: bool | None,
     model: str | None,
-    after: tuple[datetime, UUID] | None,
+    after: tuple[datetime, str] | None,
     limit: int,
 ) -> list[asyncpg.Record]:
     conditions = ["true"]
@@ -98,11 +98,11 @@ async def list_devices(
     if online is not None:
         conditions.append(_ONLINE_SQL if online else f"NOT {_ONLINE_SQL}")
     if after is not None:
-        conditions.append(f"(d.created_at, d.device_id) > ({arg(after[0])}, {arg(after[1])})")
+        conditions.append(f"(d.created_at, d.serial_number) > ({arg(after[0])}, {arg(after[1])})")
     query = f"""SELECT {_SUMMARY_COLUMNS}
                 FROM devices d LEFT JOIN device_settings s USING (device_id)
                 WHERE {" AND ".join(conditions)}
-                ORDER BY d.created_at, d.device_id
+                ORDER BY d.created_at, d.serial_number
                 LIMIT {arg(limit)}"""
     return await conn.fetch(query, *args)
 

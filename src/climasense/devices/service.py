@@ -49,16 +49,16 @@ async def provision(
     ]
 
 
-def encode_cursor(created_at: datetime, device_id: UUID) -> str:
-    raw = orjson.dumps([created_at.isoformat(), str(device_id)])
+def encode_cursor(created_at: datetime, serial_number: str) -> str:
+    raw = orjson.dumps([created_at.isoformat(), serial_number])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, device_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), UUID(device_id)
+        created_at, serial_number = orjson.loads(base64.urlsafe_b64decode(padded))
+        return datetime.fromisoformat(created_at), str(serial_number)
     except (ValueError, TypeError) as exc:
         raise ValidationFailed(
             "Invalid cursor", details=[{"field": "cursor", "message": "not a cursor from this API"}]
@@ -83,7 +83,7 @@ async def list_devices(
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]
-        next_cursor = encode_cursor(last["created_at"], last["device_id"])
+        next_cursor = encode_cursor(last["created_at"], last["serial_number"])
     return devices, next_cursor
 
 

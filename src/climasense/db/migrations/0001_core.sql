@@ -25,8 +25,9 @@ CREATE TABLE devices (
     paired_at        timestamptz
 );
 
-CREATE INDEX devices_batch_idx ON devices (batch, device_id);
-CREATE INDEX devices_kind_idx ON devices (kind, device_id);
+CREATE INDEX devices_created_idx ON devices (created_at, serial_number);
+CREATE INDEX devices_batch_idx ON devices (batch, created_at, serial_number);
+CREATE INDEX devices_kind_idx ON devices (kind, created_at, serial_number);
 CREATE INDEX devices_hub_idx ON devices (hub_id) WHERE hub_id IS NOT NULL;
 
 CREATE TABLE admin_tokens (
