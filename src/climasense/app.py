@@ -23,6 +23,7 @@ from climasense.auth.service import Authenticator
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
 from climasense.device_routes import device_routes
+from climasense.docs_ui import router as docs_router
 from climasense.errors import ConfigurationError
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
@@ -102,12 +103,13 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> ClimaSense
         title="ClimaSense API",
         version=__version__,
         lifespan=lifespan,
-        docs_url="/docs",
-        redoc_url="/redoc",
+        docs_url=None,  # served from package files by climasense.docs_ui, not a CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
     )
     http_errors.install(api)
     api.include_router(health_router)
+    api.include_router(docs_router)
     api.include_router(build_admin_router())
 
     def openapi() -> dict[str, Any]:

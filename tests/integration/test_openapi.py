@@ -1,0 +1,46 @@
+"""`/openapi.json` serves the contract's device API unchanged, plus the operator API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+from tests.support.server import LiveServer
+
+CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "openapi.yaml"
+PACKAGED = Path(__file__).resolve().parents[2] / "src" / "climasense" / "contract" / "openapi.yaml"
+
+
+def test_packaged_contract_is_the_shared_contract() -> None:
+    # The package carries a copy so an installed server can serve it; it must not drift.
+    if CONTRACT.exists():
+        assert PACKAGED.read_text() == CONTRACT.read_text()
+    else:
+        raise AssertionError(f"shared contract not found at {CONTRACT}")
+
+
+async def test_served_document_has_the_contract_device_api(server: LiveServer) -> None:
+    served = (await server.client.get("/openapi.json")).json()
+    contract = yaml.safe_load(PACKAGED.read_text())
+    assert served["openapi"] == contract["openapi"]
+    for path, operations in contract["paths"].items():
+        assert served["paths"][path] == operations, path
+    for section, entries in contract["components"].items():
+        for name, value in entries.items():
+            assert served["components"][section][name] == value, (section, name)
+    assert "/admin/v1/devices" in served["paths"]
+    assert served["paths"]["/healthz"]["get"]["security"] == []
+
+
+async def test_interactive_docs_are_served_without_a_cdn(server: LiveServer) -> None:
+    page = await server.client.get("/docs")
+    assert page.status_code == 200
+    assert "cdn" not in page.text.lower()
+    assert "/docs/static/swagger-ui-bundle.js" in page.text
+    script = await server.client.get("/docs/static/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert len(script.content) > 100_000
+    missing = await server.client.get("/docs/static/nothing.js")
+    assert missing.status_code == 404
+    assert missing.json()["error"] == "not_found"
