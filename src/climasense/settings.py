@@ -56,6 +56,7 @@ class Settings:
     ingest_max_wait_ms: float = 2.0
     ingest_max_pending_readings: int = 200_000
     max_sensors_per_hub: int = 64
+    hub_sensors_page_size: int = 100
     run_worker: bool = True
     log_level: str = "info"
 
@@ -115,6 +116,7 @@ class Settings:
             retention_days=integer("CLIMASENSE_RETENTION_DAYS", 400, 1),
             partition_days=integer("CLIMASENSE_PARTITION_DAYS", 7, 1),
             max_sensors_per_hub=integer("CLIMASENSE_MAX_SENSORS_PER_HUB", 64, 1),
+            hub_sensors_page_size=integer("CLIMASENSE_HUB_SENSORS_PAGE_SIZE", 100, 1),
             run_worker=env.get("CLIMASENSE_RUN_WORKER", "1") not in {"0", "false", "no"},
             log_level=env.get("CLIMASENSE_LOG_LEVEL", "info"),
         )

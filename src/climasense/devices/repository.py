@@ -112,8 +112,10 @@ async def get_device(
 ) -> asyncpg.Record | None:
     return await conn.fetchrow(
         f"""SELECT {_SUMMARY_COLUMNS}, d.latitude, d.longitude, d.position_at, d.ieee_address,
+                   d.paired_at, h.serial_number AS hub_serial_number,
                    d.key_hash, s.version AS settings_version
             FROM devices d LEFT JOIN device_settings s USING (device_id)
+                 LEFT JOIN devices h ON h.device_id = d.hub_id
             WHERE d.device_id = $1""",
         device_id,
     )

@@ -60,6 +60,12 @@ class DeviceDetail(DeviceSummary):
     longitude: float | None = None
     position_at: datetime | None = None
     ieee_address: str | None = None
+    paired_at: datetime | None = Field(
+        default=None, description="For a Zigbee sensor: when its hub (`hub_id`) paired it."
+    )
+    hub_serial_number: str | None = Field(
+        default=None, description="For a Zigbee sensor: the serial number of its hub."
+    )
     latest_readings: list[LatestReading] = Field(default_factory=list)
     open_alerts: list[dict[str, Any]] = Field(default_factory=list)
     sensors: list[dict[str, Any]] = Field(
