@@ -168,14 +168,14 @@ class EmbeddedPostgres:
         password = quote(self.password_file.read_text().strip(), safe="")
         return f"postgresql://{_DB_USER}:{password}@127.0.0.1:{port}/{_DB_NAME}"
 
-    def start(self) -> tuple[str, bool]:
+    def start(self, port: int | None = None) -> tuple[str, bool]:
         """Start the cluster unless it runs; return (dsn, whether this call started it)."""
         if not self.initialized:
             log.info("initialising embedded PostgreSQL in %s", self.pgdata)
             self.initdb()
-        if (port := self.running_port()) is not None:
-            return self.dsn(port), False
-        port = _free_port()
+        if (running := self.running_port()) is not None:
+            return self.dsn(running), False
+        port = port or _free_port()
         result = self._run(
             "pg_ctl",
             "-D",
@@ -234,9 +234,10 @@ class EmbeddedPostgres:
             if created.returncode != 0:
                 raise ConfigurationError(f"could not create database: {created.stderr.strip()}")
 
-    def stop(self) -> None:
+    def stop(self, mode: str = "fast") -> None:
+        """Stop the cluster (`mode` as pg_ctl's: smart, fast, immediate)."""
         if self.running_port() is None:
             return
-        result = self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "stop")
+        result = self._run("pg_ctl", "-D", str(self.pgdata), "-m", mode, "-w", "stop")
         if result.returncode != 0:
             log.warning("embedded PostgreSQL did not stop cleanly: %s", result.stderr.strip())
