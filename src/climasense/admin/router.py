@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from climasense.admin.deps import require_admin
+from climasense.commands.admin_routes import router as commands_router
+from climasense.device_settings.admin_routes import router as settings_router
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
 
@@ -14,4 +16,6 @@ def build_admin_router() -> APIRouter:
         prefix="/admin/v1", dependencies=[Depends(require_admin)], route_class=JSONRoute
     )
     router.include_router(devices_router)
+    router.include_router(settings_router)
+    router.include_router(commands_router)
     return router

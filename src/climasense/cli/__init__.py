@@ -7,8 +7,10 @@ import sys
 import click
 
 from climasense.cli.admin import admin
+from climasense.cli.commands import commands
 from climasense.cli.devices import devices
 from climasense.cli.server import migrate_command, serve
+from climasense.cli.settings import settings_group
 from climasense.cli.worker import worker
 from climasense.errors import ConfigurationError
 
@@ -24,6 +26,8 @@ cli.add_command(migrate_command)
 cli.add_command(admin)
 cli.add_command(devices)
 cli.add_command(worker)
+cli.add_command(commands)
+devices.add_command(settings_group)
 
 
 def main() -> None:

@@ -1,20 +1,43 @@
-"""Settings rules: the document a device reads and (later) patches."""
+"""Settings rules: reading the document, changing it by merge patch (device or operator), and
+the per-model defaults new devices start with.
+
+A change runs in one transaction that locks the device's settings row, so concurrent changes
+are applied one after the other: with the same `If-Match`, exactly one succeeds and the others
+see the new version and get 412. An operator's change queues a `config_update` carrying the
+new document in the same transaction, superseding the older ones the device has not fetched.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
+import re
+from typing import Any, Literal
+from uuid import UUID, uuid4
 
 import asyncpg
 
-from climasense.device_settings import repository
-from climasense.errors import NotFound
+from climasense.commands import repository as commands
+from climasense.device_settings import document, repository
+from climasense.errors import NotFound, PreconditionFailed
+
+Actor = Literal["device", "operator"]
+
+CONFIG_UPDATE_TTL_SECONDS = 86_400
+_ETAG = re.compile(r'^"(\d{1,10})"$')
+
+# What a device gets when its model has no defaults (and for each field its model leaves unset).
+BUILTIN_DEFAULTS: dict[str, Any] = {
+    "reporting_interval_seconds": 300,
+    "enabled_sensors": [],
+    "location": None,
+    "timezone": "UTC",
+}
 
 
-async def settings_document(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
-    row = await repository.get_settings(pool, device_id)
-    if row is None:
-        raise NotFound("Settings not found")
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def as_document(row: asyncpg.Record) -> dict[str, Any]:
     return {
         "reporting_interval_seconds": row["reporting_interval_seconds"],
         "enabled_sensors": list(row["enabled_sensors"]),
@@ -22,3 +45,102 @@ async def settings_document(pool: asyncpg.Pool, device_id: UUID) -> dict[str, An
         "timezone": row["timezone"],
         "version": row["version"],
     }
+
+
+def check_if_match(if_match: str | None, version: int) -> None:
+    """412 unless `If-Match` is absent, `*`, or lists the current version's ETag.
+
+    If-Match uses strong comparison (RFC 9110 §13.1.1), so a weak tag `W/"7"` never matches;
+    neither does anything that is not an ETag this API issued (e.g. an unquoted `7`).
+    """
+    if if_match is None:
+        return
+    tags = [tag.strip() for tag in if_match.split(",")]
+    if "*" in tags:
+        return
+    for tag in tags:
+        found = _ETAG.match(tag)
+        if found and int(found.group(1)) == version:
+            return
+    raise PreconditionFailed(
+        f"Settings have changed since {if_match.strip()}; the current ETag is {etag(version)}"
+    )
+
+
+async def settings_document(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
+    row = await repository.get_settings(pool, device_id)
+    if row is None:
+        raise NotFound("Device not found")
+    return as_document(row)
+
+
+async def patch_settings(
+    pool: asyncpg.Pool,
+    device_id: UUID,
+    patch: Any,
+    *,
+    if_match: str | None,
+    actor: Actor,
+) -> dict[str, Any]:
+    """Apply a JSON Merge Patch; return the whole (possibly unchanged) document."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await repository.lock_settings(conn, device_id)
+        if row is None:
+            raise NotFound("Device not found")
+        check_if_match(if_match, row["version"])
+        current = as_document(row)
+        merged = document.merge_patch(current, patch)
+        if all(merged[key] == current[key] for key in document.WRITABLE_FIELDS):
+            return current  # `{}` or values equal to the current ones: no change, no new version
+        version = await repository.write_settings(
+            conn, device_id, merged, applied_by_device=actor == "device"
+        )
+        new_document = {**merged, "version": version}
+        if actor == "device":
+            # The device has the whole new document in this response: config_updates it has not
+            # fetched yet carry older documents and would only undo its change.
+            await commands.supersede_config_updates(conn, device_id, None)
+        elif row["kind"] != "zigbee_sensor":  # a sensor has no link to receive commands on
+            command_id = uuid4()
+            await commands.supersede_config_updates(conn, device_id, command_id)
+            await commands.insert_command(
+                conn,
+                command_id=command_id,
+                device_id=device_id,
+                command_type="config_update",
+                payload=new_document,
+                ttl_seconds=CONFIG_UPDATE_TTL_SECONDS,
+                settings_version=version,
+            )
+        return new_document
+
+
+def _defaults_view(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "model": row["model"],
+        "reporting_interval_seconds": row["reporting_interval_seconds"],
+        "enabled_sensors": None if row["enabled_sensors"] is None else list(row["enabled_sensors"]),
+        "location": row["location"],
+        "timezone": row["timezone"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def get_model_defaults(pool: asyncpg.Pool, model: str) -> dict[str, Any]:
+    row = await repository.get_model_defaults(pool, model)
+    if row is None:
+        raise NotFound("No settings defaults for this model")
+    return _defaults_view(row)
+
+
+async def put_model_defaults(pool: asyncpg.Pool, model: str, defaults: Any) -> dict[str, Any]:
+    """Replace the model's defaults: the fields given (validated like a settings patch); the
+    others fall back to the built-in defaults. Applies to devices provisioned from now on."""
+    merged = document.merge_patch(BUILTIN_DEFAULTS, defaults)  # 422 listing every bad field
+    given = {key: merged[key] for key in defaults}
+    return _defaults_view(await repository.put_model_defaults(pool, model, given))
+
+
+async def delete_model_defaults(pool: asyncpg.Pool, model: str) -> None:
+    if not await repository.delete_model_defaults(pool, model):
+        raise NotFound("No settings defaults for this model")

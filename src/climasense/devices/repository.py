@@ -64,11 +64,18 @@ async def insert_devices(
         model,
         batch,
     )
+    # Per-model defaults (model_settings_defaults, migration 0020) win over the built-in ones.
     await conn.execute(
-        """INSERT INTO device_settings (device_id, enabled_sensors)
-           SELECT id, $2::text[] FROM unnest($1::uuid[]) AS t(id)""",
+        """INSERT INTO device_settings
+               (device_id, enabled_sensors, reporting_interval_seconds, location, timezone)
+           SELECT t.id, coalesce(m.enabled_sensors, $2::text[]),
+                  coalesce(m.reporting_interval_seconds, 300), m.location,
+                  coalesce(m.timezone, 'UTC')
+           FROM unnest($1::uuid[]) AS t(id)
+           LEFT JOIN model_settings_defaults m ON m.model = $3""",
         [d.device_id for d in devices],
         DEFAULT_ENABLED_SENSORS[kind],
+        model,
     )
 
 
@@ -113,7 +120,8 @@ async def get_device(
     return await conn.fetchrow(
         f"""SELECT {_SUMMARY_COLUMNS}, d.latitude, d.longitude, d.position_at, d.ieee_address,
                    d.paired_at, h.serial_number AS hub_serial_number,
-                   d.key_hash, s.version AS settings_version
+                   d.key_hash, s.version AS settings_version,
+                   s.applied_version AS applied_settings_version
             FROM devices d LEFT JOIN device_settings s USING (device_id)
                  LEFT JOIN devices h ON h.device_id = d.hub_id
             WHERE d.device_id = $1""",

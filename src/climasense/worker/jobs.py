@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from climasense.commands.jobs import command_jobs
 from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return []
+    return [*command_jobs()]
 
 
 def loop_jobs() -> list[LoopJob]:

@@ -1,0 +1,122 @@
+"""`climasense commands …`: send, list and cancel device commands (the operator API's rules,
+straight against the database)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import orjson
+
+from climasense.cli.errors import run_with_pool
+from climasense.cli.output import emit_json
+from climasense.commands import service
+from climasense.commands.schemas import CommandView
+from climasense.ids import uuid_or_404
+
+
+def _as_json(command: dict[str, Any]) -> dict[str, Any]:
+    return CommandView.model_validate(command).model_dump(mode="json")
+
+
+def _summary(command: dict[str, Any]) -> str:
+    return (
+        f"{command['command_id']}\t{command['type']}\t{command['status']}\t{command['created_at']}"
+    )
+
+
+def _payload(raw: str | None) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise click.BadParameter("not valid JSON", param_hint="--payload") from None
+    if not isinstance(value, dict):
+        raise click.BadParameter("must be a JSON object", param_hint="--payload")
+    return value
+
+
+@click.group()
+def commands() -> None:
+    """Device commands (reboot, config_update, factory_reset, diagnostics)."""
+
+
+@commands.command("send")
+@click.option("--device", "device_id", required=True, help="Device id (UUID).")
+@click.option(
+    "--type",
+    "command_type",
+    required=True,
+    type=click.Choice(list(service.COMMAND_TYPES)),
+)
+@click.option("--payload", help="Type-specific parameters as a JSON object.")
+@click.option(
+    "--ttl",
+    "ttl_seconds",
+    type=click.IntRange(1, service.MAX_TTL_SECONDS),
+    default=service.MAX_TTL_SECONDS,
+    show_default=True,
+    help="Seconds until the command expires.",
+)
+@click.option("--confirm", help="factory_reset only: the device's serial number.")
+@click.option("--json", "as_json", is_flag=True, help="Print the command as JSON.")
+def send(
+    device_id: str,
+    command_type: str,
+    payload: str | None,
+    ttl_seconds: int,
+    confirm: str | None,
+    as_json: bool,
+) -> None:
+    """Queue a command for a device."""
+    parsed = _payload(payload)
+    command = run_with_pool(
+        lambda pool: service.send_command(
+            pool,
+            uuid_or_404(device_id, "Device"),
+            command_type=command_type,
+            payload=parsed,
+            ttl_seconds=ttl_seconds,
+            confirm=confirm,
+        ),
+        as_json=as_json,
+    )
+    if as_json:
+        emit_json(_as_json(command))
+    else:
+        click.echo(_summary(command))
+
+
+@commands.command("list")
+@click.option("--device", "device_id", required=True, help="Device id (UUID).")
+@click.option("--limit", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help='Print {"commands": [...]} as JSON.')
+def list_commands(device_id: str, limit: int, as_json: bool) -> None:
+    """A device's commands, newest first."""
+    found, next_cursor = run_with_pool(
+        lambda pool: service.command_history(
+            pool, uuid_or_404(device_id, "Device"), cursor=None, limit=limit
+        ),
+        as_json=as_json,
+    )
+    if as_json:
+        emit_json({"commands": [_as_json(c) for c in found], "next_cursor": next_cursor})
+    else:
+        for command in found:
+            click.echo(_summary(command))
+
+
+@commands.command("cancel")
+@click.argument("command_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the command as JSON.")
+def cancel(command_id: str, as_json: bool) -> None:
+    """Cancel a command the device has not answered yet."""
+    command = run_with_pool(
+        lambda pool: service.cancel_command(pool, uuid_or_404(command_id, "Command")),
+        as_json=as_json,
+    )
+    if as_json:
+        emit_json(_as_json(command))
+    else:
+        click.echo(_summary(command))

@@ -1,0 +1,29 @@
+"""The worker job that marks commands past their expiry as expired.
+
+Correctness does not wait for it (a command past `expires_at` is never returned as pending and
+its ack is refused); it keeps the stored status, the history and the live index accurate.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from climasense.commands import service
+from climasense.services import Services
+from climasense.worker.runner import PeriodicJob
+
+log = logging.getLogger(__name__)
+
+EXPIRY_INTERVAL_SECONDS = 30.0
+
+
+async def expire_commands(_: Services, conn: asyncpg.Connection) -> None:
+    expired = await service.expire_due(conn)
+    if expired:
+        log.info("marked %d commands expired", expired)
+
+
+def command_jobs() -> list[PeriodicJob]:
+    return [PeriodicJob("commands_expiry", EXPIRY_INTERVAL_SECONDS, expire_commands)]
