@@ -4,7 +4,9 @@ fallback while Redis is unreachable)."""
 from __future__ import annotations
 
 import time
-from collections import OrderedDict, deque
+from array import array
+from bisect import bisect_right
+from collections import OrderedDict
 from collections.abc import Callable
 
 from climasense.limits.base import MICROS, Decision, decide
@@ -12,7 +14,8 @@ from climasense.settings import RateLimit
 
 
 class MemoryRateLimiter:
-    """One deque of accepted-request times (integer µs) per key, at most `limit` long.
+    """One array of accepted-request times (int64 µs, ascending) per key, at most `limit` long
+    (an array, not a deque of ints: 8 bytes an entry instead of ~40, and no 600-byte block).
 
     Keys are grouped by window length, each group an OrderedDict in the order of their latest
     accepted request: with one window length that is also the order in which keys go idle, so
@@ -23,7 +26,7 @@ class MemoryRateLimiter:
     def __init__(
         self, clock: Callable[[], float] = time.monotonic, *, max_keys: int = 1_000_000
     ) -> None:
-        self._groups: dict[int, OrderedDict[str, deque[int]]] = {}
+        self._groups: dict[int, OrderedDict[str, array[int]]] = {}
         self._clock = clock
         self._max_keys = max_keys
 
@@ -44,9 +47,9 @@ class MemoryRateLimiter:
         self._evict_idle(group, horizon)
         entries = group.get(key)
         if entries is None:
-            entries = deque()
-        while entries and entries[0] <= horizon:
-            entries.popleft()
+            entries = array("q")
+        elif entries and entries[0] <= horizon:
+            del entries[: bisect_right(entries, horizon)]
         if len(entries) >= rule.limit:
             # Accepted again once the limit-th newest entry has left the window.
             return decide(False, rule, len(entries), entries[-rule.limit] - horizon)
@@ -67,7 +70,7 @@ class MemoryRateLimiter:
         self._groups.clear()
 
     @staticmethod
-    def _evict_idle(group: OrderedDict[str, deque[int]], horizon: int) -> None:
+    def _evict_idle(group: OrderedDict[str, array[int]], horizon: int) -> None:
         while group:
             entries = next(iter(group.values()))
             if entries and entries[-1] > horizon:
