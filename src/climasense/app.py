@@ -29,6 +29,7 @@ from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.http.device_api import DeviceRouter
 from climasense.limits.factory import build_rate_limiter
+from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.openapi import merge
 from climasense.plugins import start_components
 from climasense.services import Services
@@ -52,13 +53,19 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         hasher = KeyHasher(settings.resolved_secret_key())
         cache = CredentialCache(ttl=settings.auth_cache_seconds)
         await cache.poll_once(pool)
+        rate_limiter = await build_rate_limiter(settings)
+        throttle = FailedAuthThrottle(
+            rate_limiter,
+            settings.failed_auth_limit,
+            trust_forwarded_for=settings.trust_forwarded_for,
+        )
         services = Services(
             settings=settings,
             pool=pool,
             hasher=hasher,
             credential_cache=cache,
-            authenticator=Authenticator(pool, hasher, cache),
-            rate_limiter=await build_rate_limiter(settings),
+            authenticator=Authenticator(pool, hasher, cache, throttle),
+            rate_limiter=rate_limiter,
         )
     except BaseException:
         await pool.close()

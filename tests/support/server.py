@@ -40,7 +40,13 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
     app = create_app(settings)
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,  # as `climasense serve`: the app decides whom to trust
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

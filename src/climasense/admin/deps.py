@@ -28,7 +28,7 @@ async def require_admin(
     services: ServicesDep,
     _: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> AdminPrincipal:
-    return await services.authenticator.admin(request.headers.get("authorization"))
+    return await services.authenticator.admin_for_request(request)
 
 
 AdminDep = Annotated[AdminPrincipal, Depends(require_admin)]

@@ -86,6 +86,9 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             access_log=False,
             timeout_graceful_shutdown=20,
             server_header=False,
+            # Whether X-Forwarded-For names the client is CLIMASENSE_TRUST_FORWARDED_FOR's
+            # decision (failed-auth throttle), not uvicorn's loopback default.
+            proxy_headers=False,
         )
     finally:
         if embedded is not None:

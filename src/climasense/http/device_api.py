@@ -22,7 +22,7 @@ from climasense.errors import ClimaSenseError, Forbidden, MethodNotAllowed, NotF
 from climasense.http.body import check_declared_length
 from climasense.http.errors import exception_to_response
 from climasense.http.responses import error_response
-from climasense.limits.base import Decision
+from climasense.limits.headers import rate_limit_headers
 
 if TYPE_CHECKING:
     from climasense.services import Services
@@ -47,13 +47,6 @@ class DeviceRoute:
 def _compile(path: str) -> re.Pattern[str]:
     pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
     return re.compile(f"^{pattern}$")
-
-
-def rate_limit_headers(name: str, decision: Decision) -> dict[str, str]:
-    return {
-        "RateLimit-Policy": f'"{name}";q={decision.limit};w={decision.window_seconds}',
-        "RateLimit": f'"{name}";r={decision.remaining};t={decision.reset_seconds}',
-    }
 
 
 class DeviceRouter:
