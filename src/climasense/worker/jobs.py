@@ -6,7 +6,9 @@ from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return []
+    from climasense.ota.jobs import periodic_jobs as ota_jobs
+
+    return [*ota_jobs()]
 
 
 def loop_jobs() -> list[LoopJob]:
