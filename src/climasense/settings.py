@@ -106,6 +106,9 @@ class Settings:
                 "CLIMASENSE_SECRET_KEY must be a random string of at least 32 characters "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        ota_threshold = integer("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT", 20)
+        if ota_threshold > 100:
+            raise ConfigurationError("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT must be 0..100")
         return cls(
             database_url=env.get("CLIMASENSE_DATABASE_URL") or None,
             data_dir=Path(env.get("CLIMASENSE_DATA_DIR") or ".climasense"),
@@ -129,7 +132,7 @@ class Settings:
             s3_part_size=integer("CLIMASENSE_S3_PART_SIZE", 8 * 1024 * 1024, 5 * 1024 * 1024),
             s3_max_connections=integer("CLIMASENSE_S3_MAX_CONNECTIONS", 64, 1),
             firmware_max_bytes=integer("CLIMASENSE_FIRMWARE_MAX_BYTES", 1024**3, 1),
-            ota_failure_threshold_percent=integer("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT", 20),
+            ota_failure_threshold_percent=ota_threshold,
             ota_min_finished=integer("CLIMASENSE_OTA_MIN_FINISHED", 5, 1),
             ota_stuck_seconds=integer("CLIMASENSE_OTA_STUCK_SECONDS", 2 * 3600, 1),
         )

@@ -105,9 +105,10 @@ async def offered_firmware(
 
 
 async def record_reported_version(db: Executor, device_id: UUID, version: str) -> None:
+    # Written only when the version changes: checks are frequent, changes are rare.
     await db.execute(
         """UPDATE devices SET firmware_version = $2, firmware_reported_at = now()
-           WHERE device_id = $1""",
+           WHERE device_id = $1 AND firmware_version IS DISTINCT FROM $2""",
         device_id,
         version,
     )
