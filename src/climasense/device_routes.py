@@ -6,7 +6,8 @@ from climasense.commands.routes import DEVICE_ROUTES as COMMAND_ROUTES
 from climasense.device_settings.routes import DEVICE_ROUTES as SETTINGS_ROUTES
 from climasense.http.device_api import DeviceRoute
 from climasense.hub.routes import DEVICE_ROUTES as HUB_ROUTES
+from climasense.ota.routes import DEVICE_ROUTES as OTA_ROUTES
 
 
 def device_routes() -> list[DeviceRoute]:
-    return [*SETTINGS_ROUTES, *COMMAND_ROUTES, *HUB_ROUTES]
+    return [*SETTINGS_ROUTES, *COMMAND_ROUTES, *OTA_ROUTES, *HUB_ROUTES]

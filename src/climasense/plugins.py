@@ -21,9 +21,17 @@ async def _start_worker(services: Services) -> None:
         start_worker(services)
 
 
+async def _start_blobstore(services: Services) -> None:
+    from climasense.blobstore.factory import build_blob_store
+
+    store = await build_blob_store(services.settings)
+    services.extras["blobstore"] = store
+    services.on_close(store.close)
+
+
 def starters() -> list[Starter]:
     # Order matters: components a later one depends on start first; the worker starts last.
-    return [_start_worker]
+    return [_start_blobstore, _start_worker]
 
 
 async def start_components(services: Services) -> None:

@@ -59,6 +59,14 @@ class Settings:
     hub_sensors_page_size: int = 100
     run_worker: bool = True
     log_level: str = "info"
+    # OTA (CONTRACT §4.4): firmware store tuning, rollout safety.
+    s3_region: str | None = None
+    s3_part_size: int = 8 * 1024 * 1024
+    s3_max_connections: int = 64
+    firmware_max_bytes: int = 1024 * 1024 * 1024
+    ota_failure_threshold_percent: float = 20.0
+    ota_min_finished: int = 5
+    ota_stuck_seconds: int = 2 * 3600
 
     @classmethod
     def from_env(
@@ -99,6 +107,9 @@ class Settings:
                 "CLIMASENSE_SECRET_KEY must be a random string of at least 32 characters "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        ota_threshold = integer("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT", 20)
+        if ota_threshold > 100:
+            raise ConfigurationError("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT must be 0..100")
         return cls(
             database_url=env.get("CLIMASENSE_DATABASE_URL") or None,
             data_dir=Path(env.get("CLIMASENSE_DATA_DIR") or ".climasense"),
@@ -119,6 +130,13 @@ class Settings:
             hub_sensors_page_size=integer("CLIMASENSE_HUB_SENSORS_PAGE_SIZE", 100, 1),
             run_worker=env.get("CLIMASENSE_RUN_WORKER", "1") not in {"0", "false", "no"},
             log_level=env.get("CLIMASENSE_LOG_LEVEL", "info"),
+            s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,
+            s3_part_size=integer("CLIMASENSE_S3_PART_SIZE", 8 * 1024 * 1024, 5 * 1024 * 1024),
+            s3_max_connections=integer("CLIMASENSE_S3_MAX_CONNECTIONS", 64, 1),
+            firmware_max_bytes=integer("CLIMASENSE_FIRMWARE_MAX_BYTES", 1024**3, 1),
+            ota_failure_threshold_percent=ota_threshold,
+            ota_min_finished=integer("CLIMASENSE_OTA_MIN_FINISHED", 5, 1),
+            ota_stuck_seconds=integer("CLIMASENSE_OTA_STUCK_SECONDS", 2 * 3600, 1),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -9,6 +9,7 @@ from climasense.commands.admin_routes import router as commands_router
 from climasense.device_settings.admin_routes import router as settings_router
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
+from climasense.ota.admin_routes import router as firmware_router
 
 
 def build_admin_router() -> APIRouter:
@@ -18,4 +19,5 @@ def build_admin_router() -> APIRouter:
     router.include_router(devices_router)
     router.include_router(settings_router)
     router.include_router(commands_router)
+    router.include_router(firmware_router)
     return router

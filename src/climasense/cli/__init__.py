@@ -9,6 +9,7 @@ import click
 from climasense.cli.admin import admin
 from climasense.cli.commands import commands
 from climasense.cli.devices import devices
+from climasense.cli.firmware import firmware
 from climasense.cli.server import migrate_command, serve
 from climasense.cli.settings import settings_group
 from climasense.cli.worker import worker
@@ -28,6 +29,7 @@ cli.add_command(devices)
 cli.add_command(worker)
 cli.add_command(commands)
 devices.add_command(settings_group)
+cli.add_command(firmware)
 
 
 def main() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from climasense.commands.jobs import command_jobs
+from climasense.ota.jobs import periodic_jobs as ota_jobs
 from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return [*command_jobs()]
+    return [*command_jobs(), *ota_jobs()]
 
 
 def loop_jobs() -> list[LoopJob]:

@@ -1,0 +1,140 @@
+"""Operator endpoints for firmware images and staged releases (CONTRACT §5)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from climasense.admin.deps import ServicesDep
+from climasense.errors import UnsupportedMediaType
+from climasense.http.body import check_declared_length
+from climasense.http.routing import JSONRoute
+from climasense.ids import uuid_or_404
+from climasense.ota import firmware, releases
+from climasense.ota.routes import blob_store
+from climasense.ota.schemas import Firmware, FirmwareList, Release, ReleaseCreate
+
+router = APIRouter(tags=["firmware"], route_class=JSONRoute)
+
+_RAW_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+_RAW_TYPES = {"application/octet-stream", "application/x-binary", "binary/octet-stream"}
+
+
+@router.put(
+    "/firmware/{model}/{version}",
+    status_code=201,
+    response_model=Firmware,
+    openapi_extra=_RAW_BODY,
+)
+async def upload_firmware(
+    model: str,
+    version: str,
+    request: Request,
+    services: ServicesDep,
+    release_notes: Annotated[str | None, Query(max_length=10_000)] = None,
+) -> Firmware:
+    """Upload an image (raw body, streamed to the store while its sha256 is computed).
+
+    `version` must be a semantic version not yet uploaded for `model` (else 409).
+    """
+    content_type = request.headers.get("content-type")
+    if content_type and content_type.split(";", 1)[0].strip().lower() not in _RAW_TYPES:
+        raise UnsupportedMediaType("Content-Type must be application/octet-stream")
+    check_declared_length(request, services.settings.firmware_max_bytes)
+    document = await firmware.upload(
+        services.pool,
+        blob_store(services),
+        model=model,
+        version=version,
+        chunks=request.stream(),
+        release_notes=release_notes,
+        max_bytes=services.settings.firmware_max_bytes,
+    )
+    return Firmware.model_validate(document)
+
+
+@router.get("/firmware", response_model=FirmwareList)
+async def list_firmware(services: ServicesDep, model: str | None = None) -> FirmwareList:
+    """Uploaded images, per model, oldest first."""
+    return FirmwareList(
+        firmware=[
+            Firmware.model_validate(d) for d in await firmware.list_firmware(services.pool, model)
+        ]
+    )
+
+
+@router.post("/firmware/{model}/{version}/releases", status_code=201, response_model=Release)
+async def create_release(
+    model: str, version: str, body: ReleaseCreate, services: ServicesDep
+) -> Release:
+    """Offer this image to `batches` of its model (a staged rollout). 409 if a batch already
+    has a release of this version that is not cancelled."""
+    document = await releases.create(
+        services.pool,
+        services.settings,
+        model=model,
+        version=version,
+        batches=body.batches,
+        failure_threshold_percent=body.failure_threshold_percent,
+    )
+    return Release.model_validate(document)
+
+
+@router.post("/firmware/{model}/{version}/releases/{release_id}/pause", response_model=Release)
+async def pause_release(
+    model: str, version: str, release_id: str, services: ServicesDep
+) -> Release:
+    """Stop offering the image (devices mid-download get 404 on their next range)."""
+    document = await releases.pause(
+        services.pool,
+        services.settings,
+        uuid_or_404(release_id, "Release"),
+        model=model,
+        version=version,
+    )
+    return Release.model_validate(document)
+
+
+@router.post("/firmware/{model}/{version}/releases/{release_id}/resume", response_model=Release)
+async def resume_release(
+    model: str, version: str, release_id: str, services: ServicesDep
+) -> Release:
+    """Offer the image again; auto-pause counts only reports from now on."""
+    document = await releases.resume(
+        services.pool,
+        services.settings,
+        uuid_or_404(release_id, "Release"),
+        model=model,
+        version=version,
+    )
+    return Release.model_validate(document)
+
+
+@router.post("/firmware/{model}/{version}/releases/{release_id}/cancel", response_model=Release)
+async def cancel_release(
+    model: str, version: str, release_id: str, services: ServicesDep
+) -> Release:
+    """End the release for good (it cannot be resumed; create a new one instead)."""
+    document = await releases.cancel(
+        services.pool,
+        services.settings,
+        uuid_or_404(release_id, "Release"),
+        model=model,
+        version=version,
+    )
+    return Release.model_validate(document)
+
+
+@router.get("/releases/{release_id}", response_model=Release)
+async def get_release(release_id: str, services: ServicesDep) -> Release:
+    """State, pause reason, devices at each status and the failure rate."""
+    document = await releases.get(
+        services.pool, services.settings, uuid_or_404(release_id, "Release")
+    )
+    return Release.model_validate(document)

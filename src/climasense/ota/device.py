@@ -1,0 +1,152 @@
+"""What a device sees of OTA: the update check, the download, and its status reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from climasense.auth.principals import DevicePrincipal
+from climasense.blobstore import BlobNotFound, BlobReader, BlobStore, BlobStoreError
+from climasense.errors import NotFound, Unavailable, ValidationFailed
+from climasense.ota import releases, repository, versions
+from climasense.ota.ranges import ByteRange, if_range_allows, parse_range
+from climasense.settings import Settings
+
+STATUSES = ("downloading", "downloaded", "verifying", "applying", "completed", "failed")
+MAX_ERROR_MESSAGE = 2000
+_STATUS_FIELDS = {"version", "status", "progress_percent", "error_message"}
+
+
+async def check(
+    pool: asyncpg.Pool, device: DevicePrincipal, current_version: str | None
+) -> dict[str, Any]:
+    """The highest version released to the device's batch and model above its current one."""
+    current = versions.require(current_version, "current_version")
+    async with pool.acquire() as conn:
+        # str() of a parsed semver is the text the device sent (semver text is canonical).
+        await repository.record_reported_version(conn, device.device_id, str(current))
+        best = versions.highest_above(
+            await repository.offered_versions(conn, device.model, device.batch), current
+        )
+        row = (
+            None
+            if best is None
+            else await repository.offered_firmware(conn, device.model, device.batch, best)
+        )
+    if row is None:  # nothing newer (or its release was paused between the two queries)
+        return {"update_available": False}
+    return {
+        "update_available": True,
+        "version": row["version"],
+        "checksum": f"sha256:{row['sha256']}",
+        "size_bytes": row["size_bytes"],
+        "release_notes": row["release_notes"] or "",
+    }
+
+
+@dataclass
+class Download:
+    status: int
+    headers: dict[str, str]
+    reader: BlobReader | None = field(default=None)
+
+
+async def open_download(
+    pool: asyncpg.Pool,
+    store: BlobStore,
+    device: DevicePrincipal,
+    version: str,
+    *,
+    range_header: str | None,
+    if_range: str | None,
+    head_only: bool = False,
+) -> Download:
+    """Resolve an offered version and open the bytes to send (404 for anything not offered)."""
+    row = None
+    if versions.parse(version) is not None:
+        row = await repository.offered_firmware(pool, device.model, device.batch, version)
+    if row is None:
+        raise NotFound(f"Firmware {version} is not available to this device")
+    size: int = row["size_bytes"]
+    etag = f'"{row["sha256"]}"'
+    headers = {
+        "ETag": etag,
+        "Accept-Ranges": "bytes",
+        "Content-Type": "application/octet-stream",
+        "Cache-Control": "private, no-transform",
+    }
+    wanted: ByteRange | None = None
+    if if_range_allows(if_range, etag):
+        wanted = parse_range(range_header, size)
+    status = 200
+    start, end = 0, size - 1
+    if wanted is not None:
+        status, start, end = 206, wanted.start, wanted.end
+        headers["Content-Range"] = wanted.content_range(size)
+    headers["Content-Length"] = str(end - start + 1)
+    if head_only:
+        return Download(status, headers)
+    try:
+        reader = await store.open_range(row["blob_key"], start, end)
+    except BlobNotFound:
+        raise Unavailable("The firmware image is missing from the store") from None
+    except BlobStoreError as exc:
+        raise Unavailable("The firmware store is unavailable") from exc
+    if reader.length != end - start + 1:
+        await reader.close()
+        raise Unavailable("The firmware store returned an unexpected size")
+    return Download(status, headers, reader)
+
+
+def parse_status_report(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise ValidationFailed(
+            "Body must be a JSON object", details=[{"field": "body", "message": "not an object"}]
+        )
+    problems: list[dict[str, str]] = [
+        {"field": name, "message": "unknown field"} for name in sorted(set(body) - _STATUS_FIELDS)
+    ]
+    version = body.get("version")
+    if not isinstance(version, str) or versions.parse(version) is None:
+        problems.append({"field": "version", "message": "must be a semantic version"})
+    status = body.get("status")
+    if status not in STATUSES:
+        problems.append({"field": "status", "message": f"must be one of {', '.join(STATUSES)}"})
+    progress = body.get("progress_percent")
+    if progress is not None and (
+        not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= 100
+    ):
+        problems.append({"field": "progress_percent", "message": "an integer 0..100"})
+    message = body.get("error_message")
+    if message is not None and (not isinstance(message, str) or len(message) > MAX_ERROR_MESSAGE):
+        problems.append(
+            {"field": "error_message", "message": f"a string of at most {MAX_ERROR_MESSAGE}"}
+        )
+    if problems:
+        raise ValidationFailed("Invalid OTA status report", details=problems)
+    return {
+        "version": version,
+        "status": status,
+        "progress_percent": progress,
+        "error_message": message,
+    }
+
+
+async def record_status(
+    pool: asyncpg.Pool, settings: Settings, device: DevicePrincipal, body: Any
+) -> datetime:
+    report = parse_status_report(body)
+    async with pool.acquire() as conn, conn.transaction():
+        recorded_at = await repository.record_status(
+            conn, device_id=device.device_id, model=device.model, batch=device.batch, **report
+        )
+        if report["status"] == "completed":
+            await repository.record_reported_version(conn, device.device_id, report["version"])
+        if report["status"] in repository.FINAL:
+            await releases.evaluate_for_device(
+                conn, settings, model=device.model, version=report["version"], batch=device.batch
+            )
+    return recorded_at

@@ -1,0 +1,117 @@
+"""Firmware images: uploaded once per (model, version), streamed into the blob store."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from typing import Any
+
+import asyncpg
+
+from climasense.blobstore import BlobStore, BlobStoreError
+from climasense.errors import Conflict, NotFound, PayloadTooLarge, Unavailable, ValidationFailed
+from climasense.ota import repository, versions
+
+_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+MAX_NOTES = 10_000
+
+
+def firmware_document(row: asyncpg.Record) -> dict[str, Any]:
+    return {
+        "model": row["model"],
+        "version": row["version"],
+        "checksum": f"sha256:{row['sha256']}",
+        "size_bytes": row["size_bytes"],
+        "release_notes": row["release_notes"],
+        "created_at": row["created_at"],
+    }
+
+
+def check_model(model: str) -> str:
+    if not _MODEL.match(model):
+        message = "must be 1-100 letters, digits, '.', '_' or '-'"
+        raise ValidationFailed(f"model {message}", details=[{"field": "model", "message": message}])
+    return model
+
+
+async def _limited(chunks: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    size = 0
+    async for chunk in chunks:
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Firmware image exceeds {limit} bytes")
+        yield chunk
+
+
+async def upload(
+    pool: asyncpg.Pool,
+    store: BlobStore,
+    *,
+    model: str,
+    version: str,
+    chunks: AsyncIterable[bytes],
+    release_notes: str | None,
+    max_bytes: int,
+) -> dict[str, Any]:
+    """Stream an image into the store and record it; 409 if the version exists for the model."""
+    check_model(model)
+    parsed = versions.require(version, "version")
+    precedence = versions.precedence(parsed)
+    if release_notes is not None and len(release_notes) > MAX_NOTES:
+        raise ValidationFailed(
+            "release_notes is too long",
+            details=[{"field": "release_notes", "message": f"at most {MAX_NOTES} characters"}],
+        )
+    # Checked first so the common mistake fails before a large body is sent; the unique key in
+    # the INSERT below is what decides a race between two uploads.
+    if await repository.firmware_exists(pool, model, precedence):
+        raise _exists(model, version)
+    # Each upload writes its own object, so a losing racer never overwrites the winner's bytes.
+    blob_key = f"{uuid.uuid4().hex}.bin"
+    try:
+        stored = await store.put(blob_key, _limited(chunks, max_bytes))
+    except BlobStoreError as exc:
+        raise Unavailable("The firmware store is unavailable; nothing was stored") from exc
+    try:
+        if stored.size == 0:
+            raise ValidationFailed(
+                "The firmware image is empty",
+                details=[{"field": "body", "message": "must not be empty"}],
+            )
+        row = await repository.insert_firmware(
+            pool,
+            model=model,
+            version=version,
+            precedence=precedence,
+            blob_key=blob_key,
+            sha256=stored.sha256,
+            size_bytes=stored.size,
+            release_notes=release_notes,
+        )
+        if row is None:
+            raise _exists(model, version)
+    except BaseException:
+        with contextlib.suppress(Exception):
+            await store.delete(blob_key)
+        raise
+    return firmware_document(row)
+
+
+def _exists(model: str, version: str) -> Conflict:
+    return Conflict(
+        f"Firmware {version} already exists for model {model} (versions are immutable)",
+        code="firmware_exists",
+    )
+
+
+async def list_firmware(pool: asyncpg.Pool, model: str | None) -> list[dict[str, Any]]:
+    return [firmware_document(r) for r in await repository.list_firmware(pool, model)]
+
+
+async def get_firmware(db: repository.Executor, model: str, version: str) -> asyncpg.Record:
+    row = await repository.get_firmware(db, model, version)
+    if row is None:
+        raise NotFound(f"No firmware {version} for model {model}")
+    return row

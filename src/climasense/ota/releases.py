@@ -1,0 +1,257 @@
+"""Staged rollouts: a release offers one image to some batches of its model, can be paused,
+resumed or cancelled, and pauses itself when too many of its devices fail.
+
+Failure rate = failed / finished, where finished = completed + failed, and a device stuck in
+downloading…applying for longer than `ota_stuck_seconds` counts as failed. A release with at
+least `min_finished` finished devices and a rate above its threshold pauses itself, saying why.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from climasense.errors import Conflict, NotFound, ValidationFailed
+from climasense.ota import repository
+from climasense.ota.firmware import get_firmware
+from climasense.settings import Settings
+
+_BATCH = re.compile(r"^.{1,200}$", re.DOTALL)
+MAX_BATCHES = 1000
+
+
+def stuck_before(settings: Settings, now: datetime | None = None) -> datetime:
+    return (now or datetime.now(UTC)) - timedelta(seconds=settings.ota_stuck_seconds)
+
+
+def failure_rate(counts: dict[str, int]) -> tuple[int, int, float | None]:
+    """(finished, failed, percent failed) with stuck devices counted as failed."""
+    failed = counts["failed"] + counts["stuck"]
+    finished = counts["completed"] + failed
+    return finished, failed, (100.0 * failed / finished) if finished else None
+
+
+def _check_batches(batches: Sequence[str]) -> list[str]:
+    unique = list(dict.fromkeys(batches))
+    problems = [
+        {"field": f"batches[{i}]", "message": "must be 1-200 characters"}
+        for i, batch in enumerate(unique)
+        if not _BATCH.match(batch)
+    ]
+    if not unique or len(unique) > MAX_BATCHES:
+        problems.append({"field": "batches", "message": f"1 to {MAX_BATCHES} batches"})
+    if problems:
+        raise ValidationFailed("Invalid batches", details=problems)
+    return unique
+
+
+async def create(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    model: str,
+    version: str,
+    batches: Sequence[str],
+    failure_threshold_percent: float | None,
+) -> dict[str, Any]:
+    batches = _check_batches(batches)
+    threshold = (
+        settings.ota_failure_threshold_percent
+        if failure_threshold_percent is None
+        else failure_threshold_percent
+    )
+    async with pool.acquire() as conn, conn.transaction():
+        await get_firmware(conn, model, version)
+        # Serialise releases of one image so two overlapping ones cannot both be created.
+        await conn.execute(
+            "SELECT 1 FROM firmware WHERE model = $1 AND version = $2 FOR UPDATE", model, version
+        )
+        overlap = await repository.overlapping_release(conn, model, version, batches)
+        if overlap is not None:
+            shared = sorted(set(overlap["batches"]) & set(batches))
+            raise Conflict(
+                f"Release {overlap['release_id']} already offers {version} to {', '.join(shared)}; "
+                "resume or cancel it instead",
+                code="release_exists",
+            )
+        row = await repository.insert_release(
+            conn,
+            release_id=uuid.uuid4(),
+            model=model,
+            version=version,
+            batches=batches,
+            failure_threshold_percent=threshold,
+            min_finished=settings.ota_min_finished,
+        )
+    return await document(pool, settings, row)
+
+
+async def _release_of(
+    conn: asyncpg.Connection, release_id: UUID, model: str | None, version: str | None
+) -> asyncpg.Record:
+    row = await repository.get_release(conn, release_id, for_update=True)
+    if row is None or (model is not None and (row["model"], row["version"]) != (model, version)):
+        raise NotFound("Release not found")
+    return row
+
+
+async def pause(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    release_id: UUID,
+    *,
+    model: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _release_of(conn, release_id, model, version)
+        if row["state"] == "cancelled":
+            raise Conflict("The release is cancelled", code="release_cancelled")
+        if row["state"] == "active":
+            row = await repository.set_release_state(
+                conn,
+                release_id,
+                state="paused",
+                pause_reason="Paused by an operator",
+                auto_paused=False,
+            )
+    return await document(pool, settings, row)
+
+
+async def resume(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    release_id: UUID,
+    *,
+    model: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _release_of(conn, release_id, model, version)
+        if row["state"] == "cancelled":
+            raise Conflict("A cancelled release cannot be resumed", code="release_cancelled")
+        if row["state"] == "paused":
+            row = await repository.set_release_state(
+                conn,
+                release_id,
+                state="active",
+                pause_reason=None,
+                auto_paused=False,
+                restart_evaluation=True,
+            )
+    return await document(pool, settings, row)
+
+
+async def cancel(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    release_id: UUID,
+    *,
+    model: str | None = None,
+    version: str | None = None,
+) -> dict[str, Any]:
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _release_of(conn, release_id, model, version)
+        if row["state"] != "cancelled":
+            row = await repository.set_release_state(
+                conn,
+                release_id,
+                state="cancelled",
+                pause_reason=row["pause_reason"],
+                auto_paused=row["auto_paused"],
+            )
+    return await document(pool, settings, row)
+
+
+async def get(pool: asyncpg.Pool, settings: Settings, release_id: UUID) -> dict[str, Any]:
+    row = await repository.get_release(pool, release_id)
+    if row is None:
+        raise NotFound("Release not found")
+    return await document(pool, settings, row)
+
+
+async def document(
+    db: asyncpg.Pool | asyncpg.Connection, settings: Settings, row: asyncpg.Record
+) -> dict[str, Any]:
+    counts = await repository.status_counts(
+        db,
+        model=row["model"],
+        version=row["version"],
+        batches=row["batches"],
+        stuck_before=stuck_before(settings),
+    )
+    stuck = counts.pop("stuck")
+    finished, failed, rate = failure_rate({**counts, "stuck": stuck})
+    targeted = await repository.targeted_devices(db, row["model"], row["batches"])
+    reported = sum(counts.values())
+    return {
+        "release_id": row["release_id"],
+        "model": row["model"],
+        "version": row["version"],
+        "batches": list(row["batches"]),
+        "state": row["state"],
+        "pause_reason": row["pause_reason"],
+        "auto_paused": row["auto_paused"],
+        "failure_threshold_percent": row["failure_threshold_percent"],
+        "min_finished": row["min_finished"],
+        "status_counts": counts,
+        "stuck": stuck,
+        "devices_targeted": targeted,
+        "devices_not_started": max(0, targeted - reported),
+        "finished": finished,
+        "failed_including_stuck": failed,
+        "failure_rate_percent": None if rate is None else round(rate, 2),
+        "evaluated_since": row["evaluated_since"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+async def evaluate(
+    conn: asyncpg.Connection, settings: Settings, release: asyncpg.Record
+) -> str | None:
+    """Pause `release` if its failure rate crossed its threshold; the reason if it did."""
+    counts = await repository.status_counts(
+        conn,
+        model=release["model"],
+        version=release["version"],
+        batches=release["batches"],
+        stuck_before=stuck_before(settings),
+        since=release["evaluated_since"],
+    )
+    finished, failed, rate = failure_rate(counts)
+    threshold = release["failure_threshold_percent"]
+    if rate is None or finished < release["min_finished"] or rate <= threshold:
+        return None
+    stuck = f", {counts['stuck']} of them stuck in progress" if counts["stuck"] else ""
+    reason = (
+        f"Paused automatically: {failed} of {finished} finished devices failed{stuck} "
+        f"({rate:.1f} % > {threshold:g} % threshold)"
+    )
+    if await repository.auto_pause(conn, release["release_id"], reason):
+        return reason
+    return None
+
+
+async def evaluate_for_device(
+    conn: asyncpg.Connection, settings: Settings, *, model: str, version: str, batch: str
+) -> None:
+    for release in await repository.active_releases(
+        conn, model=model, version=version, batch=batch, for_update=True
+    ):
+        await evaluate(conn, settings, release)
+
+
+async def evaluate_all(conn: asyncpg.Connection, settings: Settings) -> list[UUID]:
+    """Evaluate every active release (stuck devices turn into failures with time alone)."""
+    paused: list[UUID] = []
+    for release in await repository.active_releases(conn, for_update=True):
+        if await evaluate(conn, settings, release) is not None:
+            paused.append(release["release_id"])
+    return paused

@@ -1,0 +1,321 @@
+"""SQL for firmware images, releases and device-reported OTA status."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TypeAlias
+from uuid import UUID
+
+import asyncpg
+
+Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
+
+IN_PROGRESS = ("downloading", "downloaded", "verifying", "applying")
+FINAL = ("completed", "failed")
+
+_FIRMWARE_COLUMNS = "model, version, sha256, size_bytes, release_notes, created_at, blob_key"
+_RELEASE_COLUMNS = """release_id, model, version, batches, state, failure_threshold_percent,
+    min_finished, pause_reason, auto_paused, evaluated_since, created_at, updated_at"""
+
+
+# Firmware images.
+
+
+async def firmware_exists(db: Executor, model: str, precedence: str) -> bool:
+    return bool(
+        await db.fetchval(
+            "SELECT true FROM firmware WHERE model = $1 AND precedence = $2", model, precedence
+        )
+    )
+
+
+async def insert_firmware(
+    db: Executor,
+    *,
+    model: str,
+    version: str,
+    precedence: str,
+    blob_key: str,
+    sha256: str,
+    size_bytes: int,
+    release_notes: str | None,
+) -> asyncpg.Record | None:
+    """The new row, or None when (model, version precedence) already exists."""
+    return await db.fetchrow(
+        f"""INSERT INTO firmware
+               (model, version, precedence, blob_key, sha256, size_bytes, release_notes)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT DO NOTHING
+           RETURNING {_FIRMWARE_COLUMNS}""",
+        model,
+        version,
+        precedence,
+        blob_key,
+        sha256,
+        size_bytes,
+        release_notes,
+    )
+
+
+async def get_firmware(db: Executor, model: str, version: str) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        f"SELECT {_FIRMWARE_COLUMNS} FROM firmware WHERE model = $1 AND version = $2",
+        model,
+        version,
+    )
+
+
+async def list_firmware(db: Executor, model: str | None) -> list[asyncpg.Record]:
+    return await db.fetch(
+        f"""SELECT {_FIRMWARE_COLUMNS} FROM firmware
+           WHERE $1::text IS NULL OR model = $1 ORDER BY model, created_at""",
+        model,
+    )
+
+
+# What a device is offered: versions of its model with an active release to its batch.
+
+
+async def offered_versions(db: Executor, model: str, batch: str) -> list[str]:
+    rows = await db.fetch(
+        """SELECT DISTINCT version FROM firmware_releases
+           WHERE state = 'active' AND model = $1 AND batches @> ARRAY[$2::text]""",
+        model,
+        batch,
+    )
+    return [r["version"] for r in rows]
+
+
+async def offered_firmware(
+    db: Executor, model: str, batch: str, version: str
+) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        """SELECT f.model, f.version, f.sha256, f.size_bytes, f.release_notes, f.created_at,
+                  f.blob_key
+           FROM firmware f
+           WHERE f.model = $1 AND f.version = $3 AND EXISTS (
+               SELECT 1 FROM firmware_releases r
+               WHERE r.model = f.model AND r.version = f.version
+                 AND r.state = 'active' AND r.batches @> ARRAY[$2::text])""",
+        model,
+        batch,
+        version,
+    )
+
+
+async def record_reported_version(db: Executor, device_id: UUID, version: str) -> None:
+    # Written only when the version changes: checks are frequent, changes are rare.
+    await db.execute(
+        """UPDATE devices SET firmware_version = $2, firmware_reported_at = now()
+           WHERE device_id = $1 AND firmware_version IS DISTINCT FROM $2""",
+        device_id,
+        version,
+    )
+
+
+# Releases.
+
+
+async def overlapping_release(
+    db: Executor, model: str, version: str, batches: Sequence[str]
+) -> asyncpg.Record | None:
+    return await db.fetchrow(
+        """SELECT release_id, batches FROM firmware_releases
+           WHERE model = $1 AND version = $2 AND state <> 'cancelled' AND batches && $3::text[]
+           LIMIT 1""",
+        model,
+        version,
+        list(batches),
+    )
+
+
+async def insert_release(
+    db: Executor,
+    *,
+    release_id: UUID,
+    model: str,
+    version: str,
+    batches: Sequence[str],
+    failure_threshold_percent: float,
+    min_finished: int,
+) -> asyncpg.Record:
+    return await db.fetchrow(
+        f"""INSERT INTO firmware_releases
+               (release_id, model, version, batches, failure_threshold_percent, min_finished)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           RETURNING {_RELEASE_COLUMNS}""",
+        release_id,
+        model,
+        version,
+        list(batches),
+        failure_threshold_percent,
+        min_finished,
+    )
+
+
+async def get_release(
+    db: Executor, release_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await db.fetchrow(
+        f"SELECT {_RELEASE_COLUMNS} FROM firmware_releases WHERE release_id = $1{lock}",
+        release_id,
+    )
+
+
+async def set_release_state(
+    db: Executor,
+    release_id: UUID,
+    *,
+    state: str,
+    pause_reason: str | None,
+    auto_paused: bool,
+    restart_evaluation: bool = False,
+) -> asyncpg.Record:
+    return await db.fetchrow(
+        f"""UPDATE firmware_releases
+           SET state = $2, pause_reason = $3, auto_paused = $4, updated_at = now(),
+               evaluated_since = CASE WHEN $5 THEN now() ELSE evaluated_since END
+           WHERE release_id = $1
+           RETURNING {_RELEASE_COLUMNS}""",
+        release_id,
+        state,
+        pause_reason,
+        auto_paused,
+        restart_evaluation,
+    )
+
+
+async def auto_pause(db: Executor, release_id: UUID, reason: str) -> bool:
+    """Pause an active release; False if it was no longer active (someone else acted first)."""
+    done = await db.fetchval(
+        """UPDATE firmware_releases
+           SET state = 'paused', pause_reason = $2, auto_paused = true, updated_at = now()
+           WHERE release_id = $1 AND state = 'active'
+           RETURNING true""",
+        release_id,
+        reason,
+    )
+    return bool(done)
+
+
+async def active_releases(
+    db: Executor,
+    *,
+    model: str | None = None,
+    version: str | None = None,
+    batch: str | None = None,
+    for_update: bool = False,
+) -> list[asyncpg.Record]:
+    # FOR UPDATE serialises evaluations of one release: the second waits for the first to
+    # commit, then counts its report too, so two concurrent failures cannot both miss the
+    # threshold.
+    lock = " ORDER BY release_id FOR UPDATE" if for_update else ""
+    return await db.fetch(
+        f"""SELECT {_RELEASE_COLUMNS} FROM firmware_releases
+           WHERE state = 'active'
+             AND ($1::text IS NULL OR model = $1)
+             AND ($2::text IS NULL OR version = $2)
+             AND ($3::text IS NULL OR batches @> ARRAY[$3::text]){lock}""",
+        model,
+        version,
+        batch,
+    )
+
+
+async def status_counts(
+    db: Executor,
+    *,
+    model: str,
+    version: str,
+    batches: Sequence[str],
+    stuck_before: datetime,
+    since: datetime | None = None,
+) -> dict[str, int]:
+    """Devices at each latest status for this version, plus `stuck` (in progress since before
+    `stuck_before`), among reports updated at or after `since`."""
+    rows = await db.fetch(
+        """SELECT status, count(*) AS devices,
+                  count(*) FILTER (WHERE status = ANY($4::text[]) AND started_at < $5) AS stuck
+           FROM ota_device_status
+           WHERE model = $1 AND version = $2 AND batch = ANY($3::text[])
+             AND ($6::timestamptz IS NULL OR updated_at >= $6)
+           GROUP BY status""",
+        model,
+        version,
+        list(batches),
+        list(IN_PROGRESS),
+        stuck_before,
+        since,
+    )
+    counts = dict.fromkeys((*IN_PROGRESS, *FINAL), 0)
+    stuck = 0
+    for row in rows:
+        counts[row["status"]] = row["devices"]
+        stuck += row["stuck"]
+    counts["stuck"] = stuck
+    return counts
+
+
+async def targeted_devices(db: Executor, model: str, batches: Sequence[str]) -> int:
+    return await db.fetchval(
+        """SELECT count(*) FROM devices
+           WHERE model = $1 AND batch = ANY($2::text[]) AND kind <> 'zigbee_sensor'
+             AND status = 'active'""",
+        model,
+        list(batches),
+    )
+
+
+# Device status reports.
+
+
+async def record_status(
+    conn: asyncpg.Connection,
+    *,
+    device_id: UUID,
+    model: str,
+    batch: str,
+    version: str,
+    status: str,
+    progress_percent: int | None,
+    error_message: str | None,
+) -> datetime:
+    """Append to the history and update the latest status; the time it was recorded."""
+    recorded_at: datetime = await conn.fetchval(
+        """INSERT INTO ota_status_reports
+               (device_id, version, status, progress_percent, error_message)
+           VALUES ($1, $2, $3, $4, $5) RETURNING reported_at""",
+        device_id,
+        version,
+        status,
+        progress_percent,
+        error_message,
+    )
+    # A new attempt starts when a device enters downloading…applying from a final status (or
+    # for the first time); later in-progress reports keep the attempt's start time.
+    await conn.execute(
+        """INSERT INTO ota_device_status AS s
+               (device_id, version, model, batch, status, progress_percent, error_message,
+                started_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+           ON CONFLICT (device_id, version) DO UPDATE SET
+               status = EXCLUDED.status,
+               progress_percent = EXCLUDED.progress_percent,
+               error_message = EXCLUDED.error_message,
+               updated_at = EXCLUDED.updated_at,
+               started_at = CASE
+                   WHEN s.status = ANY($9::text[]) THEN EXCLUDED.started_at
+                   ELSE s.started_at END""",
+        device_id,
+        version,
+        model,
+        batch,
+        status,
+        progress_percent,
+        error_message,
+        recorded_at,
+        list(FINAL),
+    )
+    return recorded_at

@@ -1,0 +1,70 @@
+"""Operator API shapes for firmware and releases."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Firmware(BaseModel):
+    model: str
+    version: str
+    checksum: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")
+    size_bytes: int
+    release_notes: str | None
+    created_at: datetime
+
+
+class FirmwareList(BaseModel):
+    firmware: list[Firmware]
+    next_cursor: str | None = None
+
+
+class ReleaseCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    batches: list[str] = Field(min_length=1, max_length=1000)
+    failure_threshold_percent: float | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="Pause when more than this share of finished devices failed (default 20).",
+    )
+
+
+class StatusCounts(BaseModel):
+    """Devices whose latest report for this version is each status."""
+
+    downloading: int
+    downloaded: int
+    verifying: int
+    applying: int
+    completed: int
+    failed: int
+
+
+class Release(BaseModel):
+    release_id: UUID
+    model: str
+    version: str
+    batches: list[str]
+    state: Literal["active", "paused", "cancelled"]
+    pause_reason: str | None = Field(description="Why it is paused (automatic or operator).")
+    auto_paused: bool
+    failure_threshold_percent: float
+    min_finished: int = Field(description="Finished devices needed before it may pause itself.")
+    status_counts: StatusCounts
+    stuck: int = Field(description="Devices in downloading…applying for too long (as failed).")
+    devices_targeted: int
+    devices_not_started: int
+    finished: int = Field(description="completed + failed + stuck")
+    failed_including_stuck: int
+    failure_rate_percent: float | None
+    evaluated_since: datetime = Field(
+        description="Auto-pause counts reports since this time (creation or last resume)."
+    )
+    created_at: datetime
+    updated_at: datetime
