@@ -1,5 +1,6 @@
 """Reading a JSON body: content type (415), size limit without reading the rest (413),
-strict parsing (400 — NaN and Infinity literals are not JSON)."""
+strict parsing (400 — NaN and Infinity literals are not JSON), and no U+0000 in any string
+(422: PostgreSQL can store it in neither `text` nor `jsonb`, so it would otherwise be a 500)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from climasense.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType
+from climasense.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
 
 JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 
@@ -47,17 +48,53 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def parse_json(raw: bytes) -> Any:
+def _nul_paths(value: Any, path: str, found: list[str]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            found.append(path or "body")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            name = key.replace("\x00", "\\u0000")
+            where = f"{path}.{name}" if path else name
+            if name != key:
+                found.append(where)
+            _nul_paths(item, where, found)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _nul_paths(item, f"{path}[{index}]", found)
+
+
+def reject_nul(raw: bytes, document: Any) -> None:
+    """422 naming every string (or member name) of `document` that contains U+0000.
+
+    A raw NUL byte is already invalid JSON; the character can only arrive as the escape
+    `\\u0000`, so documents without that text (all real ones) are not walked."""
+    if b"\\u0000" not in raw:
+        return
+    found: list[str] = []
+    _nul_paths(document, "", found)
+    if found:
+        raise ValidationFailed(
+            "Strings may not contain the character U+0000",
+            details=[{"field": f, "message": "contains U+0000 (NUL)"} for f in found[:20]],
+        )
+
+
+def parse_json(raw: bytes, *, allow_nul: bool = False) -> Any:
     try:
-        return orjson.loads(raw)
+        document = orjson.loads(raw)
     except orjson.JSONDecodeError:
         raise BadRequest() from None
+    if not allow_nul:
+        reject_nul(raw, document)
+    return document
 
 
-async def read_json(request: Request, limit: int) -> Any:
+async def read_json(request: Request, limit: int, *, allow_nul: bool = False) -> Any:
+    """The parsed body. `allow_nul`: the caller removes U+0000 itself before storing."""
     if not is_json_content_type(request.headers.get("content-type")):
         raise UnsupportedMediaType()
     raw = await read_body(request, limit)
     if not raw:
         raise BadRequest("Request body is empty; a JSON document is required")
-    return parse_json(raw)
+    return parse_json(raw, allow_nul=allow_nul)

@@ -44,6 +44,14 @@ DEPENDENCY_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+# Text PostgreSQL cannot store (U+0000) in a query or path parameter: the caller's input, not a
+# bug. JSON bodies are checked before they get this far (`http.body.reject_nul`).
+INPUT_TEXT_ERRORS: tuple[type[Exception], ...] = (
+    asyncpg.exceptions.CharacterNotInRepertoireError,
+    asyncpg.exceptions.UntranslatableCharacterError,
+)
+
+
 def field_path(loc: tuple[Any, ...] | list[Any]) -> str:
     """`("body", "readings", 3, "value")` → `readings[3].value`."""
     parts = list(loc)
@@ -68,6 +76,8 @@ def exception_to_response(exc: BaseException) -> Response:
     """The response for any exception raised while handling a request."""
     if isinstance(exc, ClimaSenseError):
         return error_response(exc)
+    if isinstance(exc, INPUT_TEXT_ERRORS):
+        return error_response(ValidationFailed("Text may not contain the character U+0000 (NUL)"))
     if isinstance(exc, DEPENDENCY_ERRORS):
         log.warning("dependency failure: %s", type(exc).__name__)
         return error_response(Unavailable())
@@ -110,6 +120,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ClimaSenseError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    for exc_type in DEPENDENCY_ERRORS:
+    for exc_type in (*DEPENDENCY_ERRORS, *INPUT_TEXT_ERRORS):
         app.add_exception_handler(exc_type, _on_domain_error)
     app.add_exception_handler(Exception, _on_domain_error)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from climasense.errors import UnsupportedMediaType
-from climasense.http.body import is_json_content_type
+from climasense.http.body import is_json_content_type, reject_nul
 
 
 class StrictJSONRequest(Request):
@@ -36,6 +36,16 @@ class JSONRoute(APIRoute):
                 )
                 if has_body and not is_json_content_type(request.headers.get("content-type")):
                     raise UnsupportedMediaType()
-            return await handler(StrictJSONRequest(request.scope, request.receive))
+            strict = StrictJSONRequest(request.scope, request.receive)
+            if expects_json and b"\\u0000" in await strict.body():
+                # Checked here, not in json(): FastAPI turns any error raised while it parses
+                # the body into a generic 400.
+                try:
+                    document = await strict.json()
+                except orjson.JSONDecodeError:
+                    pass  # FastAPI answers it (400 invalid_json)
+                else:
+                    reject_nul(await strict.body(), document)
+            return await handler(strict)
 
         return route_handler
