@@ -19,7 +19,8 @@ async def pending_commands(request: Request, device: DevicePrincipal) -> Respons
 
 async def acknowledge(request: Request, device: DevicePrincipal) -> Response:
     services = services_of(request)
-    ack = service.parse_ack(await read_json(request, services.settings.device_body_limit))
+    body = await read_json(request, services.settings.device_body_limit, allow_nul=True)
+    ack = service.parse_ack(body)
     answered_at = await service.acknowledge(services.pool, device.device_id, ack)
     return JSONResponse({"acknowledged": True, "timestamp": answered_at})
 

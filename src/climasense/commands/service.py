@@ -114,9 +114,22 @@ class Ack:
     error_message: str | None
 
 
+def without_nul(value: Any) -> Any:
+    """`value` with U+0000 replaced by U+FFFD in every string and member name: PostgreSQL
+    stores the character in neither `text` nor `jsonb`, and an answer is worth recording."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [without_nul(item) for item in value]
+    return value
+
+
 def parse_ack(body: Any) -> Ack:
-    """Validate `POST /v1/commands/ack`. Unknown extra fields are ignored: refusing an answer
-    would leave the command live and have the device execute it again."""
+    """Validate `POST /v1/commands/ack`. Unknown extra fields are ignored, and U+0000 in
+    `result` or `error_message` is stored as U+FFFD: refusing an answer would leave the command
+    live and have the device execute it again."""
     if not isinstance(body, dict):
         raise _invalid("body", "must be a JSON object")
     details: list[dict[str, str]] = []
@@ -132,8 +145,10 @@ def parse_ack(body: Any) -> Ack:
     status = body.get("status")
     if status not in ("acked", "failed"):
         details.append({"field": "status", "message": "must be acked or failed"})
+    # `error_message` and `result` are left out when there is nothing to say: the contract's
+    # schema has no `null` for them (a null is refused like any other wrong type).
     error_message = body.get("error_message")
-    if error_message is not None and (
+    if "error_message" in body and (
         not isinstance(error_message, str) or len(error_message) > ERROR_MESSAGE_LIMIT
     ):
         details.append(
@@ -143,7 +158,7 @@ def parse_ack(body: Any) -> Ack:
             }
         )
     result = body.get("result")
-    if result is not None:
+    if "result" in body:
         if not isinstance(result, dict):
             details.append({"field": "result", "message": "must be a JSON object"})
         elif (size := _json_size(result)) > PAYLOAD_LIMIT:
@@ -155,7 +170,7 @@ def parse_ack(body: Any) -> Ack:
             )
     if details or command_id is None:
         raise ValidationFailed("Acknowledgement is invalid", details=details)
-    return Ack(command_id, str(status), result, error_message)
+    return Ack(command_id, str(status), without_nul(result), without_nul(error_message))
 
 
 async def acknowledge(pool: asyncpg.Pool, device_id: UUID, ack: Ack) -> datetime:
