@@ -115,13 +115,17 @@ def parse_status_report(body: Any) -> dict[str, Any]:
     status = body.get("status")
     if status not in STATUSES:
         problems.append({"field": "status", "message": f"must be one of {', '.join(STATUSES)}"})
+    # Optional fields are left out when there is nothing to say: the contract's schema has no
+    # `null` for them, so a null is as wrong as any other non-integer / non-string.
     progress = body.get("progress_percent")
-    if progress is not None and (
+    if "progress_percent" in body and (
         not isinstance(progress, int) or isinstance(progress, bool) or not 0 <= progress <= 100
     ):
         problems.append({"field": "progress_percent", "message": "an integer 0..100"})
     message = body.get("error_message")
-    if message is not None and (not isinstance(message, str) or len(message) > MAX_ERROR_MESSAGE):
+    if "error_message" in body and (
+        not isinstance(message, str) or len(message) > MAX_ERROR_MESSAGE
+    ):
         problems.append(
             {"field": "error_message", "message": f"a string of at most {MAX_ERROR_MESSAGE}"}
         )
