@@ -87,9 +87,11 @@ async def patch_settings(
         row = await repository.lock_settings(conn, device_id)
         if row is None:
             raise NotFound("Device not found")
-        check_if_match(if_match, row["version"])
         current = as_document(row)
+        # Validate before the precondition: a patch that can never apply is told why (422),
+        # not sent to re-read the settings and retry the same broken body (412).
         merged = document.merge_patch(current, patch)
+        check_if_match(if_match, row["version"])
         if all(merged[key] == current[key] for key in document.WRITABLE_FIELDS):
             return current  # `{}` or values equal to the current ones: no change, no new version
         version = await repository.write_settings(
