@@ -57,6 +57,7 @@ class Settings:
     ingest_max_pending_readings: int = 200_000
     max_sensors_per_hub: int = 64
     run_worker: bool = True
+    dashboard_session_hours: int = 12
     log_level: str = "info"
 
     @classmethod
@@ -115,6 +116,7 @@ class Settings:
             retention_days=integer("CLIMASENSE_RETENTION_DAYS", 400, 1),
             partition_days=integer("CLIMASENSE_PARTITION_DAYS", 7, 1),
             max_sensors_per_hub=integer("CLIMASENSE_MAX_SENSORS_PER_HUB", 64, 1),
+            dashboard_session_hours=integer("CLIMASENSE_DASHBOARD_SESSION_HOURS", 12, 1),
             run_worker=env.get("CLIMASENSE_RUN_WORKER", "1") not in {"0", "false", "no"},
             log_level=env.get("CLIMASENSE_LOG_LEVEL", "info"),
         )
