@@ -9,6 +9,7 @@ import click
 from climasense.cli.admin import admin
 from climasense.cli.devices import devices
 from climasense.cli.server import migrate_command, serve
+from climasense.cli.simulate import simulate
 from climasense.cli.worker import worker
 from climasense.errors import ConfigurationError
 
@@ -24,6 +25,7 @@ cli.add_command(migrate_command)
 cli.add_command(admin)
 cli.add_command(devices)
 cli.add_command(worker)
+cli.add_command(simulate)
 
 
 def main() -> None:
