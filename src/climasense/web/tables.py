@@ -13,7 +13,14 @@ Cell = dict[str, Any]
 Row = dict[str, Any]
 
 
-def cell(text: Any, *, href: str | None = None, cls: str | None = None, pre: bool = False) -> Cell:
+def cell(
+    text: Any,
+    *,
+    href: str | None = None,
+    cls: str | None = None,
+    pre: bool = False,
+    badge: str | None = None,
+) -> Cell:
     found: Cell = {"text": "—" if text is None or text == "" else str(text)}
     if href:
         found["href"] = href
@@ -21,6 +28,8 @@ def cell(text: Any, *, href: str | None = None, cls: str | None = None, pre: boo
         found["cls"] = cls
     if pre:
         found["pre"] = True
+    if badge:
+        found["badge"] = badge
     return found
 
 
@@ -43,7 +52,7 @@ def fleet_row(device: dict[str, Any]) -> Row:
         "id": device_id,
         "cells": [
             cell(device.get("serial_number"), href=f"/devices/{device_id}"),
-            cell(state, cls=f"badge {state}"),
+            cell(state, badge=state),
             cell(device.get("kind")),
             cell(device.get("model")),
             cell(device.get("batch")),
@@ -112,7 +121,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
                 "id": command_id,
                 "cells": [
                     cell(command.get("type")),
-                    cell(status, cls=f"badge cmd-{status}"),
+                    cell(status, badge=f"cmd-{status}"),
                     cell(format.timestamp(command.get("created_at"))),
                     cell(format.timestamp(command.get("delivered_at"))),
                     cell(
@@ -167,13 +176,13 @@ def alert_rows(alerts: list[dict[str, Any]], serials: dict[str, str]) -> list[Ro
             {
                 "id": alert_id,
                 "cells": [
-                    cell(alert.get("severity"), cls=f"badge sev-{alert.get('severity')}"),
+                    cell(alert.get("severity"), badge=f"sev-{alert.get('severity')}"),
                     cell(serials.get(device_id, device_id), href=f"/devices/{device_id}"),
                     cell(format.label(sensor_type) if sensor_type else alert.get("rule_name")),
                     cell(format.reading(sensor_type, alert.get("value"))),
                     cell(format.timestamp(alert.get("opened_at"))),
                     cell(format.timestamp(alert.get("resolved_at"))),
-                    cell(state, cls=f"badge alert-{state}"),
+                    cell(state, badge=f"alert-{state}"),
                     action,
                 ],
             }

@@ -30,6 +30,11 @@
       a.href = cell.href;
       a.textContent = cell.text;
       td.appendChild(a);
+    } else if (cell.badge) {
+      const span = document.createElement("span");
+      span.className = `badge ${cell.badge}`;
+      span.textContent = cell.text;
+      td.appendChild(span);
     } else if (cell.pre) {
       const pre = document.createElement("pre");
       pre.textContent = cell.text;
