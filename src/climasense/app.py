@@ -34,6 +34,7 @@ from climasense.openapi import merge
 from climasense.plugins import start_components
 from climasense.services import Services
 from climasense.settings import Settings
+from climasense.web.router import install as install_dashboard
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,7 @@ def create_app(settings: Settings, *, run_migrations: bool = True) -> ClimaSense
     api.include_router(health_router)
     api.include_router(docs_router)
     api.include_router(build_admin_router())
+    install_dashboard(api)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:

@@ -58,6 +58,7 @@ class Settings:
     max_sensors_per_hub: int = 64
     hub_sensors_page_size: int = 100
     run_worker: bool = True
+    dashboard_session_hours: int = 12
     log_level: str = "info"
     # OTA (CONTRACT §4.4): firmware store tuning, rollout safety.
     s3_region: str | None = None
@@ -128,6 +129,7 @@ class Settings:
             partition_days=integer("CLIMASENSE_PARTITION_DAYS", 7, 1),
             max_sensors_per_hub=integer("CLIMASENSE_MAX_SENSORS_PER_HUB", 64, 1),
             hub_sensors_page_size=integer("CLIMASENSE_HUB_SENSORS_PAGE_SIZE", 100, 1),
+            dashboard_session_hours=integer("CLIMASENSE_DASHBOARD_SESSION_HOURS", 12, 1),
             run_worker=env.get("CLIMASENSE_RUN_WORKER", "1") not in {"0", "false", "no"},
             log_level=env.get("CLIMASENSE_LOG_LEVEL", "info"),
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,

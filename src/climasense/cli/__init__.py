@@ -12,6 +12,7 @@ from climasense.cli.devices import devices
 from climasense.cli.firmware import firmware
 from climasense.cli.server import migrate_command, serve
 from climasense.cli.settings import settings_group
+from climasense.cli.simulate import simulate
 from climasense.cli.worker import worker
 from climasense.errors import ConfigurationError
 
@@ -30,6 +31,7 @@ cli.add_command(worker)
 cli.add_command(commands)
 devices.add_command(settings_group)
 cli.add_command(firmware)
+cli.add_command(simulate)
 
 
 def main() -> None:

@@ -173,3 +173,12 @@ async def replace_key(conn: asyncpg.Connection, device_id: UUID, new_hash: bytes
         new_hash,
     )
     return None if row is None else (row["key_hash"] or b"")
+
+
+async def fleet_counts(conn: asyncpg.Pool | asyncpg.Connection) -> asyncpg.Record:
+    """How many active devices there are, and how many of them are online (dashboard)."""
+    return await conn.fetchrow(
+        f"""SELECT count(*) AS total, count(*) FILTER (WHERE {_ONLINE_SQL}) AS online
+            FROM devices d LEFT JOIN device_settings s USING (device_id)
+            WHERE d.status = 'active'"""
+    )

@@ -1,0 +1,134 @@
+"""HTTP for virtual devices: one shared httpx client, each device with its own key.
+
+A `429` (or `503`) is honoured as a device should: wait `Retry-After` seconds and try again,
+a bounded number of times and never past the run's deadline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+Sleep = Callable[[float], Awaitable[None]]
+
+_RETRYABLE = {429, 503}
+
+
+@dataclass
+class Stats:
+    """What the run did, for the progress line and the final summary."""
+
+    requests: int = 0
+    rate_limited: int = 0
+    unavailable: int = 0
+    errors: int = 0
+    telemetry_posts: int = 0
+    readings_accepted: int = 0
+    readings_rejected: int = 0
+    commands_acked: int = 0
+    commands_failed: int = 0
+    ota_completed: int = 0
+    ota_failed: int = 0
+    sensors_registered: int = 0
+    missing_endpoints: set[str] = field(default_factory=set)
+
+    def as_dict(self) -> dict[str, Any]:
+        found = {k: v for k, v in self.__dict__.items() if k != "missing_endpoints"}
+        found["missing_endpoints"] = sorted(self.missing_endpoints)
+        return found
+
+
+def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float:
+    raw = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        return default
+
+
+class DeviceClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        api_key: str,
+        stats: Stats,
+        *,
+        deadline: float | None = None,
+        max_retries: int = 3,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.http = http
+        self.headers = {"Authorization": f"Bearer {api_key}"}
+        self.stats = stats
+        self.deadline = deadline
+        self.max_retries = max_retries
+        self._sleep = sleep
+        self._clock = clock
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+        """The response, or None when the server could not be reached (counted as an error)."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        for attempt in range(self.max_retries + 1):
+            self.stats.requests += 1
+            try:
+                response = await self.http.request(method, path, headers=headers, **kwargs)
+            except httpx.HTTPError:
+                self.stats.errors += 1
+                return None
+            if response.status_code not in _RETRYABLE:
+                if response.status_code == 404 and _is_unknown_route(response):
+                    self.stats.missing_endpoints.add(f"{method} {path.split('?')[0]}")
+                return response
+            if response.status_code == 429:
+                self.stats.rate_limited += 1
+            else:
+                self.stats.unavailable += 1
+            wait = retry_after_seconds(response)
+            if attempt == self.max_retries or not self._time_left(wait):
+                return response
+            await self._sleep(wait)
+        raise AssertionError("unreachable")
+
+    def _time_left(self, wait: float) -> bool:
+        return self.deadline is None or self._clock() + wait < self.deadline
+
+    async def stream_download(
+        self, path: str, on_chunk: Callable[[bytes], None]
+    ) -> httpx.Response | None:
+        """GET a (firmware) body chunk by chunk, never holding it whole."""
+        for attempt in range(self.max_retries + 1):
+            self.stats.requests += 1
+            try:
+                async with self.http.stream("GET", path, headers=self.headers) as response:
+                    if response.status_code == 200:
+                        async for chunk in response.aiter_bytes():
+                            on_chunk(chunk)
+                        return response
+                    await response.aread()
+            except httpx.HTTPError:
+                self.stats.errors += 1
+                return None
+            if response.status_code not in _RETRYABLE:
+                return response
+            self.stats.rate_limited += response.status_code == 429
+            wait = retry_after_seconds(response)
+            if attempt == self.max_retries or not self._time_left(wait):
+                return response
+            await self._sleep(wait)
+        return None
+
+
+def _is_unknown_route(response: httpx.Response) -> bool:
+    # The device router answers an unrouted path with the bare `Not found`; a route that knows
+    # the resource names what is missing ("Command not found").
+    try:
+        body = response.json()
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("message") == "Not found"

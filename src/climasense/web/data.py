@@ -1,0 +1,270 @@
+"""What each page reads and does, in the operator API's terms (CONTRACT §5/§6).
+
+Every read returns plain data or `None` when the server has no such capability yet (its route
+answers 404/405): pages show an empty state instead of failing. Every action returns the API's
+`ApiResult`, whose error message the page shows as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from climasense.device_settings import service as settings_service
+from climasense.errors import NotFound
+from climasense.web import repository
+from climasense.web.operator_api import ApiResult, OperatorAPI
+
+FLEET_PAGE_SIZE = 50
+# Open alerts are read in pages of this size, up to this many pages, for the fleet counts.
+_ALERT_PAGE = 1000
+_ALERT_PAGES = 10
+
+# Chart ranges and the bucket width asked of the telemetry query for each.
+RANGES: dict[str, tuple[timedelta, str, timedelta]] = {
+    "24h": (timedelta(hours=24), "5m", timedelta(minutes=5)),
+    "7d": (timedelta(days=7), "1h", timedelta(hours=1)),
+    "30d": (timedelta(days=30), "1d", timedelta(days=1)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FleetFilter:
+    batch: str | None = None
+    kind: str | None = None
+    model: str | None = None
+    online: bool | None = None
+
+    def params(self) -> dict[str, Any]:
+        online = None if self.online is None else str(self.online).lower()
+        return {"batch": self.batch, "kind": self.kind, "model": self.model, "online": online}
+
+
+# -- fleet ---------------------------------------------------------------------------------
+
+
+async def open_alerts_by_device(api: OperatorAPI) -> dict[str, int] | None:
+    """Open alerts per device id (`None` when this server has no alerts)."""
+    counts: dict[str, int] = {}
+    cursor: str | None = None
+    for _ in range(_ALERT_PAGES):
+        result = await api.get("/admin/v1/alerts", state="open", limit=_ALERT_PAGE, cursor=cursor)
+        if not result.ok or not isinstance(result.body, dict):
+            return counts or None
+        for alert in result.body.get("alerts") or []:
+            device_id = str(alert.get("device_id"))
+            counts[device_id] = counts.get(device_id, 0) + 1
+        cursor = result.body.get("next_cursor")
+        if not cursor:
+            break
+    return counts
+
+
+async def fleet_counts(pool: asyncpg.Pool, alerting: dict[str, int] | None) -> dict[str, Any]:
+    counts: dict[str, Any] = await repository.fleet_counts(pool)
+    counts["alerting"] = None if alerting is None else len(alerting)
+    return counts
+
+
+async def fleet_page(
+    api: OperatorAPI,
+    pool: asyncpg.Pool,
+    filters: FleetFilter,
+    cursor: str | None,
+    alerting: dict[str, int] | None,
+) -> tuple[list[dict[str, Any]], str | None, str | None]:
+    """One page of the device table: (rows, next cursor, error message)."""
+    result = await api.get(
+        "/admin/v1/devices", **filters.params(), cursor=cursor, limit=FLEET_PAGE_SIZE
+    )
+    if not result.ok or not isinstance(result.body, dict):
+        return [], None, result.message
+    devices: list[dict[str, Any]] = list(result.body.get("devices") or [])
+    ids = [UUID(str(d["device_id"])) for d in devices]
+    latest = await repository.latest_values(pool, ids, ["battery_level", "signal_strength"])
+    for device in devices:
+        values = latest.get(UUID(str(device["device_id"])), {})
+        device["battery_level"] = values.get("battery_level")
+        device["signal_strength"] = values.get("signal_strength")
+        device["open_alerts"] = (
+            None if alerting is None else alerting.get(str(device["device_id"]), 0)
+        )
+    return devices, result.body.get("next_cursor"), None
+
+
+# -- one device ------------------------------------------------------------------------------
+
+
+async def device(api: OperatorAPI, device_id: str) -> dict[str, Any] | None:
+    result = await api.get(f"/admin/v1/devices/{device_id}")
+    return result.body if result.ok and isinstance(result.body, dict) else None
+
+
+async def device_settings(pool: asyncpg.Pool, device_id: str) -> dict[str, Any] | None:
+    # The operator API has no settings read (only PATCH); the document is the device's own.
+    try:
+        return await settings_service.settings_document(pool, UUID(device_id))
+    except (NotFound, ValueError):
+        return None
+
+
+async def chart_buckets(
+    api: OperatorAPI, device_id: str, range_name: str, *, now: datetime | None = None
+) -> tuple[dict[str, list[dict[str, Any]]] | None, datetime, datetime]:
+    """Buckets per sensor type over the range, and the range's bounds."""
+    span, bucket, _ = RANGES[range_name]
+    end = now or datetime.now(UTC)
+    start = end - span
+    result = await api.get(
+        f"/admin/v1/devices/{device_id}/telemetry",
+        bucket=bucket,
+        **{"from": start.isoformat(), "to": end.isoformat()},
+        limit=10000,
+    )
+    if not result.ok or not isinstance(result.body, dict):
+        return None, start, end
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for entry in result.body.get("buckets") or []:
+        by_type.setdefault(str(entry.get("sensor_type")), []).append(entry)
+    return by_type, start, end
+
+
+async def commands(api: OperatorAPI, device_id: str) -> list[dict[str, Any]] | None:
+    result = await api.get(f"/admin/v1/devices/{device_id}/commands", limit=50)
+    if not result.ok or not isinstance(result.body, dict):
+        return None
+    history: list[dict[str, Any]] = list(result.body.get("commands") or [])
+    # Newest first on the page, whatever order the API lists them in.
+    history.sort(key=lambda c: str(c.get("created_at") or ""), reverse=True)
+    return history
+
+
+async def send_command(
+    api: OperatorAPI,
+    device_id: str,
+    command_type: str,
+    payload: dict[str, Any] | None,
+    ttl_seconds: int | None,
+    confirm: str | None,
+) -> ApiResult:
+    body: dict[str, Any] = {"type": command_type}
+    if payload:
+        body["payload"] = payload
+    if ttl_seconds:
+        body["ttl_seconds"] = ttl_seconds
+    if confirm:
+        body["confirm"] = confirm
+    return await api.call("POST", f"/admin/v1/devices/{device_id}/commands", json=body)
+
+
+async def cancel_command(api: OperatorAPI, command_id: str) -> ApiResult:
+    return await api.call("POST", f"/admin/v1/commands/{command_id}/cancel")
+
+
+async def patch_settings(
+    api: OperatorAPI, device_id: str, patch: dict[str, Any], version: int | None
+) -> ApiResult:
+    headers = {"If-Match": f'"{version}"'} if version is not None else None
+    return await api.call(
+        "PATCH", f"/admin/v1/devices/{device_id}/settings", json=patch, headers=headers
+    )
+
+
+# -- alerts ----------------------------------------------------------------------------------
+
+
+async def alerts(api: OperatorAPI, state: str) -> list[dict[str, Any]] | None:
+    result = await api.get("/admin/v1/alerts", state=state, limit=200)
+    if not result.ok or not isinstance(result.body, dict):
+        return None
+    return list(result.body.get("alerts") or [])
+
+
+async def acknowledge_alert(api: OperatorAPI, alert_id: str) -> ApiResult:
+    return await api.call("POST", f"/admin/v1/alerts/{alert_id}/acknowledge")
+
+
+async def alert_rules(api: OperatorAPI) -> list[dict[str, Any]] | None:
+    result = await api.get("/admin/v1/alert-rules", limit=500)
+    if not result.ok or not isinstance(result.body, dict):
+        return None
+    return list(result.body.get("rules") or [])
+
+
+async def create_alert_rule(api: OperatorAPI, rule: dict[str, Any]) -> ApiResult:
+    return await api.call("POST", "/admin/v1/alert-rules", json=rule)
+
+
+async def delete_alert_rule(api: OperatorAPI, rule_id: str) -> ApiResult:
+    return await api.call("DELETE", f"/admin/v1/alert-rules/{rule_id}")
+
+
+# -- firmware --------------------------------------------------------------------------------
+
+
+async def firmware_images(api: OperatorAPI) -> list[dict[str, Any]] | None:
+    """Uploaded images, if the server lists them (`GET /admin/v1/firmware`)."""
+    result = await api.get("/admin/v1/firmware")
+    if not result.ok or not isinstance(result.body, dict):
+        return None
+    return list(result.body.get("firmware") or [])
+
+
+async def releases(api: OperatorAPI, wanted: list[str]) -> list[dict[str, Any]] | None:
+    """Every release the server lists (`GET /admin/v1/releases`), plus the ones named in
+    `wanted` read one by one (the contract guarantees only `GET /admin/v1/releases/{id}`)."""
+    found: dict[str, dict[str, Any]] = {}
+    listed = await api.get("/admin/v1/releases", limit=100)
+    if listed.ok and isinstance(listed.body, dict):
+        for listed_release in listed.body.get("releases") or []:
+            found[str(listed_release.get("release_id"))] = listed_release
+    for release_id in wanted:
+        if release_id in found:
+            continue
+        one = await release(api, release_id)
+        if one is not None:
+            found[release_id] = one
+    if not found and not listed.ok:
+        return None
+    return sorted(found.values(), key=lambda r: str(r.get("created_at") or ""), reverse=True)
+
+
+async def release(api: OperatorAPI, release_id: str) -> dict[str, Any] | None:
+    result = await api.get(f"/admin/v1/releases/{release_id}")
+    return result.body if result.ok and isinstance(result.body, dict) else None
+
+
+async def upload_firmware(
+    api: OperatorAPI, model: str, version: str, release_notes: str, image: AsyncIterator[bytes]
+) -> ApiResult:
+    return await api.call(
+        "PUT",
+        f"/admin/v1/firmware/{model}/{version}",
+        params={"release_notes": release_notes or None},
+        content=image,
+        content_type="application/octet-stream",
+    )
+
+
+async def create_release(
+    api: OperatorAPI, model: str, version: str, batches: list[str], threshold: float | None
+) -> ApiResult:
+    body: dict[str, Any] = {"batches": batches}
+    if threshold is not None:
+        body["failure_threshold_percent"] = threshold
+    return await api.call("POST", f"/admin/v1/firmware/{model}/{version}/releases", json=body)
+
+
+async def set_release_state(api: OperatorAPI, release: dict[str, Any], action: str) -> ApiResult:
+    model, version = release.get("model"), release.get("version")
+    release_id = release.get("release_id")
+    if model and version:
+        path = f"/admin/v1/firmware/{model}/{version}/releases/{release_id}/{action}"
+    else:
+        path = f"/admin/v1/releases/{release_id}/{action}"
+    return await api.call("POST", path)

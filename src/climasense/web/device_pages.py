@@ -1,0 +1,251 @@
+"""A device's page: status, latest readings, charts, position, settings, commands, sensors."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import orjson
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from climasense.http.responses import JSONResponse
+from climasense.web import charts as svg_charts
+from climasense.web import data, format, tables
+from climasense.web.common import (
+    SessionDep,
+    checked_form,
+    environment,
+    operator_api,
+    redirect,
+    render,
+    secure,
+    services_of,
+    text_field,
+)
+from climasense.web.operator_api import ApiResult, OperatorAPI
+
+router = APIRouter(include_in_schema=False)
+
+COMMAND_TYPES = ["diagnostics", "reboot", "config_update", "factory_reset"]
+
+
+def _range(request: Request) -> str:
+    chosen = request.query_params.get("range", "24h")
+    return chosen if chosen in data.RANGES else "24h"
+
+
+def _valid_id(device_id: str) -> bool:
+    try:
+        UUID(device_id)
+    except ValueError:
+        return False
+    return True
+
+
+async def _charts(
+    api: OperatorAPI, device_id: str, range_name: str, enabled: list[str]
+) -> dict[str, Any]:
+    buckets, start, end = await data.chart_buckets(api, device_id, range_name)
+    _, _, width = data.RANGES[range_name]
+    if buckets is None:
+        return {"available": False, "charts": [], "range": range_name}
+    kinds = [t for t in format.SENSOR_TYPES if t in buckets or t in enabled]
+    charts = [
+        {
+            "sensor_type": kind,
+            "svg": svg_charts.line_chart(
+                kind, buckets.get(kind, []), start=start, end=end, bucket=width
+            ),
+        }
+        for kind in kinds
+    ]
+    return {"available": True, "charts": charts, "range": range_name}
+
+
+def _live_fields(device: dict[str, Any]) -> dict[str, str]:
+    status = device.get("status", "active")
+    state = "revoked" if status != "active" else "online" if device.get("online") else "offline"
+    return {
+        "device-state": state,
+        "last-seen": format.ago(device.get("last_seen_at")),
+        "last-seen-at": format.timestamp(device.get("last_seen_at")),
+        "firmware": device.get("firmware_version") or "—",
+        "position": format.coordinates(device.get("latitude"), device.get("longitude")),
+        "settings-version": str(device.get("settings_version") or "—"),
+        "open-alerts": str(len(device.get("open_alerts") or [])),
+    }
+
+
+@router.get("/devices/{device_id}")
+async def device_page(request: Request, device_id: str, session: SessionDep) -> Response:
+    api = operator_api(request, session)
+    device = await data.device(api, device_id) if _valid_id(device_id) else None
+    if device is None:
+        context = {"title": "Device not found", "message": "No device has this id."}
+        return render(request, "error.html", context, session=session, status=404)
+    settings = await data.device_settings(services_of(request).pool, device_id)
+    commands = await data.commands(api, device_id)
+    range_name = _range(request)
+    enabled = list((settings or {}).get("enabled_sensors") or [])
+    return render(
+        request,
+        "device.html",
+        {
+            "device": device,
+            "device_id": device_id,
+            "settings": settings,
+            "fields": _live_fields(device),
+            "readings": tables.reading_rows(device.get("latest_readings") or []),
+            "commands": None if commands is None else tables.command_rows(commands, device_id),
+            "command_columns": tables.COMMAND_COLUMNS,
+            "command_types": COMMAND_TYPES,
+            "sensors": tables.sensor_rows(device.get("sensors") or []),
+            "sensor_columns": tables.SENSOR_COLUMNS,
+            "charts": await _charts(api, device_id, range_name, enabled),
+            "ranges": list(data.RANGES),
+            "live_url": f"/ui/devices/{device_id}.json",
+        },
+        session=session,
+    )
+
+
+@router.get("/devices/{device_id}/charts")
+async def device_charts(request: Request, device_id: str, session: SessionDep) -> Response:
+    """The charts block alone, for the page to refresh without a reload."""
+    if not _valid_id(device_id):
+        return secure(HTMLResponse("", status_code=404))
+    api = operator_api(request, session)
+    settings = await data.device_settings(services_of(request).pool, device_id)
+    enabled = list((settings or {}).get("enabled_sensors") or [])
+    charts = await _charts(api, device_id, _range(request), enabled)
+    html = environment().get_template("_charts.html").render(charts=charts)
+    return secure(HTMLResponse(html))
+
+
+@router.get("/ui/devices/{device_id}.json")
+async def device_live(request: Request, device_id: str, session: SessionDep) -> Response:
+    api = operator_api(request, session)
+    device = await data.device(api, device_id) if _valid_id(device_id) else None
+    if device is None:
+        return JSONResponse(
+            {"error": "not_found", "message": "Device not found", "details": []}, status_code=404
+        )
+    commands = await data.commands(api, device_id)
+    live_tables: dict[str, Any] = {
+        "readings": tables.reading_rows(device.get("latest_readings") or []),
+        "sensors": tables.sensor_rows(device.get("sensors") or []),
+    }
+    if commands is not None:
+        live_tables["commands"] = tables.command_rows(commands, device_id)
+    return JSONResponse(
+        {"fields": _live_fields(device), "tables": live_tables},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def _number(raw: str, kind: type[int] | type[float]) -> Any:
+    # A value that is not a number goes to the API as typed, which answers with its own 422.
+    try:
+        return kind(raw)
+    except ValueError:
+        return raw
+
+
+def settings_patch(form: Any) -> dict[str, Any]:
+    """The merge patch a submitted settings form asks for (every editable field)."""
+    patch: dict[str, Any] = {}
+    interval = text_field(form, "reporting_interval_seconds")
+    if interval:
+        patch["reporting_interval_seconds"] = _number(interval, int)
+    patch["enabled_sensors"] = [
+        value for value in form.getlist("enabled_sensors") if isinstance(value, str)
+    ]
+    timezone = text_field(form, "timezone")
+    if timezone:
+        patch["timezone"] = timezone
+    latitude = text_field(form, "latitude")
+    longitude = text_field(form, "longitude")
+    name = text_field(form, "location_name")
+    if latitude or longitude:
+        location: dict[str, Any] = {
+            "latitude": _number(latitude, float),
+            "longitude": _number(longitude, float),
+        }
+        location["name"] = name or None
+        patch["location"] = location
+    else:
+        patch["location"] = None
+    return patch
+
+
+def _unavailable(result: ApiResult, what: str) -> str | None:
+    if result.status in {404, 405} and (
+        not isinstance(result.body, dict) or result.body.get("message") in {None, "Not found"}
+    ):
+        return f"{what} is not available on this server yet."
+    return None
+
+
+@router.post("/devices/{device_id}/settings")
+async def save_settings(request: Request, device_id: str, session: SessionDep) -> Response:
+    form = await checked_form(request, session)
+    page = f"/devices/{device_id}"
+    version_text = text_field(form, "version")
+    version = int(version_text) if version_text.isdigit() else None
+    api = operator_api(request, session)
+    result = await data.patch_settings(api, device_id, settings_patch(form), version)
+    if result.ok:
+        new_version = result.body.get("version") if isinstance(result.body, dict) else None
+        return redirect(request, page, ok=f"Settings saved: version {new_version}.")
+    if result.status == 412:
+        return redirect(
+            request,
+            page,
+            error="These settings were changed by someone else since you opened the page; "
+            "the form now shows the current version. Review it and save again.",
+        )
+    return redirect(
+        request, page, error=_unavailable(result, "Changing settings") or result.message
+    )
+
+
+@router.post("/devices/{device_id}/commands")
+async def send_command(request: Request, device_id: str, session: SessionDep) -> Response:
+    form = await checked_form(request, session)
+    page = f"/devices/{device_id}"
+    payload_text = text_field(form, "payload")
+    payload: Any = None
+    if payload_text:
+        try:
+            payload = orjson.loads(payload_text)
+        except orjson.JSONDecodeError:
+            return redirect(request, page, error="The payload must be a JSON object.")
+        if not isinstance(payload, dict):
+            return redirect(request, page, error="The payload must be a JSON object.")
+    ttl_text = text_field(form, "ttl_seconds")
+    api = operator_api(request, session)
+    result = await data.send_command(
+        api,
+        device_id,
+        text_field(form, "type"),
+        payload,
+        _number(ttl_text, int) if ttl_text else None,
+        text_field(form, "confirm") or None,
+    )
+    if result.ok:
+        return redirect(request, page, ok=f"{text_field(form, 'type')} command sent.")
+    return redirect(request, page, error=_unavailable(result, "Sending commands") or result.message)
+
+
+@router.post("/devices/{device_id}/commands/{command_id}/cancel")
+async def cancel_command(
+    request: Request, device_id: str, command_id: str, session: SessionDep
+) -> Response:
+    await checked_form(request, session)
+    result = await data.cancel_command(operator_api(request, session), command_id)
+    page = f"/devices/{device_id}"
+    if result.ok:
+        return redirect(request, page, ok="Command cancelled.")
+    return redirect(request, page, error=result.message)

@@ -1,0 +1,167 @@
+"""Firmware: upload an image, release it to batches, watch each release's rollout, pause or
+resume it (and read why it paused itself)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import Response
+
+from climasense.http.responses import JSONResponse
+from climasense.web import data, rollout
+from climasense.web.common import (
+    SessionDep,
+    checked_form,
+    operator_api,
+    redirect,
+    render,
+    text_field,
+)
+
+router = APIRouter(include_in_schema=False)
+
+_CHUNK = 64 * 1024
+_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+
+
+def _wanted(request: Request) -> list[str]:
+    return [r for r in request.query_params.getlist("release") if _ID.match(r)][:20]
+
+
+def release_view(release: dict[str, Any]) -> dict[str, Any]:
+    release_id = str(release.get("release_id"))
+    progress = rollout.progress(release)
+    return {
+        "release_id": release_id,
+        "model": release.get("model"),
+        "version": release.get("version"),
+        "batches": ", ".join(str(b) for b in release.get("batches") or []),
+        "state": str(release.get("state") or "active"),
+        "reason": rollout.pause_reason(release),
+        "threshold": release.get("failure_threshold_percent"),
+        "created_at": release.get("created_at"),
+        "progress": progress,
+        "summary": rollout.summary(release),
+    }
+
+
+def _live_fields(views: list[dict[str, Any]]) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for view in views:
+        rid = view["release_id"]
+        fields[f"release-{rid}-state"] = view["state"]
+        fields[f"release-{rid}-summary"] = view["summary"]
+        fields[f"release-{rid}-reason"] = view["reason"] or ""
+    return fields
+
+
+async def _releases(request: Request, api: Any) -> list[dict[str, Any]] | None:
+    found = await data.releases(api, _wanted(request))
+    return None if found is None else [release_view(r) for r in found]
+
+
+@router.get("/firmware")
+async def firmware_page(request: Request, session: SessionDep) -> Response:
+    api = operator_api(request, session)
+    views = await _releases(request, api)
+    query = urlencode([("release", r) for r in _wanted(request)])
+    return render(
+        request,
+        "firmware.html",
+        {
+            "images": await data.firmware_images(api),
+            "releases": views,
+            "live_url": "/ui/firmware.json" + (f"?{query}" if query else ""),
+            "return_to": "/firmware" + (f"?{query}" if query else ""),
+        },
+        session=session,
+    )
+
+
+@router.get("/ui/firmware.json")
+async def firmware_live(request: Request, session: SessionDep) -> Response:
+    views = await _releases(request, operator_api(request, session)) or []
+    return JSONResponse(
+        {
+            "fields": _live_fields(views),
+            "bars": [{"id": v["release_id"], "segments": v["progress"]["segments"]} for v in views],
+        },
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(_CHUNK):
+        yield chunk
+
+
+@router.post("/firmware")
+async def upload(request: Request, session: SessionDep) -> Response:
+    form = await checked_form(request, session)
+    image = form.get("image")
+    model, version = text_field(form, "model"), text_field(form, "version")
+    if not isinstance(image, UploadFile) or not model or not version:
+        return redirect(request, "/firmware", error="Choose a file, a model and a version.")
+    result = await data.upload_firmware(
+        operator_api(request, session),
+        model,
+        version,
+        text_field(form, "release_notes"),
+        _chunks(image),
+    )
+    if result.ok:
+        size = result.body.get("size_bytes") if isinstance(result.body, dict) else None
+        return redirect(request, "/firmware", ok=f"Uploaded {model} {version} ({size} bytes).")
+    if result.missing and result.message in {"", "Not found", "Method not allowed"}:
+        return redirect(request, "/firmware", error="Firmware upload is not available yet.")
+    return redirect(request, "/firmware", error=result.message)
+
+
+@router.post("/firmware/releases")
+async def create_release(request: Request, session: SessionDep) -> Response:
+    form = await checked_form(request, session)
+    batches = [b for b in re.split(r"[\s,]+", text_field(form, "batches")) if b]
+    threshold_text = text_field(form, "failure_threshold_percent")
+    threshold: float | None = None
+    if threshold_text:
+        try:
+            threshold = float(threshold_text)
+        except ValueError:
+            return redirect(request, "/firmware", error="The failure threshold must be a number.")
+    model, version = text_field(form, "model"), text_field(form, "version")
+    result = await data.create_release(
+        operator_api(request, session), model, version, batches, threshold
+    )
+    if result.ok and isinstance(result.body, dict):
+        release_id = str(result.body.get("release_id"))
+        return redirect(
+            request,
+            "/firmware?" + urlencode({"release": release_id}),
+            ok=f"Released {model} {version} to {', '.join(batches)}.",
+        )
+    return redirect(request, "/firmware", error=result.message)
+
+
+@router.post("/firmware/releases/{release_id}/{action}")
+async def change_release(
+    request: Request, release_id: str, action: str, session: SessionDep
+) -> Response:
+    form = await checked_form(request, session)
+    back = text_field(form, "return_to") or "/firmware"
+    if action not in {"pause", "resume"}:
+        return redirect(request, back, error="Unknown action.")
+    release = {
+        "release_id": release_id,
+        "model": text_field(form, "model"),
+        "version": text_field(form, "version"),
+    }
+    result = await data.set_release_state(operator_api(request, session), release, action)
+    if result.ok:
+        return redirect(request, back, ok=f"Release {action}d.")
+    return redirect(request, back, error=result.message)

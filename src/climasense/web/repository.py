@@ -1,0 +1,47 @@
+"""The few reads the dashboard makes straight from the database, where the operator API has
+no equivalent: fleet-wide counts and the battery/signal column of the fleet table (one query
+per page instead of one device-detail call per row)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from climasense.devices import repository as devices
+
+
+async def fleet_counts(pool: asyncpg.Pool) -> dict[str, int]:
+    row = await devices.fleet_counts(pool)
+    return {"total": row["total"], "online": row["online"], "offline": row["total"] - row["online"]}
+
+
+async def latest_values(
+    pool: asyncpg.Pool, device_ids: list[UUID], sensor_types: list[str]
+) -> dict[UUID, dict[str, Any]]:
+    """`{device_id: {sensor_type: value}}` from `latest_readings`."""
+    if not device_ids:
+        return {}
+    rows = await pool.fetch(
+        """SELECT l.device_id, t.name AS sensor_type, l.value
+           FROM latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
+           WHERE l.device_id = ANY($1::uuid[]) AND t.name = ANY($2::text[])""",
+        device_ids,
+        sensor_types,
+    )
+    found: dict[UUID, dict[str, Any]] = {}
+    for row in rows:
+        found.setdefault(row["device_id"], {})[row["sensor_type"]] = row["value"]
+    return found
+
+
+async def serial_numbers(pool: asyncpg.Pool, device_ids: list[UUID]) -> dict[str, str]:
+    """`{device_id: serial_number}`, to label alerts with something a person recognises."""
+    if not device_ids:
+        return {}
+    rows = await pool.fetch(
+        "SELECT device_id, serial_number FROM devices WHERE device_id = ANY($1::uuid[])",
+        device_ids,
+    )
+    return {str(row["device_id"]): row["serial_number"] for row in rows}

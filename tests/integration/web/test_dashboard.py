@@ -1,0 +1,190 @@
+"""The dashboard over real HTTP: sign-in, sessions, CSRF, pages and live endpoints."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+
+from tests.support.factories import provision
+from tests.support.server import LiveServer
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no CSRF field in the page"
+    return found.group(1)
+
+
+@asynccontextmanager
+async def signed_in(server: LiveServer, token: str) -> AsyncIterator[httpx.AsyncClient]:
+    """A client holding a dashboard session (the way a browser signs in)."""
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
+        page = await client.get("/sign-in")
+        response = await client.post(
+            "/sign-in", data={"csrf_token": _csrf(page.text), "token": token, "next": "/"}
+        )
+        assert response.status_code == 303, response.text
+        yield client
+
+
+async def test_pages_need_a_session(server: LiveServer) -> None:
+    response = await server.client.get("/", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=%2F"
+    live = await server.client.get("/ui/fleet.json")
+    assert live.status_code == 401
+    assert live.json()["error"] == "unauthorized"
+
+
+async def test_sign_in_sets_a_strict_http_only_cookie(server: LiveServer, token: str) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        page = await client.get("/sign-in")
+        assert page.status_code == 200
+        assert "default-src 'self'" in page.headers["content-security-policy"]
+        response = await client.post(
+            "/sign-in", data={"csrf_token": _csrf(page.text), "token": token, "next": "/alerts"}
+        )
+        assert response.status_code == 303
+        assert response.headers["location"] == "/alerts"
+        cookie = next(
+            v
+            for v in response.headers.get_list("set-cookie")
+            if v.startswith("climasense_session=")
+        )
+        assert "HttpOnly" in cookie
+        assert "SameSite=strict" in cookie or "SameSite=Strict" in cookie
+        assert "Secure" not in cookie  # plain http on loopback; https adds it
+
+
+async def test_sign_in_refuses_bad_tokens_and_forged_forms(server: LiveServer, token: str) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        page = await client.get("/sign-in")
+        csrf = _csrf(page.text)
+        wrong = await client.post("/sign-in", data={"csrf_token": csrf, "token": "csa_nope"})
+        assert wrong.status_code == 401
+        assert "not a valid admin token" in wrong.text
+        assert "climasense_session" not in client.cookies
+    async with httpx.AsyncClient(base_url=server.url) as stranger:
+        # No sign-in cookie to match: a form posted from elsewhere is refused.
+        forged = await stranger.post("/sign-in", data={"csrf_token": csrf, "token": token})
+        assert forged.status_code == 403
+        assert "climasense_session" not in stranger.cookies
+
+
+async def test_redirect_after_sign_in_stays_on_this_site(server: LiveServer, token: str) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        page = await client.get("/sign-in")
+        response = await client.post(
+            "/sign-in",
+            data={"csrf_token": _csrf(page.text), "token": token, "next": "//evil.example/x"},
+        )
+        assert response.headers["location"] == "/"
+
+
+async def test_fleet_and_device_pages_show_a_provisioned_device(
+    server: LiveServer, token: str
+) -> None:
+    [device] = await provision(server.client, token, batch="web-fleet", model="CS-WEB")
+    async with signed_in(server, token) as client:
+        fleet = await client.get("/", params={"batch": "web-fleet"})
+        assert fleet.status_code == 200
+        assert device["serial_number"] in fleet.text
+        assert f"/devices/{device['device_id']}" in fleet.text
+        live = (await client.get("/ui/fleet.json", params={"batch": "web-fleet"})).json()
+        [row] = live["tables"]["fleet"]
+        assert row["id"] == device["device_id"]
+        assert row["cells"][0]["text"] == device["serial_number"]
+        assert int(live["fields"]["count-total"]) >= 1
+        page = await client.get(f"/devices/{device['device_id']}")
+        assert page.status_code == 200
+        assert device["serial_number"] in page.text
+        assert 'name="version" value="1"' in page.text
+        detail = (await client.get(f"/ui/devices/{device['device_id']}.json")).json()
+        assert detail["fields"]["settings-version"] == "1"
+        assert detail["fields"]["device-state"] == "offline"
+        missing = await client.get("/devices/00000000-0000-0000-0000-000000000000")
+        assert missing.status_code == 404
+
+
+async def test_fleet_filters_by_batch(server: LiveServer, token: str) -> None:
+    [a] = await provision(server.client, token, batch="web-filter-a")
+    [b] = await provision(server.client, token, batch="web-filter-b")
+    async with signed_in(server, token) as client:
+        page = await client.get("/", params={"batch": "web-filter-a"})
+        assert a["serial_number"] in page.text
+        assert b["serial_number"] not in page.text
+
+
+async def test_state_changing_forms_need_the_session_csrf_token(
+    server: LiveServer, token: str
+) -> None:
+    [device] = await provision(server.client, token, batch="web-csrf")
+    async with signed_in(server, token) as client:
+        page = await client.get(f"/devices/{device['device_id']}")
+        csrf = _csrf(page.text)
+        path = f"/devices/{device['device_id']}/commands"
+        refused = await client.post(path, data={"type": "diagnostics"})
+        assert refused.status_code == 403
+        foreign = await client.post(
+            path,
+            data={"type": "diagnostics", "csrf_token": csrf},
+            headers={"Origin": "https://evil.example"},
+        )
+        assert foreign.status_code == 403
+        accepted = await client.post(path, data={"type": "diagnostics", "csrf_token": csrf})
+        assert accepted.status_code == 303
+        assert accepted.headers["location"] == f"/devices/{device['device_id']}"
+        assert "climasense_flash" in accepted.headers.get("set-cookie", "")
+
+
+async def test_sign_out_ends_the_session_on_the_server(server: LiveServer, token: str) -> None:
+    async with signed_in(server, token) as client:
+        stolen = client.cookies["climasense_session"]
+        page = await client.get("/")
+        response = await client.post("/sign-out", data={"csrf_token": _csrf(page.text)})
+        assert response.status_code == 303
+    async with httpx.AsyncClient(base_url=server.url) as replay:
+        replay.cookies.set("climasense_session", stolen)
+        again = await replay.get("/", follow_redirects=False)
+        assert again.status_code == 303
+        assert again.headers["location"].startswith("/sign-in")
+
+
+async def test_revoking_the_admin_token_ends_its_sessions(server: LiveServer) -> None:
+    from tests.support.factories import admin_token
+
+    token = await admin_token(server.services, "web-revoked")
+    async with signed_in(server, token) as client:
+        assert (await client.get("/", follow_redirects=False)).status_code == 200
+        await server.services.pool.execute(
+            "UPDATE admin_tokens SET revoked_at = now() WHERE name = 'web-revoked'"
+        )
+        assert (await client.get("/", follow_redirects=False)).status_code == 303
+
+
+async def test_alerts_and_firmware_pages_render_with_or_without_their_backends(
+    server: LiveServer, token: str
+) -> None:
+    async with signed_in(server, token) as client:
+        for path in ("/alerts", "/alerts?state=resolved", "/firmware", "/firmware?release=x"):
+            response = await client.get(path)
+            assert response.status_code == 200, path
+            assert "<h2>" in response.text or "<h1>" in response.text
+        live = await client.get("/ui/firmware.json")
+        assert live.status_code == 200
+        assert set(live.json()) == {"fields", "bars"}
+
+
+async def test_dashboard_is_not_in_the_openapi_document(server: LiveServer) -> None:
+    paths = (await server.client.get("/openapi.json")).json()["paths"]
+    assert not [p for p in paths if not p.startswith(("/v1/", "/admin/", "/healthz"))]
+
+
+async def test_static_assets_are_served_from_the_package(server: LiveServer) -> None:
+    script = await server.client.get("/static/dashboard.js")
+    assert script.status_code == 200
+    assert "fetch(" in script.text
+    assert (await server.client.get("/static/dashboard.css")).status_code == 200

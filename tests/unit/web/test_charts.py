@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from climasense.web.charts import line_chart, nice_ticks, points_of, progress_bar, segments
+
+END = datetime(2026, 5, 1, 12, tzinfo=UTC)
+START = END - timedelta(hours=24)
+FIVE = timedelta(minutes=5)
+
+
+def bucket(minutes: int, avg: float) -> dict[str, object]:
+    start = START + timedelta(minutes=minutes)
+    return {
+        "start": start.isoformat(),
+        "sensor_type": "temperature",
+        "count": 3,
+        "avg": avg,
+        "min": avg - 1,
+        "max": avg + 1,
+    }
+
+
+def test_nice_ticks_cover_the_range_with_round_steps() -> None:
+    assert nice_ticks(12.3, 19.8) == [12.0, 14.0, 16.0, 18.0, 20.0]
+    assert nice_ticks(0, 100) == [0, 25, 50, 75, 100]
+    flat = nice_ticks(5, 5)
+    assert flat[0] <= 4
+    assert flat[-1] >= 6
+
+
+def test_points_are_sorted_and_skip_malformed_buckets() -> None:
+    found = points_of([bucket(10, 2), bucket(0, 1), {"start": "nonsense", "avg": 3}, {"avg": None}])
+    assert [p.avg for p in found] == [1, 2]
+
+
+def test_gaps_split_the_line() -> None:
+    runs = segments(points_of([bucket(0, 1), bucket(5, 1), bucket(10, 1), bucket(60, 1)]), FIVE)
+    assert [len(r) for r in runs] == [3, 1]
+
+
+def test_chart_draws_a_line_a_band_and_axes() -> None:
+    svg = str(
+        line_chart(
+            "temperature",
+            [bucket(m, 15 + m / 100) for m in range(0, 600, 5)],
+            start=START,
+            end=END,
+            bucket=FIVE,
+        )
+    )
+    assert svg.startswith("<svg")
+    assert svg.endswith("</svg>")
+    assert 'data-points="120"' in svg
+    [line] = re.findall(r'<polyline class="line" points="([^"]+)"', svg)
+    xs = [float(p.split(",")[0]) for p in line.split()]
+    assert xs == sorted(xs)
+    assert len(xs) == 120
+    assert '<polygon class="band"' in svg
+    assert "Temperature (°C)" in svg
+    assert "style=" not in svg  # renders under a CSP without 'unsafe-inline'
+
+
+def test_higher_values_are_drawn_higher() -> None:
+    svg = str(
+        line_chart("humidity", [bucket(0, 10), bucket(5, 90)], start=START, end=END, bucket=FIVE)
+    )
+    [line] = re.findall(r'<polyline class="line" points="([^"]+)"', svg)
+    (_, y_low), (_, y_high) = (tuple(map(float, p.split(","))) for p in line.split())
+    assert y_high < y_low
+
+
+def test_empty_chart_says_so() -> None:
+    svg = str(line_chart("pressure", [], start=START, end=END, bucket=FIVE))
+    assert "No readings in this period" in svg
+    assert 'data-points="0"' in svg
+
+
+def test_chart_escapes_what_it_is_given() -> None:
+    svg = str(line_chart('<script>"x"', [bucket(0, 1)], start=START, end=END, bucket=FIVE))
+    assert "<script>" not in svg
+
+
+def test_progress_bar_stacks_segments_by_share() -> None:
+    svg = str(
+        progress_bar(
+            [
+                {"status": "completed", "count": 3, "percent": 30.0},
+                {"status": "failed", "count": 1, "percent": 10.0},
+            ]
+        )
+    )
+    assert 'class="seg seg-completed" data-status="completed" x="0.00" y="0" width="30.00"' in svg
+    assert 'data-status="failed" x="30.00" y="0" width="10.00"' in svg
