@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 
+from climasense.settings import RateLimit, Settings
 from tests.support.factories import bearer
 
 # The contract's examples name a 1 MiB image and a resume from byte 524288: the same size
@@ -54,11 +55,12 @@ async def _ok(response: httpx.Response) -> dict[str, Any]:
 
 
 async def build_fleet(
-    client: httpx.AsyncClient, token: str, *, version: str = "1.3.0", name: str | None = None
+    client: httpx.AsyncClient, token: str, *, version: str = "1.3.0", model: str | None = None
 ) -> Fleet:
-    """Create a fleet of its own model and batch through the operator and device APIs."""
-    name = name or secrets.token_hex(4)
-    model, batch = f"HX-{name}", f"batch-{name}"
+    """Create a fleet of its own batch (and model, unless given) through the operator and
+    device APIs, with `version` uploaded for the model and released to the batch."""
+    name = secrets.token_hex(4)
+    model, batch = model or f"HX-{name}", f"batch-{name}"
     admin = bearer(token)
 
     async def provision(kind: str) -> dict[str, Any]:
@@ -112,3 +114,9 @@ async def build_fleet(
         release_id=str(release["release_id"]),
         command_ids=command_ids,
     )
+
+
+def unlimited() -> dict[str, RateLimit]:
+    """Rate limits no test request reaches (thousands per minute from one key): for tests of
+    something other than the limits."""
+    return {name: RateLimit(1_000_000, 60) for name in Settings().rate_limits}

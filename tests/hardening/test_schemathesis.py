@@ -22,9 +22,9 @@ import pytest
 import yaml
 
 from climasense.device_routes import device_routes
-from climasense.settings import RateLimit, Settings
+from climasense.settings import RateLimit
 from tests.conftest import make_settings
-from tests.hardening.fleet import build_fleet
+from tests.hardening.fleet import build_fleet, unlimited
 from tests.support.factories import admin_token
 from tests.support.server import live_server
 
@@ -70,11 +70,6 @@ EXCLUDED_CHECKS: dict[str, tuple[list[str], str]] = {
         "operation",
     ),
 }
-
-
-def unlimited() -> dict[str, RateLimit]:
-    # Thousands of requests from one key in a minute: the limits are not what is tested here.
-    return {name: RateLimit(1_000_000, 60) for name in Settings().rate_limits}
 
 
 def contract_operations() -> set[str]:
