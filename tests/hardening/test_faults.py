@@ -1,0 +1,359 @@
+"""Faults under load (bounded, loopback only): PostgreSQL stopped with `-m immediate` and
+restarted, latency and resets between the server and PostgreSQL, SIGTERM and SIGKILL of an API
+process. What the clients were told must be what is in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import signal
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import asyncpg
+import httpx
+import pytest
+
+from climasense.db.embedded import EmbeddedPostgres
+from tests.conftest import make_settings
+from tests.hardening.cluster import api_process, cluster_env, operator_token
+from tests.hardening.fleet import unlimited
+from tests.hardening.load import Journal, deliver
+from tests.integration.foundation.test_db_outage import through
+from tests.support.factories import admin_token, bearer, provision
+from tests.support.server import free_port, live_server
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.slow
+
+RECOVERY_SECONDS = 10
+PACE = 0.03  # between one client's requests
+GRACEFUL_TIMEOUT = 20  # uvicorn's timeout_graceful_shutdown in `climasense serve`
+
+
+@dataclass
+class AckLoad:
+    """Devices acknowledging queued commands, each ack carrying a result to find again."""
+
+    keys: dict[str, str]  # device_id -> key
+    commands: dict[str, list[str]]  # device_id -> command ids
+    journal: Journal = field(default_factory=Journal)
+    acked: dict[str, dict[str, str]] = field(default_factory=dict)  # command id -> result
+    final: dict[str, int | None] = field(default_factory=dict)  # command id -> last status
+
+    async def run(self, clients: list[httpx.AsyncClient], deadline: float) -> None:
+        async def device(device_id: str) -> None:
+            for command_id in self.commands[device_id]:
+                result = {"token": f"r-{command_id}"}
+                body = {"command_id": command_id, "status": "acked", "result": result}
+                response = await deliver(
+                    clients,
+                    lambda c, b=body: c.post(  # type: ignore[misc]
+                        "/v1/commands/ack", json=b, headers=bearer(self.keys[device_id])
+                    ),
+                    self.journal,
+                    deadline=deadline,
+                )
+                self.final[command_id] = None if response is None else response.status_code
+                if response is not None and response.status_code == 200:
+                    self.acked[command_id] = result
+                await asyncio.sleep(PACE)
+
+        await asyncio.gather(*(device(d) for d in self.commands))
+
+    async def verify(self, database_url: str) -> None:
+        """Every ack answered 200 is stored, with its result, exactly once."""
+        conn = await asyncpg.connect(database_url)
+        try:
+            rows = await conn.fetch(
+                "SELECT command_id::text AS id, status, result, acked_at FROM commands "
+                "WHERE device_id = ANY($1::uuid[])",
+                list(self.keys),
+            )
+        finally:
+            await conn.close()
+        stored = {r["id"]: r for r in rows}
+        expected = {c for cs in self.commands.values() for c in cs}
+        assert set(stored) == expected  # nothing lost, nothing made up
+        for command_id, result in self.acked.items():
+            row = stored[command_id]
+            assert row["status"] == "acked", (command_id, row["status"])
+            assert row["acked_at"] is not None
+            assert json.loads(row["result"]) == result
+
+
+@dataclass
+class SettingsLoad:
+    """Devices changing their own settings again and again (a new value each time)."""
+
+    keys: dict[str, str]
+    journal: Journal = field(default_factory=Journal)
+    versions: dict[str, dict[int, int]] = field(default_factory=dict)  # device -> version -> value
+
+    async def run(self, clients: list[httpx.AsyncClient], stop: asyncio.Event) -> None:
+        async def device(device_id: str) -> None:
+            seen = self.versions.setdefault(device_id, {})
+            for i in itertools.count():
+                if stop.is_set():
+                    return
+                value = 60 + i % 3000
+                response = await deliver(
+                    clients,
+                    lambda c, v=value: c.patch(  # type: ignore[misc]
+                        "/v1/settings",
+                        json={"reporting_interval_seconds": v},
+                        headers=bearer(self.keys[device_id]),
+                    ),
+                    self.journal,
+                    deadline=time.monotonic() + 30,
+                )
+                if response is not None and response.status_code == 200:
+                    document = response.json()
+                    version = document["version"]
+                    # One version, one document: a commit is never reported twice.
+                    assert seen.setdefault(version, value) == value, (version, seen[version])
+                    assert document["reporting_interval_seconds"] == value
+                await asyncio.sleep(PACE)
+
+        await asyncio.gather(*(device(d) for d in self.keys))
+
+    async def verify(self, clients: list[httpx.AsyncClient]) -> None:
+        for device_id, key in self.keys.items():
+            current = (await clients[0].get("/v1/settings", headers=bearer(key))).json()
+            seen = self.versions[device_id]
+            assert seen, device_id
+            assert current["version"] >= max(seen)
+            if current["version"] in seen:
+                assert current["reporting_interval_seconds"] == seen[current["version"]]
+
+
+async def queue_commands(
+    client: httpx.AsyncClient, token: str, device_ids: list[str], per_device: int
+) -> dict[str, list[str]]:
+    commands: dict[str, list[str]] = {}
+    for device_id in device_ids:
+        for _ in range(per_device):
+            sent = await client.post(
+                f"/admin/v1/devices/{device_id}/commands",
+                json={"type": "diagnostics"},
+                headers=bearer(token),
+            )
+            assert sent.status_code == 201, sent.text
+            commands.setdefault(device_id, []).append(sent.json()["command_id"])
+    return commands
+
+
+@pytest.fixture
+async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, int, str]]:
+    """A throwaway cluster of this test's own, which it may stop and start on the same port."""
+    cluster = EmbeddedPostgres(tmp_path / "cluster")
+    port = free_port()
+    dsn, _ = await asyncio.to_thread(cluster.start, port)
+    try:
+        yield cluster, port, dsn
+    finally:
+        await asyncio.to_thread(cluster.stop, "immediate")
+
+
+def assert_only_ok_or_unavailable(journal: Journal) -> None:
+    assert journal.unexpected({200, 503}) == [], journal.unexpected({200, 503})[:5]
+    assert journal.unavailable_without_retry_after() == []
+
+
+async def test_postgres_immediate_stop_and_restart_under_write_load(
+    own_postgres: tuple[EmbeddedPostgres, int, str], tmp_path: Path
+) -> None:
+    cluster, port, dsn = own_postgres
+    settings = make_settings(dsn, tmp_path, rate_limits=unlimited(), run_worker=False)
+    async with live_server(settings) as server:
+        token = await admin_token(server.services)
+        ackers = await provision(server.client, token, count=4, batch="fault-ack")
+        patchers = await provision(server.client, token, count=3, batch="fault-patch")
+        acks = AckLoad(
+            keys={d["device_id"]: d["api_key"] for d in ackers},
+            commands=await queue_commands(
+                server.client, token, [d["device_id"] for d in ackers], per_device=100
+            ),
+        )
+        patches = SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers})
+        clients = [server.client]
+        stop = asyncio.Event()
+        deadline = time.monotonic() + 60
+        load = asyncio.gather(acks.run(clients, deadline), patches.run(clients, stop))
+
+        await asyncio.sleep(1.0)
+        down_at = time.monotonic()
+        await asyncio.to_thread(cluster.stop, "immediate")
+        await asyncio.sleep(2.0)
+        await asyncio.to_thread(cluster.start, port)
+        up_at = time.monotonic()
+        await asyncio.sleep(RECOVERY_SECONDS / 2)
+        stop.set()
+        await asyncio.wait_for(load, 60)
+
+        for journal in (acks.journal, patches.journal):
+            assert_only_ok_or_unavailable(journal)
+            recovered = journal.first_success_after(up_at)
+            assert recovered is not None
+            assert recovered <= RECOVERY_SECONDS, recovered
+        outage = [a for a in acks.journal.answers + patches.journal.answers if a.status == 503]
+        assert outage, "the outage was not seen by any client"
+        assert all(down_at <= a.at for a in outage)
+        assert set(acks.final.values()) == {200}  # every ack got through in the end
+        await acks.verify(dsn)
+        await patches.verify(clients)
+        print(
+            f"postgres -m immediate: {len(outage)} x 503 over {up_at - down_at:.1f} s down, "
+            f"recovered in {acks.journal.first_success_after(up_at):.2f} s; "
+            f"{len(acks.acked)} acks and {sum(map(len, patches.versions.values()))} "
+            "settings versions confirmed, none lost"
+        )
+
+
+async def test_latency_and_resets_between_server_and_postgres(
+    database_url: str, tmp_path: Path
+) -> None:
+    target = urlsplit(database_url)
+    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    try:
+        settings = make_settings(
+            through(proxy, database_url), tmp_path, rate_limits=unlimited(), run_worker=False
+        )
+        async with live_server(settings) as server:
+            token = await admin_token(server.services)
+            ackers = await provision(server.client, token, count=3, batch="latency-ack")
+            patchers = await provision(server.client, token, count=3, batch="latency-patch")
+            acks = AckLoad(
+                keys={d["device_id"]: d["api_key"] for d in ackers},
+                commands=await queue_commands(
+                    server.client, token, [d["device_id"] for d in ackers], per_device=25
+                ),
+            )
+            patches = SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers})
+            clients = [server.client]
+            stop = asyncio.Event()
+            load = asyncio.gather(
+                acks.run(clients, time.monotonic() + 60), patches.run(clients, stop)
+            )
+            # 20-100 ms on every chunk each way (a slow or distant database), then connections
+            # reset twice mid-traffic, then back to normal.
+            for latency in (0.02, 0.05, 0.1):
+                proxy.latency = latency
+                await asyncio.sleep(1.0)
+            for _ in range(2):
+                proxy.reset_all()
+                await asyncio.sleep(0.5)
+            proxy.latency = 0
+            reset_done = time.monotonic()
+            await asyncio.sleep(1.0)
+            stop.set()
+            await asyncio.wait_for(load, 90)
+
+            for journal in (acks.journal, patches.journal):
+                assert_only_ok_or_unavailable(journal)
+                recovered = journal.first_success_after(reset_done)
+                assert recovered is not None
+                assert recovered <= RECOVERY_SECONDS
+            assert set(acks.final.values()) == {200}
+            await acks.verify(database_url)
+            await patches.verify(clients)
+            answers = acks.journal.answers + patches.journal.answers
+            print(
+                f"latency 20-100 ms + 2 resets: {len(answers)} requests, "
+                f"{sum(a.status == 503 for a in answers)} x 503, no other error"
+            )
+    finally:
+        await proxy.stop()
+
+
+async def test_sigterm_lets_in_flight_requests_finish(database_url: str, tmp_path: Path) -> None:
+    target = urlsplit(database_url)
+    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    try:
+        env = cluster_env(through(proxy, database_url), tmp_path / "data")
+        async with api_process("api", env, tmp_path) as api:
+            assert api.url is not None
+            async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:
+                token = await operator_token(database_url)
+                devices = await provision(client, token, count=8, batch="sigterm")
+                for device in devices:  # credentials cached: only the handler is slow
+                    warm = await client.get("/v1/settings", headers=bearer(device["api_key"]))
+                    assert warm.status_code == 200
+                proxy.latency = 0.15  # every database round trip now takes >= 0.3 s
+                in_flight = [
+                    asyncio.create_task(
+                        client.patch(
+                            "/v1/settings",
+                            json={"reporting_interval_seconds": 120},
+                            headers=bearer(device["api_key"]),
+                        )
+                    )
+                    for device in devices
+                ]
+                await asyncio.sleep(0.5)
+                assert not any(task.done() for task in in_flight)
+                signalled = time.monotonic()
+                api.popen.send_signal(signal.SIGTERM)
+                responses = await asyncio.wait_for(asyncio.gather(*in_flight), 30)
+                exit_code = await asyncio.to_thread(api.popen.wait, 30)
+                exited_after = time.monotonic() - signalled
+                with pytest.raises(httpx.TransportError):
+                    await client.get("/healthz")  # no longer listening
+            assert [r.status_code for r in responses] == [200] * len(devices)
+            assert all(r.json()["version"] == 2 for r in responses)
+            assert exit_code == 0, api.tail()
+            assert exited_after < GRACEFUL_TIMEOUT, exited_after
+            print(
+                f"SIGTERM: {len(devices)} requests in flight all answered 200, "
+                f"process exited 0 after {exited_after:.1f} s"
+            )
+    finally:
+        await proxy.stop()
+
+
+async def test_kill_9_of_one_api_process_under_load(database_url: str, tmp_path: Path) -> None:
+    env = cluster_env(database_url, tmp_path / "data")
+    async with (
+        api_process("api-a", {**env, "CLIMASENSE_DATA_DIR": str(tmp_path / "a")}, tmp_path) as a,
+        api_process("api-b", {**env, "CLIMASENSE_DATA_DIR": str(tmp_path / "b")}, tmp_path) as b,
+        httpx.AsyncClient(base_url=a.url or "", timeout=10) as client_a,
+        httpx.AsyncClient(base_url=b.url or "", timeout=10) as client_b,
+    ):
+        token = await operator_token(database_url)
+        ackers = await provision(client_a, token, count=4, batch="kill9-ack")
+        patchers = await provision(client_a, token, count=2, batch="kill9-patch")
+        acks = AckLoad(
+            keys={d["device_id"]: d["api_key"] for d in ackers},
+            commands=await queue_commands(
+                client_a, token, [d["device_id"] for d in ackers], per_device=60
+            ),
+        )
+        patches = SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers})
+        stop = asyncio.Event()
+        # Both processes take traffic (a load balancer in front); a client whose request
+        # fails retries on the other.
+        clients = [client_a, client_b]
+        load = asyncio.gather(acks.run(clients, time.monotonic() + 60), patches.run(clients, stop))
+        await asyncio.sleep(1.0)
+        a.popen.kill()
+        killed_at = time.monotonic()
+        await asyncio.to_thread(a.popen.wait, 10)
+        await asyncio.sleep(2.0)
+        stop.set()
+        await asyncio.wait_for(load, 90)
+
+    allowed: set[int | None] = {200, None}  # None: the connection to the killed process
+    for journal in (acks.journal, patches.journal):
+        assert journal.unexpected(allowed) == [], journal.unexpected(allowed)[:5]
+        assert journal.first_success_after(killed_at) is not None
+    dropped = sum(a.status is None for a in acks.journal.answers + patches.journal.answers)
+    assert set(acks.final.values()) == {200}
+    await acks.verify(database_url)
+    print(
+        f"kill -9: {dropped} requests lost their connection and were retried on the other "
+        f"process; {len(acks.acked)} acks stored exactly once"
+    )
