@@ -1,0 +1,138 @@
+"""Scale-out: two API processes (`climasense serve --no-worker`) and one `climasense worker`
+sharing PostgreSQL and Redis. Limits are exact across processes, a revocation reaches both
+within 5 s, and losing Redis costs exactness of limits, never service."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from tests.hardening.cluster import (
+    Process,
+    api_process,
+    cluster_env,
+    operator_token,
+    worker_process,
+)
+from tests.support.factories import bearer, provision
+from tests.support.redis import RedisProcess, redis_process
+
+pytestmark = [pytest.mark.slow, pytest.mark.redis]
+
+N = 20  # the settings_get limit of this cluster; 3N requests race for it
+REVOCATION_SECONDS = 5
+
+
+@dataclass
+class Cluster:
+    redis: RedisProcess
+    apis: list[Process]
+    clients: list[httpx.AsyncClient]
+    worker: Process
+    token: str
+
+
+@pytest.fixture(scope="module")
+async def cluster(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Cluster]:
+    """One cluster for the module's tests (each keeps to devices of its own)."""
+    tmp_path = tmp_path_factory.mktemp("cluster")
+    with redis_process() as redis:
+        env = cluster_env(
+            database_url,
+            tmp_path / "data",
+            CLIMASENSE_REDIS_URL=redis.url,
+            CLIMASENSE_LIMIT_SETTINGS_GET=str(N),
+            CLIMASENSE_LIMIT_SETTINGS_GET_WINDOW="600",  # nothing leaves the window mid-test
+        )
+        with worker_process({**env, "CLIMASENSE_DATA_DIR": str(tmp_path / "w")}, tmp_path) as w:
+            async with (
+                api_process(
+                    "api-a", {**env, "CLIMASENSE_DATA_DIR": str(tmp_path / "a")}, tmp_path
+                ) as a,
+                api_process(
+                    "api-b", {**env, "CLIMASENSE_DATA_DIR": str(tmp_path / "b")}, tmp_path
+                ) as b,
+            ):
+                limits = httpx.Limits(max_connections=3 * N)
+                async with (
+                    httpx.AsyncClient(base_url=a.url or "", timeout=30, limits=limits) as ca,
+                    httpx.AsyncClient(base_url=b.url or "", timeout=30, limits=limits) as cb,
+                ):
+                    assert w.popen.poll() is None, w.tail()
+                    yield Cluster(redis, [a, b], [ca, cb], w, await operator_token(database_url))
+                    assert w.popen.poll() is None, w.tail()  # the worker survived it all
+
+
+async def test_limits_are_exact_across_two_processes(cluster: Cluster) -> None:
+    greedy, quiet = await provision(cluster.clients[0], cluster.token, count=2, batch="scale")
+    key = bearer(greedy["api_key"])
+    responses = await asyncio.gather(
+        *(cluster.clients[i % 2].get("/v1/settings", headers=key) for i in range(3 * N))
+    )
+    assert Counter(r.status_code for r in responses) == {200: N, 429: 2 * N}
+    assert {r.url.port for r in responses if r.status_code == 200} == {
+        httpx.URL(p.url or "").port for p in cluster.apis
+    }
+    assert all(r.headers["Retry-After"].isdigit() for r in responses if r.status_code == 429)
+    for client in cluster.clients:  # another key is not affected, on either process
+        assert (
+            await client.get("/v1/settings", headers=bearer(quiet["api_key"]))
+        ).status_code == 200
+
+
+async def test_revocation_reaches_both_processes_within_5_seconds(cluster: Cluster) -> None:
+    [device] = await provision(cluster.clients[0], cluster.token, batch="scale-revoke")
+    key = bearer(device["api_key"])
+    for client in cluster.clients:  # both hold the key in their credential caches
+        assert (await client.get("/v1/commands/pending", headers=key)).status_code == 200
+    revoked = await cluster.clients[1].post(
+        f"/admin/v1/devices/{device['device_id']}/revoke", headers=bearer(cluster.token)
+    )
+    assert revoked.status_code == 200
+    start = time.monotonic()
+    refused_after: dict[int, float] = {}
+    while len(refused_after) < 2 and time.monotonic() - start < 2 * REVOCATION_SECONDS:
+        for index, client in enumerate(cluster.clients):
+            if index not in refused_after:
+                answer = await client.get("/v1/commands/pending", headers=key)
+                if answer.status_code == 401:
+                    refused_after[index] = time.monotonic() - start
+        await asyncio.sleep(0.05)
+    assert sorted(refused_after) == [0, 1], refused_after
+    assert max(refused_after.values()) <= REVOCATION_SECONDS, refused_after
+    print(f"revocation seen by both processes after {max(refused_after.values()):.2f} s")
+
+
+async def test_redis_killed_both_processes_keep_serving(cluster: Cluster) -> None:
+    devices = await provision(cluster.clients[0], cluster.token, count=4, batch="scale-redis")
+    keys = [bearer(d["api_key"]) for d in devices]
+
+    async def traffic() -> Counter[int]:
+        answers = await asyncio.gather(
+            *(
+                cluster.clients[i % 2].get("/v1/commands/pending", headers=keys[i % len(keys)])
+                for i in range(40)
+            )
+        )
+        return Counter(r.status_code for r in answers)
+
+    assert await traffic() == {200: 40}
+    cluster.redis.kill()
+    during = await traffic()
+    cluster.redis.start()
+    await asyncio.sleep(1.5)  # the limiters' reconnect back-off
+    after = await traffic()
+    # While Redis is away each process limits on its own (with this cluster's limits, out of
+    # reach here): every request is still served, none fails.
+    assert during == {200: 40}, during
+    assert after == {200: 40}, after
+    for process in cluster.apis:
+        assert process.popen.poll() is None, process.tail()
