@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import asyncpg
 import httpx
@@ -99,29 +100,36 @@ class TelemetryLoad:
     sent: dict[tuple[str, datetime], float] = field(default_factory=dict)
     duplicates: int = 0
     unconfirmed_batches: int = 0
+    # One reading per second going back from here: distinct timestamps across all batches.
+    base: datetime = field(
+        default_factory=lambda: datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    )
 
     def batch(self, device_id: str, number: int) -> list[tuple[datetime, float]]:
-        base = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+        base = self.base
         readings = []
         for i in range(self.per_batch):
             n = number * self.per_batch + i
             readings.append((base - timedelta(seconds=n), float(n % 150 - 40) + 0.5))
         return readings
 
+    def body(self, device_id: str, number: int) -> dict[str, Any]:
+        return {
+            "readings": [
+                {
+                    "sensor_type": "temperature",
+                    "value": value,
+                    "timestamp": ts.isoformat().replace("+00:00", "Z"),
+                }
+                for ts, value in self.batch(device_id, number)
+            ]
+        }
+
     async def run(self, clients: Sequence[httpx.AsyncClient], deadline: float) -> None:
         async def device(device_id: str) -> None:
             for number in range(self.batches):
                 readings = self.batch(device_id, number)
-                body = {
-                    "readings": [
-                        {
-                            "sensor_type": "temperature",
-                            "value": value,
-                            "timestamp": ts.isoformat().replace("+00:00", "Z"),
-                        }
-                        for ts, value in readings
-                    ]
-                }
+                body = self.body(device_id, number)
                 for ts, value in readings:
                     self.sent[(device_id, ts)] = value
                 headers = {"Authorization": f"Bearer {self.keys[device_id]}"}

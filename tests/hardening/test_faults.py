@@ -12,6 +12,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import asyncpg
@@ -21,8 +22,8 @@ import pytest
 from climasense.db.embedded import EmbeddedPostgres
 from tests.conftest import make_settings
 from tests.hardening.cluster import api_process, cluster_env, operator_token
-from tests.hardening.fleet import unlimited
-from tests.hardening.load import Journal, deliver
+from tests.hardening.fleet import telemetry_routed, unlimited
+from tests.hardening.load import Answer, Journal, TelemetryLoad, deliver
 from tests.integration.foundation.test_db_outage import through
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import free_port, live_server
@@ -147,6 +148,73 @@ async def queue_commands(
     return commands
 
 
+TELEMETRY_ROUTED = telemetry_routed()
+
+
+@dataclass
+class Workload:
+    """Acks, settings changes and (once telemetry is routed) readings, all at once."""
+
+    acks: AckLoad
+    patches: SettingsLoad
+    telemetry: TelemetryLoad | None
+    stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def create(
+        cls, client: httpx.AsyncClient, token: str, name: str, *, acks_each: int, batches: int
+    ) -> Workload:
+        ackers = await provision(client, token, count=4, batch=f"{name}-ack")
+        patchers = await provision(client, token, count=2, batch=f"{name}-patch")
+        senders = await provision(client, token, count=3, batch=f"{name}-telemetry")
+        return cls(
+            acks=AckLoad(
+                keys={d["device_id"]: d["api_key"] for d in ackers},
+                commands=await queue_commands(
+                    client, token, [d["device_id"] for d in ackers], per_device=acks_each
+                ),
+            ),
+            patches=SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers}),
+            telemetry=TelemetryLoad({d["device_id"]: d["api_key"] for d in senders}, batches)
+            if TELEMETRY_ROUTED
+            else None,
+        )
+
+    def start(self, clients: list[httpx.AsyncClient], seconds: float = 60) -> asyncio.Future[Any]:
+        deadline = time.monotonic() + seconds
+        runs = [self.acks.run(clients, deadline), self.patches.run(clients, self.stop)]
+        if self.telemetry is not None:
+            runs.append(self.telemetry.run(clients, deadline))
+        return asyncio.gather(*runs)
+
+    @property
+    def journals(self) -> list[Journal]:
+        extra = [] if self.telemetry is None else [self.telemetry.journal]
+        return [self.acks.journal, self.patches.journal, *extra]
+
+    def answers(self) -> list[Answer]:
+        return [a for j in self.journals for a in j.answers]
+
+    async def verify(self, database_url: str, client: httpx.AsyncClient) -> str:
+        """Everything confirmed is stored (exactly once); a summary of what was checked."""
+        assert set(self.acks.final.values()) == {200}  # every ack got through in the end
+        await self.acks.verify(database_url)
+        await self.patches.verify([client])
+        summary = (
+            f"{len(self.acks.acked)} acks and "
+            f"{sum(map(len, self.patches.versions.values()))} settings versions"
+        )
+        if self.telemetry is not None:
+            assert self.telemetry.unconfirmed_batches == 0
+            lost = await self.telemetry.verify(database_url)
+            assert lost == 0, f"{lost} readings answered 202 are missing"
+            summary = (
+                f"{len(self.telemetry.confirmed)} readings (of which "
+                f"{self.telemetry.duplicates} reported as duplicates on retry), {summary}"
+            )
+        return summary + " confirmed and stored exactly once, 0 lost"
+
+
 @pytest.fixture
 async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, int, str]]:
     """A throwaway cluster of this test's own, which it may stop and start on the same port."""
@@ -160,7 +228,8 @@ async def own_postgres(tmp_path: Path) -> AsyncIterator[tuple[EmbeddedPostgres, 
 
 
 def assert_only_ok_or_unavailable(journal: Journal) -> None:
-    assert journal.unexpected({200, 503}) == [], journal.unexpected({200, 503})[:5]
+    allowed: set[int | None] = {200, 202, 503}
+    assert journal.unexpected(allowed) == [], journal.unexpected(allowed)[:5]
     assert journal.unavailable_without_retry_after() == []
 
 
@@ -171,19 +240,8 @@ async def test_postgres_immediate_stop_and_restart_under_write_load(
     settings = make_settings(dsn, tmp_path, rate_limits=unlimited(), run_worker=False)
     async with live_server(settings) as server:
         token = await admin_token(server.services)
-        ackers = await provision(server.client, token, count=4, batch="fault-ack")
-        patchers = await provision(server.client, token, count=3, batch="fault-patch")
-        acks = AckLoad(
-            keys={d["device_id"]: d["api_key"] for d in ackers},
-            commands=await queue_commands(
-                server.client, token, [d["device_id"] for d in ackers], per_device=100
-            ),
-        )
-        patches = SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers})
-        clients = [server.client]
-        stop = asyncio.Event()
-        deadline = time.monotonic() + 60
-        load = asyncio.gather(acks.run(clients, deadline), patches.run(clients, stop))
+        work = await Workload.create(server.client, token, "pg", acks_each=100, batches=150)
+        load = work.start([server.client])
 
         await asyncio.sleep(1.0)
         down_at = time.monotonic()
@@ -192,25 +250,22 @@ async def test_postgres_immediate_stop_and_restart_under_write_load(
         await asyncio.to_thread(cluster.start, port)
         up_at = time.monotonic()
         await asyncio.sleep(RECOVERY_SECONDS / 2)
-        stop.set()
+        work.stop.set()
         await asyncio.wait_for(load, 60)
 
-        for journal in (acks.journal, patches.journal):
+        recovered = []
+        for journal in work.journals:
             assert_only_ok_or_unavailable(journal)
-            recovered = journal.first_success_after(up_at)
-            assert recovered is not None
-            assert recovered <= RECOVERY_SECONDS, recovered
-        outage = [a for a in acks.journal.answers + patches.journal.answers if a.status == 503]
+            recovered.append(journal.first_success_after(up_at))
+            assert recovered[-1] is not None
+            assert recovered[-1] <= RECOVERY_SECONDS, recovered
+        outage = [a for a in work.answers() if a.status == 503]
         assert outage, "the outage was not seen by any client"
         assert all(down_at <= a.at for a in outage)
-        assert set(acks.final.values()) == {200}  # every ack got through in the end
-        await acks.verify(dsn)
-        await patches.verify(clients)
+        summary = await work.verify(dsn, server.client)
         print(
             f"postgres -m immediate: {len(outage)} x 503 over {up_at - down_at:.1f} s down, "
-            f"recovered in {acks.journal.first_success_after(up_at):.2f} s; "
-            f"{len(acks.acked)} acks and {sum(map(len, patches.versions.values()))} "
-            "settings versions confirmed, none lost"
+            f"recovered in {max(r or 0 for r in recovered):.2f} s; {summary}"
         )
 
 
@@ -225,20 +280,8 @@ async def test_latency_and_resets_between_server_and_postgres(
         )
         async with live_server(settings) as server:
             token = await admin_token(server.services)
-            ackers = await provision(server.client, token, count=3, batch="latency-ack")
-            patchers = await provision(server.client, token, count=3, batch="latency-patch")
-            acks = AckLoad(
-                keys={d["device_id"]: d["api_key"] for d in ackers},
-                commands=await queue_commands(
-                    server.client, token, [d["device_id"] for d in ackers], per_device=25
-                ),
-            )
-            patches = SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers})
-            clients = [server.client]
-            stop = asyncio.Event()
-            load = asyncio.gather(
-                acks.run(clients, time.monotonic() + 60), patches.run(clients, stop)
-            )
+            work = await Workload.create(server.client, token, "lag", acks_each=25, batches=40)
+            load = work.start([server.client], seconds=90)
             # 20-100 ms on every chunk each way (a slow or distant database), then connections
             # reset twice mid-traffic, then back to normal.
             for latency in (0.02, 0.05, 0.1):
@@ -250,21 +293,19 @@ async def test_latency_and_resets_between_server_and_postgres(
             proxy.latency = 0
             reset_done = time.monotonic()
             await asyncio.sleep(1.0)
-            stop.set()
+            work.stop.set()
             await asyncio.wait_for(load, 90)
 
-            for journal in (acks.journal, patches.journal):
+            for journal in work.journals:
                 assert_only_ok_or_unavailable(journal)
                 recovered = journal.first_success_after(reset_done)
                 assert recovered is not None
                 assert recovered <= RECOVERY_SECONDS
-            assert set(acks.final.values()) == {200}
-            await acks.verify(database_url)
-            await patches.verify(clients)
-            answers = acks.journal.answers + patches.journal.answers
+            summary = await work.verify(database_url, server.client)
+            answers = work.answers()
             print(
                 f"latency 20-100 ms + 2 resets: {len(answers)} requests, "
-                f"{sum(a.status == 503 for a in answers)} x 503, no other error"
+                f"{sum(a.status == 503 for a in answers)} x 503, no other error; {summary}"
             )
     finally:
         await proxy.stop()
@@ -294,6 +335,18 @@ async def test_sigterm_lets_in_flight_requests_finish(database_url: str, tmp_pat
                     )
                     for device in devices
                 ]
+                readings = TelemetryLoad({d["device_id"]: d["api_key"] for d in devices}, 1)
+                if TELEMETRY_ROUTED:  # batches waiting in the group-commit writer
+                    in_flight += [
+                        asyncio.create_task(
+                            client.post(
+                                "/v1/telemetry",
+                                json=readings.body(device["device_id"], 0),
+                                headers=bearer(device["api_key"]),
+                            )
+                        )
+                        for device in devices
+                    ]
                 await asyncio.sleep(0.5)
                 assert not any(task.done() for task in in_flight)
                 signalled = time.monotonic()
@@ -303,12 +356,23 @@ async def test_sigterm_lets_in_flight_requests_finish(database_url: str, tmp_pat
                 exited_after = time.monotonic() - signalled
                 with pytest.raises(httpx.TransportError):
                     await client.get("/healthz")  # no longer listening
-            assert [r.status_code for r in responses] == [200] * len(devices)
-            assert all(r.json()["version"] == 2 for r in responses)
+            assert [r.status_code for r in responses[: len(devices)]] == [200] * len(devices)
+            assert all(r.json()["version"] == 2 for r in responses[: len(devices)])
+            if TELEMETRY_ROUTED:
+                assert [r.status_code for r in responses[len(devices) :]] == [202] * len(devices)
+                for device in devices:
+                    readings.confirmed.update(
+                        {
+                            (device["device_id"], ts): v
+                            for ts, v in readings.batch(device["device_id"], 0)
+                        }
+                    )
+                    readings.sent.update(readings.confirmed)
+                assert await readings.verify(database_url) == 0
             assert exit_code == 0, api.tail()
             assert exited_after < GRACEFUL_TIMEOUT, exited_after
             print(
-                f"SIGTERM: {len(devices)} requests in flight all answered 200, "
+                f"SIGTERM: {len(responses)} requests in flight all answered and committed, "
                 f"process exited 0 after {exited_after:.1f} s"
             )
     finally:
@@ -324,36 +388,25 @@ async def test_kill_9_of_one_api_process_under_load(database_url: str, tmp_path:
         httpx.AsyncClient(base_url=b.url or "", timeout=10) as client_b,
     ):
         token = await operator_token(database_url)
-        ackers = await provision(client_a, token, count=4, batch="kill9-ack")
-        patchers = await provision(client_a, token, count=2, batch="kill9-patch")
-        acks = AckLoad(
-            keys={d["device_id"]: d["api_key"] for d in ackers},
-            commands=await queue_commands(
-                client_a, token, [d["device_id"] for d in ackers], per_device=60
-            ),
-        )
-        patches = SettingsLoad(keys={d["device_id"]: d["api_key"] for d in patchers})
-        stop = asyncio.Event()
+        work = await Workload.create(client_a, token, "kill9", acks_each=60, batches=80)
         # Both processes take traffic (a load balancer in front); a client whose request
         # fails retries on the other.
-        clients = [client_a, client_b]
-        load = asyncio.gather(acks.run(clients, time.monotonic() + 60), patches.run(clients, stop))
+        load = work.start([client_a, client_b])
         await asyncio.sleep(1.0)
         a.popen.kill()
         killed_at = time.monotonic()
         await asyncio.to_thread(a.popen.wait, 10)
         await asyncio.sleep(2.0)
-        stop.set()
+        work.stop.set()
         await asyncio.wait_for(load, 90)
 
-    allowed: set[int | None] = {200, None}  # None: the connection to the killed process
-    for journal in (acks.journal, patches.journal):
-        assert journal.unexpected(allowed) == [], journal.unexpected(allowed)[:5]
-        assert journal.first_success_after(killed_at) is not None
-    dropped = sum(a.status is None for a in acks.journal.answers + patches.journal.answers)
-    assert set(acks.final.values()) == {200}
-    await acks.verify(database_url)
+        allowed: set[int | None] = {200, 202, None}  # None: the connection to the killed process
+        for journal in work.journals:
+            assert journal.unexpected(allowed) == [], journal.unexpected(allowed)[:5]
+            assert journal.first_success_after(killed_at) is not None
+        dropped = sum(a.status is None for a in work.answers())
+        summary = await work.verify(database_url, client_b)
     print(
         f"kill -9: {dropped} requests lost their connection and were retried on the other "
-        f"process; {len(acks.acked)} acks stored exactly once"
+        f"process; {summary}"
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_settings
-from tests.hardening.fleet import Fleet, build_fleet, unlimited
+from tests.hardening.fleet import Fleet, build_fleet, telemetry_routed, unlimited
 from tests.hardening.snapshot import changed_tables, snapshot, without_rows_of
 from tests.support.factories import admin_token, bearer
 from tests.support.server import LiveServer, live_server
@@ -177,6 +178,8 @@ async def admin_api_404s(w: World) -> int:
         ("POST", "/admin/v1/devices/{id}/commands", {"type": "reboot"}),
         ("GET", "/admin/v1/devices/{id}/commands", None),
     ]
+    if telemetry_routed():
+        device_endpoints.append(("GET", "/admin/v1/devices/{id}/telemetry", None))
     for method, template, body in device_endpoints:
         responses = {
             label: await call(client, method, template.format(id=value), token, body)
@@ -220,6 +223,21 @@ async def admin_api_404s(w: World) -> int:
         assert_same_404(responses, "unknown")
         checked += len(responses)
 
+    if telemetry_routed():
+        # Another hub's sensor named as a sensor of the caller's hub.
+        base = f"/admin/v1/devices/{a.hub_id}/telemetry?sensor_id="
+        responses = {
+            label: await call(client, "GET", base + value, token)
+            for label, value in {
+                "unknown": UNKNOWN,
+                "not a uuid": NOT_A_UUID,
+                "b's sensor": b.sensor_id,
+                "a's standalone device": a.device_id,
+            }.items()
+        }
+        assert_same_404(responses, "unknown")
+        checked += len(responses)
+
     unknown_model = await call(
         client, "DELETE", "/admin/v1/models/NO-SUCH-MODEL/settings-defaults", token
     )
@@ -254,6 +272,8 @@ async def test_a_devices_own_writes_touch_only_its_rows(world: World) -> None:
     for status in ("downloading", "failed"):
         body = {"version": b.firmware_version, "status": status}
         assert (await call(client, "POST", "/v1/ota/status", a.device_key, body)).status_code == 200
+    if telemetry_routed():
+        await readings_for_foreign_sensors_are_rejected(w)
     ack = {"command_id": a.command_ids[0], "status": "failed", "error_message": "busy"}
     assert (await call(client, "POST", "/v1/commands/ack", a.device_key, ack)).status_code == 200
     assert (
@@ -269,3 +289,36 @@ async def test_a_devices_own_writes_touch_only_its_rows(world: World) -> None:
         settings = (await call(client, "GET", "/v1/settings", key)).json()
         assert settings["version"] == 1
         assert settings["timezone"] != "Europe/Paris"
+
+
+async def readings_for_foreign_sensors_are_rejected(w: World) -> None:
+    """A hub's readings for another hub's sensor (or a non-sensor, or nobody) are rejected one
+    by one with the same answer as for an unknown sensor; a standalone device may name none."""
+    client, a, b = w.server.client, w.a, w.b
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+    def reading(sensor_id: str | None) -> dict[str, Any]:
+        found = {"sensor_type": "humidity", "value": 40.0, "timestamp": now}
+        return found if sensor_id is None else {**found, "sensor_id": sensor_id}
+
+    others = {"unknown": UNKNOWN, "b's sensor": b.sensor_id, "a's device": a.device_id}
+    body = {"readings": [reading(a.sensor_id), *(reading(s) for s in others.values())]}
+    answer = await call(client, "POST", "/v1/telemetry", a.hub_key, body)
+    assert answer.status_code == 202, answer.text
+    result = answer.json()
+    assert (result["accepted"], result["rejected"]) == (1, len(others)), result
+    errors = {e["index"]: e for e in result["errors"]}
+    reference = errors[1]
+    for index, sensor_id in enumerate(others.values(), start=1):
+        expected = {
+            **reference,
+            "index": index,
+            "message": reference["message"].replace(UNKNOWN, sensor_id),
+        }
+        assert errors[index] == expected, (errors[index], expected)
+
+    alone = await call(
+        client, "POST", "/v1/telemetry", a.device_key, {"readings": [reading(b.sensor_id)]}
+    )
+    assert alone.status_code == 202
+    assert (alone.json()["accepted"], alone.json()["rejected"]) == (0, 1)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -30,36 +31,55 @@ from tests.support.server import live_server
 
 pytestmark = pytest.mark.slow
 
-CONTRACT = Path(__file__).resolve().parents[2] / "src" / "climasense" / "contract" / "openapi.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+CONTRACT = ROOT / "src" / "climasense" / "contract" / "openapi.yaml"
 MAX_EXAMPLES = 200  # per operation and phase: ~1,600 requests, ~15 s (600: ~4,800, 45 s)
 RUN_TIMEOUT = 240
 
-# schemathesis' default for `positive_data_acceptance`.
+# schemathesis' defaults for the two checks that judge whether input was rightly accepted.
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
+REFUSED = ["400", "401", "403", "404", "405", "406", "409", "415", "422", "428", "429", "5xx"]
 
-# operation -> (statuses also right for schema-valid input, why)
-ALLOWANCES: dict[str, tuple[list[str], str]] = {
-    "GET /v1/ota/check": (
-        ["422"],
-        "`current_version` is `type: string` in the schema; the prose (and the 422 response) "
-        "require a semantic version",
-    ),
-    "POST /v1/ota/status": (
-        ["422"],
-        "`version` is `type: string`; versions are semantic versions throughout §4.4",
-    ),
-    "PATCH /v1/settings": (
-        ["412", "422"],
-        "`timezone` is `type: string` but must name an IANA zone; a `location` patch is "
-        "schema-valid without coordinates but the merged location must have them; the "
-        '`If-Match` example `"7"` is a stale version (412 by design)',
-    ),
-    "POST /v1/hub/sensors": (
-        ["422"],
-        "`sensor_api_key` is `type: string`; only a pre-provisioned Zigbee sensor key is "
-        "accepted (422 `invalid_sensor_key`)",
-    ),
+# operation -> check -> (statuses also right, why)
+ALLOWANCES: dict[str, dict[str, tuple[list[str], str]]] = {
+    "GET /v1/ota/check": {
+        "positive_data_acceptance": (
+            ["422"],
+            "`current_version` is `type: string` in the schema; the prose (and the 422 "
+            "response) require a semantic version",
+        )
+    },
+    "POST /v1/ota/status": {
+        "positive_data_acceptance": (
+            ["422"],
+            "`version` is `type: string`; versions are semantic versions throughout §4.4",
+        )
+    },
+    "PATCH /v1/settings": {
+        "positive_data_acceptance": (
+            ["412", "422"],
+            "`timezone` is `type: string` but must name an IANA zone; a `location` patch is "
+            "schema-valid without coordinates but the merged location must have them; the "
+            '`If-Match` example `"7"` is a stale version (412 by design)',
+        )
+    },
+    "POST /v1/hub/sensors": {
+        "positive_data_acceptance": (
+            ["422"],
+            "`sensor_api_key` is `type: string`; only a pre-provisioned Zigbee sensor key is "
+            "accepted (422 `invalid_sensor_key`)",
+        )
+    },
+    "POST /v1/telemetry": {
+        "negative_data_rejection": (
+            ["202"],
+            "a reading that breaks `SensorReading` (type, range, timestamp, sensor_id) is "
+            "rejected on its own inside a 202 (CONTRACT §4.1); `telemetry_batch_semantics` "
+            "(schemathesis_hooks.py) checks that a broken envelope is still refused",
+        )
+    },
 }
+DEFAULTS = {"positive_data_acceptance": ACCEPTED, "negative_data_rejection": REFUSED}
 
 # operation -> (checks not run, why)
 EXCLUDED_CHECKS: dict[str, tuple[list[str], str]] = {
@@ -85,6 +105,8 @@ def config_text(device_key: str, hub_key: str) -> str:
     """schemathesis.toml: one `[[operations]]` entry per operation (the first entry matching an
     operation is the one that applies), each with its key and its allowances."""
     lines = [
+        'hooks = "tests.hardening.schemathesis_hooks"',
+        "",
         "[generation]",
         "deterministic = true",
         f"max-examples = {MAX_EXAMPLES}",
@@ -100,11 +122,9 @@ def config_text(device_key: str, hub_key: str) -> str:
             lines.append("enabled = false")
             continue
         lines.append(f'headers = {{ Authorization = "Bearer {key}" }}')
-        if name in ALLOWANCES:
-            statuses = ACCEPTED + ALLOWANCES[name][0]
-            lines.append(
-                "checks.positive_data_acceptance.expected-statuses = " + json.dumps(statuses)
-            )
+        for check, (statuses, _) in ALLOWANCES.get(name, {}).items():
+            expected = DEFAULTS[check] + statuses
+            lines.append(f"checks.{check}.expected-statuses = {json.dumps(expected)}")
         for check in EXCLUDED_CHECKS.get(name, ([], ""))[0]:
             lines.append(f"checks.{check}.enabled = false")
     return "\n".join(lines) + "\n"
@@ -117,6 +137,8 @@ async def run_schemathesis(url: str, config: Path, reports: Path) -> tuple[int, 
         *("--report", "json", "--report-dir", str(reports)),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        cwd=config.parent,  # its `.schemathesis/` cache goes there, not into the repository
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # for `hooks = "tests.hardening…"`
     )
     try:
         output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT)
