@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends
 from climasense.admin.deps import require_admin
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
+from climasense.telemetry.admin_routes import router as telemetry_router
 
 
 def build_admin_router() -> APIRouter:
@@ -14,4 +15,5 @@ def build_admin_router() -> APIRouter:
         prefix="/admin/v1", dependencies=[Depends(require_admin)], route_class=JSONRoute
     )
     router.include_router(devices_router)
+    router.include_router(telemetry_router)
     return router

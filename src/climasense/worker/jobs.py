@@ -6,7 +6,9 @@ from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return []
+    from climasense.telemetry.maintenance import storage_job
+
+    return [storage_job()]
 
 
 def loop_jobs() -> list[LoopJob]:
