@@ -160,5 +160,9 @@ async def drop_expired(
         dropped.append(row["name"])
     await conn.execute("RESET lock_timeout")
     await conn.execute("DELETE FROM readings_default WHERE ts < $1", cutoff)
-    await conn.execute("DELETE FROM readings_hourly WHERE bucket < $1", cutoff)
+    # Rollups go with the raw readings they summarise: a partition is kept until it is wholly
+    # past retention, so are the hours it holds.
+    oldest_kept = await conn.fetchval("SELECT min(lower) FROM reading_partitions")
+    rollup_cutoff = min(cutoff, oldest_kept) if oldest_kept is not None else cutoff
+    await conn.execute("DELETE FROM readings_hourly WHERE bucket < $1", rollup_cutoff)
     return dropped
