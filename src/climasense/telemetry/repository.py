@@ -77,10 +77,10 @@ def ingest_statement(engine: str) -> str:
     return f"WITH {_SOURCE}{hourly}{_DUPLICATES}"
 
 
-async def write_group(pool: asyncpg.Pool, statement: str, rows: GroupRows) -> list[int]:
+async def write_group(conn: asyncpg.Connection, statement: str, rows: GroupRows) -> list[int]:
     """Commit a group; return the 1-based positions of readings that were already stored."""
     seen = sorted(rows.seen.items())
-    records = await pool.fetch(
+    records = await conn.fetch(
         statement,
         rows.subjects,
         rows.sensor_types,

@@ -131,13 +131,12 @@ class IngestWriter:
         self.max_pending = max_pending
         self.max_batch = max_batch
         self.commit_timeout = commit_timeout
-        self._slots = asyncio.Semaphore(concurrency)
+        self.concurrency = concurrency
         self._queue: list[Submission] = []
         self._queued = asyncio.Event()
         # Readings accepted by `submit` and not yet answered (queued or in a commit in flight).
         self.pending_readings = 0
         self.commits = 0  # committed transactions, for tests and the benchmark
-        self._inflight: set[asyncio.Task[None]] = set()
 
     async def submit(self, device_id: UUID, batch: ValidatedBatch) -> int:
         """Commit the batch's valid readings; return how many were already stored."""
@@ -163,27 +162,57 @@ class IngestWriter:
         return await submission.future
 
     async def run(self) -> None:
-        """The commit loop; runs for the life of the process."""
-        while True:
-            await self._queued.wait()
-            if self.max_wait > 0 and self._queued_readings() < self.max_batch:
-                await asyncio.sleep(self.max_wait)
-            await self._slots.acquire()
-            group = self._take()
-            if not self._queue:
-                self._queued.clear()
-            if not group:
-                self._slots.release()
-                continue
-            task = asyncio.create_task(self._commit_group(group))
-            self._inflight.add(task)
-            task.add_done_callback(self._inflight.discard)
+        """The commit loops (`concurrency` of them); run for the life of the process."""
+        await asyncio.gather(*(self._committer() for _ in range(self.concurrency)))
+
+    async def _committer(self) -> None:
+        # A connection is held while there is work and given back when the queue is empty:
+        # no pool round trip (and no reset query) per commit under load, and no connection
+        # kept from the rest of the process when idle.
+        conn: asyncpg.Connection | None = None
+        try:
+            while True:
+                while not self._queue:
+                    if conn is not None:
+                        await self._give_back(conn)
+                        conn = None
+                        continue  # requests may have queued meanwhile: look again first
+                    self._queued.clear()
+                    await self._queued.wait()
+                if self.max_wait > 0 and self._queued_readings() < self.max_batch:
+                    await asyncio.sleep(self.max_wait)  # let concurrent requests join
+                group = self._take()
+                if not group:
+                    continue
+                try:
+                    if conn is None:
+                        async with asyncio.timeout(self.commit_timeout):
+                            conn = await self.pool.acquire()
+                    await self._commit(conn, group)
+                except Exception as exc:
+                    self._fail_unavailable(group, exc)
+                    if conn is not None:
+                        conn.terminate()  # state unknown after a failure: never reuse it
+                        await self._give_back(conn)
+                        conn = None
+                finally:
+                    # Anyone in the group still waiting (cancelled at shutdown) gets 503, never
+                    # silence; the futures already answered are left alone.
+                    self._fail(group, Unavailable("Server is shutting down; retry", retry_after=1))
+                    self.pending_readings -= sum(s.size for s in group)
+        finally:
+            if conn is not None:
+                await self._give_back(conn)
+
+    async def _give_back(self, conn: asyncpg.Connection) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.commit_timeout):
+                await self.pool.release(conn)
 
     async def close(self) -> None:
-        """Let commits in flight finish; refuse whatever is still queued."""
-        if self._inflight:
-            await asyncio.wait(self._inflight, timeout=self.commit_timeout)
+        """Refuse whatever is still queued (the commit loops are cancelled by the services)."""
         self._fail(self._queue, Unavailable("Server is shutting down; retry", retry_after=1))
+        self.pending_readings -= sum(s.size for s in self._queue)
         self._queue = []
 
     def _queued_readings(self) -> int:
@@ -199,33 +228,30 @@ class IngestWriter:
         group, self._queue = self._queue, []
         return group
 
-    async def _commit_group(self, group: list[Submission]) -> None:
+    async def _commit(self, conn: asyncpg.Connection, group: list[Submission]) -> None:
+        """Commit a group and answer it; a dependency failure propagates (503 by the caller)."""
         try:
-            await self._commit(group)
-        finally:
-            self.pending_readings -= sum(s.size for s in group)
-            self._slots.release()
-
-    async def _commit(self, group: list[Submission]) -> None:
-        try:
-            results = await self._write_with_retries(group)
+            results = await self._write_with_retries(conn, group)
+        except DEPENDENCY_ERRORS:
+            raise
         except Exception as exc:
-            if isinstance(exc, DEPENDENCY_ERRORS):
-                log.warning("ingest commit failed (%s); answering 503", type(exc).__name__)
-                self._fail(group, Unavailable("Database unavailable; retry shortly", retry_after=2))
-            elif len(group) > 1:
-                # A statement error (a bug, or data the database refuses) must not fail the
-                # neighbours that happened to share the commit: write each request on its own.
-                log.warning("ingest group failed (%s); committing requests one by one", exc)
-                for sub in group:
-                    await self._commit([sub])
-            else:
+            if len(group) == 1:
                 log.error("ingest commit failed", exc_info=exc)
                 self._fail(group, exc)
+                return
+            # A statement error (a bug, or data the database refuses) must not fail the
+            # neighbours that happened to share the commit: write each request on its own.
+            log.warning("ingest group failed (%s); committing requests one by one", exc)
+            for sub in group:
+                await self._commit(conn, [sub])
             return
         for sub, duplicates in zip(group, results, strict=True):
             if not sub.future.done():
                 sub.future.set_result(duplicates)
+
+    def _fail_unavailable(self, group: list[Submission], exc: Exception) -> None:
+        log.warning("ingest commit failed (%s); answering 503", type(exc).__name__)
+        self._fail(group, Unavailable("Database unavailable; retry shortly", retry_after=2))
 
     @staticmethod
     def _fail(group: Iterable[Submission], exc: BaseException) -> None:
@@ -233,14 +259,14 @@ class IngestWriter:
             if not sub.future.done():
                 sub.future.set_exception(exc)
 
-    async def _write_with_retries(self, group: list[Submission]) -> list[int]:
+    async def _write_with_retries(
+        self, conn: asyncpg.Connection, group: list[Submission]
+    ) -> list[int]:
         rows = gather(group)
         for attempt in range(_ATTEMPTS):
             try:
                 async with asyncio.timeout(self.commit_timeout):
-                    duplicate_positions = await repository.write_group(
-                        self.pool, self.statement, rows
-                    )
+                    duplicate_positions = await repository.write_group(conn, self.statement, rows)
             except _RETRYABLE:
                 if attempt == _ATTEMPTS - 1:
                     raise
