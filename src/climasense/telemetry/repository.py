@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
@@ -213,7 +213,3 @@ async def rollup_buckets(
         end,
         width,
     )
-
-
-def record_dict(record: asyncpg.Record) -> dict[str, Any]:
-    return dict(record.items())
