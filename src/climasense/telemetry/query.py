@@ -86,7 +86,7 @@ async def subject_of(pool: asyncpg.Pool, device_id: UUID, sensor_id: UUID | None
         raise NotFound("Device not found")
     if sensor_id is not None:
         if kind != "hub" or not await repository.sensor_of_hub(pool, device_id, sensor_id):
-            raise NotFound("Sensor not found on this device")
+            raise NotFound("Sensor not found")  # as for a malformed id: byte-identical 404s
         return sensor_id
     return device_id if kind == "zigbee_sensor" else None
 
