@@ -8,7 +8,16 @@ import yaml
 
 from tests.support.server import LiveServer
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "openapi.yaml"
+# The shared contract sits beside the checkout (`../shared/contract`), which may itself be a
+# worktree one level further down (`wt/<branch>`): the nearest one going up.
+CONTRACT = next(
+    (
+        parent / "shared" / "contract" / "openapi.yaml"
+        for parent in Path(__file__).resolve().parents[3:]
+        if (parent / "shared" / "contract" / "openapi.yaml").exists()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "contract" / "openapi.yaml",
+)
 PACKAGED = Path(__file__).resolve().parents[2] / "src" / "climasense" / "contract" / "openapi.yaml"
 
 
