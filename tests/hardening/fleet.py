@@ -5,6 +5,7 @@ that generated and cross-tenant requests meet real state, not only empty tables.
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -127,3 +128,8 @@ def telemetry_routed() -> bool:
     """Whether `POST /v1/telemetry` is routed (merged): the tests add telemetry load and
     telemetry cases then; until it is, test_routes.py is what fails."""
     return ("POST", "/v1/telemetry") in {(r.method, r.path) for r in device_routes()}
+
+
+def alerts_routed() -> bool:
+    """Whether the alert API (`/admin/v1/alert-rules`, `/admin/v1/alerts`) is merged."""
+    return importlib.util.find_spec("climasense.alerts") is not None

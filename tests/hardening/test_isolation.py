@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from tests.conftest import make_settings
-from tests.hardening.fleet import Fleet, build_fleet, telemetry_routed, unlimited
+from tests.hardening.fleet import Fleet, alerts_routed, build_fleet, telemetry_routed, unlimited
 from tests.hardening.snapshot import changed_tables, snapshot, without_rows_of
 from tests.support.factories import admin_token, bearer
 from tests.support.server import LiveServer, live_server
@@ -237,6 +237,30 @@ async def admin_api_404s(w: World) -> int:
         }
         assert_same_404(responses, "unknown")
         checked += len(responses)
+
+    if alerts_routed():
+        not_these = {
+            "unknown": UNKNOWN,
+            "not a uuid": NOT_A_UUID,
+            "a device id": a.device_id,
+            "a command id": b.command_ids[1],
+            "a release id": b.release_id,
+        }
+        for method, template, body in [
+            ("POST", "/admin/v1/alerts/{id}/acknowledge", None),
+            ("GET", "/admin/v1/alert-rules/{id}", None),
+            ("PATCH", "/admin/v1/alert-rules/{id}", {"threshold": 1}),
+            ("DELETE", "/admin/v1/alert-rules/{id}", None),
+            ("GET", "/admin/v1/webhooks/{id}", None),
+            ("GET", "/admin/v1/webhooks/{id}/deliveries", None),
+            ("DELETE", "/admin/v1/webhooks/{id}", None),
+        ]:
+            responses = {
+                label: await call(client, method, template.format(id=value), token, body)
+                for label, value in not_these.items()
+            }
+            assert_same_404(responses, "unknown")
+            checked += len(responses)
 
     unknown_model = await call(
         client, "DELETE", "/admin/v1/models/NO-SUCH-MODEL/settings-defaults", token
