@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from climasense.alerts.config import AlertSettings
 from climasense.errors import ConfigurationError
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder"}
@@ -58,6 +59,7 @@ class Settings:
     max_sensors_per_hub: int = 64
     run_worker: bool = True
     log_level: str = "info"
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @classmethod
     def from_env(
@@ -117,6 +119,7 @@ class Settings:
             max_sensors_per_hub=integer("CLIMASENSE_MAX_SENSORS_PER_HUB", 64, 1),
             run_worker=env.get("CLIMASENSE_RUN_WORKER", "1") not in {"0", "false", "no"},
             log_level=env.get("CLIMASENSE_LOG_LEVEL", "info"),
+            alerts=AlertSettings.from_env(env),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

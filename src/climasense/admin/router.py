@@ -5,8 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from climasense.admin.deps import require_admin
+from climasense.alerts.routes import router as alerts_router
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
+from climasense.webhooks.routes import router as webhooks_router
 
 
 def build_admin_router() -> APIRouter:
@@ -14,4 +16,6 @@ def build_admin_router() -> APIRouter:
         prefix="/admin/v1", dependencies=[Depends(require_admin)], route_class=JSONRoute
     )
     router.include_router(devices_router)
+    router.include_router(alerts_router)
+    router.include_router(webhooks_router)
     return router

@@ -91,12 +91,15 @@ async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
     row = await repository.get_device(pool, device_id)
     if row is None:
         raise NotFound("Device not found")
+    from climasense.alerts import service as alerts_service  # imports this module: no cycle
+
     detail = dict(row)
     detail.pop("key_hash", None)
     detail["latest_readings"] = [
         {"sensor_type": r["sensor_type"], "value": r["value"], "timestamp": r["ts"]}
         for r in await repository.latest_readings(pool, device_id)
     ]
+    detail["open_alerts"] = await alerts_service.unresolved_for_device(pool, device_id)
     if row["kind"] == "hub":
         detail["sensors"] = [dict(r) for r in await repository.hub_sensors(pool, device_id)]
     return detail

@@ -6,8 +6,12 @@ from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return []
+    from climasense.alerts.jobs import PERIODIC_JOBS as ALERT_JOBS
+
+    return [*ALERT_JOBS]
 
 
 def loop_jobs() -> list[LoopJob]:
-    return []
+    from climasense.alerts.jobs import LOOP_JOBS as ALERT_LOOPS
+
+    return [*ALERT_LOOPS]
