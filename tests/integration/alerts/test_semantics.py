@@ -246,9 +246,7 @@ async def test_two_hours_of_buffered_readings_flushed_out_of_order(fleet: Fleet)
     import random
 
     device = await fleet.device()
-    humid = await fleet.rule(
-        device, sensor_type="humidity", op=">", threshold=80, for_seconds=1800
-    )
+    humid = await fleet.rule(device, sensor_type="humidity", op=">", threshold=80, for_seconds=1800)
     power = await fleet.rule(
         device, sensor_type="power_availability", op="==", threshold=0, severity="critical"
     )
