@@ -8,7 +8,6 @@ transaction per batch — so each committed reading is evaluated exactly once, c
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -22,10 +21,9 @@ from climasense.alerts import repository, rule_repository
 from climasense.alerts.evaluation import Reading, SeriesState, evaluate, late_window_start
 from climasense.alerts.rules import Rule, Subject
 from climasense.alerts.shards import ShardLeases
+from climasense.db.pool import connect
 from climasense.services import Services
 from climasense.webhooks.repository import enqueue_alert_events
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -202,28 +200,27 @@ async def drain(pool: asyncpg.Pool, *, limit: int = 500, max_batches: int = 10_0
 
 async def run_evaluator(services: Services) -> None:
     settings = services.settings.alerts
+    assert services.settings.database_url is not None  # build_services refuses to start without
     rules = RuleSet()
-    async with services.pool.acquire() as conn:
+    # A connection of its own, outside the pool: it lives as long as the loop (its session
+    # holds the shard locks), and must not keep the pool from closing.
+    conn = await connect(services.settings.database_url)
+    try:
         leases = ShardLeases(conn)
         await leases.join()
+        next_rebalance = 0.0
+        while True:
+            if time.monotonic() >= next_rebalance:
+                await leases.rebalance()
+                next_rebalance = time.monotonic() + settings.rebalance_seconds
+            done = 0
+            if leases.owned:
+                done = await evaluate_batch(conn, sorted(leases.owned), settings.batch_size, rules)
+            if done < settings.batch_size:
+                await asyncio.sleep(settings.poll_seconds)
+    finally:
+        # Closing the session releases its shard locks: other evaluators take them over.
         try:
-            next_rebalance = 0.0
-            while True:
-                if time.monotonic() >= next_rebalance:
-                    await leases.rebalance()
-                    next_rebalance = time.monotonic() + settings.rebalance_seconds
-                done = 0
-                if leases.owned:
-                    done = await evaluate_batch(
-                        conn, sorted(leases.owned), settings.batch_size, rules
-                    )
-                if done < settings.batch_size:
-                    await asyncio.sleep(settings.poll_seconds)
-        finally:
-            # Back in the pool the connection is reset (advisory locks included) anyway; this
-            # hands the shards over at once when the connection is still good.
-            if not conn.is_closed():
-                try:
-                    await asyncio.shield(leases.release_all())
-                except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
-                    log.debug("could not release shard locks; the connection reset will")
+            await asyncio.wait_for(conn.close(), timeout=2)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            conn.terminate()

@@ -127,11 +127,11 @@ async def claim_due(conn: Conn, *, limit: int, per_webhook: int, lease_seconds: 
            SET next_attempt_at = now() + make_interval(secs => $3), attempts = d.attempts + 1
            FROM webhooks w, (
                SELECT delivery_id FROM (
-                   SELECT delivery_id, row_number() OVER (
+                   SELECT delivery_id, next_attempt_at, row_number() OVER (
                               PARTITION BY webhook_id ORDER BY next_attempt_at, delivery_id) AS n
                    FROM webhook_deliveries
                    WHERE state = 'pending' AND next_attempt_at <= now()) due
-               WHERE n <= $2 LIMIT $1) pick
+               WHERE n <= $2 ORDER BY next_attempt_at LIMIT $1) pick
            WHERE d.delivery_id = pick.delivery_id AND w.webhook_id = d.webhook_id
              AND d.state = 'pending' AND d.next_attempt_at <= now()
            RETURNING d.delivery_id, d.event_type, d.alert, d.attempts, w.url, w.secret""",

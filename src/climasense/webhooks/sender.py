@@ -52,7 +52,7 @@ class HttpxSender:
             response = await self._client.post(url, content=body, headers=headers)
         except httpx.TimeoutException:
             return SendResult(None, "timeout")
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
             return SendResult(None, f"{type(exc).__name__}: {exc}"[:300])
         return SendResult(response.status_code, None if response.is_success else "non-2xx status")
 
