@@ -163,7 +163,17 @@ class IngestWriter:
 
     async def run(self) -> None:
         """The commit loops (`concurrency` of them); run for the life of the process."""
-        await asyncio.gather(*(self._committer() for _ in range(self.concurrency)))
+        await asyncio.gather(*(self._commit_forever() for _ in range(self.concurrency)))
+
+    async def _commit_forever(self) -> None:
+        # A commit loop that ended on an unexpected error would leave every later request
+        # waiting for an answer that never comes: log it and start the loop again.
+        while True:
+            try:
+                await self._committer()
+            except Exception:
+                log.exception("ingest commit loop failed; restarting it")
+                await asyncio.sleep(0.1)
 
     async def _committer(self) -> None:
         # A connection is held while there is work and given back when the queue is empty:
@@ -192,7 +202,11 @@ class IngestWriter:
                 except Exception as exc:
                     self._fail_unavailable(group, exc)
                     if conn is not None:
-                        conn.terminate()  # state unknown after a failure: never reuse it
+                        # State unknown after a failure: never reuse it. A connection lost
+                        # mid-query may already be detached from the pool, and then
+                        # terminate() raises: that must not end the commit loop.
+                        with contextlib.suppress(Exception):
+                            conn.terminate()
                         await self._give_back(conn)
                         conn = None
                 finally:
