@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,15 @@ from climasense.auth.keys import KeyHasher
 from climasense.auth.service import Authenticator
 from climasense.limits.base import RateLimiter
 from climasense.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def _report_death(task: asyncio.Task[Any]) -> None:
+    """A background task is meant to run for the life of the process: one that ends with an
+    error would otherwise die silently (its exception is only looked at on close)."""
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("background task %s died", task.get_name(), exc_info=exc)
 
 
 @dataclass
@@ -31,8 +41,10 @@ class Services:
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def spawn(self, coro: Awaitable[Any], name: str) -> None:
-        self._tasks.append(asyncio.ensure_future(coro))
-        self._tasks[-1].set_name(name)
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        task.add_done_callback(_report_death)
+        self._tasks.append(task)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)
