@@ -47,6 +47,9 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         lifespan="on",
         access_log=False,
         proxy_headers=False,  # as `climasense serve`: the app decides whom to trust
+        # As `climasense serve`; and a request that never ends fails its test at shutdown
+        # instead of hanging the whole run.
+        timeout_graceful_shutdown=20,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
