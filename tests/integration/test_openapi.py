@@ -8,7 +8,16 @@ import yaml
 
 from tests.support.server import LiveServer
 
-CONTRACT = Path(__file__).resolve().parents[3] / "shared" / "contract" / "openapi.yaml"
+# The shared contract sits beside the checkout (/work/shared next to /work/main), or a level
+# higher for a worktree in /work/wt/<name>: the first ancestor that has it.
+CONTRACT = next(
+    (
+        found
+        for parent in Path(__file__).resolve().parents[3:]
+        if (found := parent / "shared" / "contract" / "openapi.yaml").exists()
+    ),
+    Path(__file__).resolve().parents[3] / "shared" / "contract" / "openapi.yaml",
+)
 PACKAGED = Path(__file__).resolve().parents[2] / "src" / "climasense" / "contract" / "openapi.yaml"
 
 

@@ -21,7 +21,6 @@ from climasense.web.common import (
     redirect,
     render,
     secure,
-    services_of,
     text_field,
 )
 from climasense.web.operator_api import ApiResult, OperatorAPI
@@ -85,7 +84,7 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
     if device is None:
         context = {"title": "Device not found", "message": "No device has this id."}
         return render(request, "error.html", context, session=session, status=404)
-    settings = await data.device_settings(services_of(request).pool, device_id)
+    settings = await data.device_settings(api, device_id)
     commands = await data.commands(api, device_id)
     range_name = _range(request)
     enabled = list((settings or {}).get("enabled_sensors") or [])
@@ -117,7 +116,7 @@ async def device_charts(request: Request, device_id: str, session: SessionDep) -
     if not _valid_id(device_id):
         return secure(HTMLResponse("", status_code=404))
     api = operator_api(request, session)
-    settings = await data.device_settings(services_of(request).pool, device_id)
+    settings = await data.device_settings(api, device_id)
     enabled = list((settings or {}).get("enabled_sensors") or [])
     charts = await _charts(api, device_id, _range(request), enabled)
     html = environment().get_template("_charts.html").render(charts=charts)

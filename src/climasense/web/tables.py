@@ -93,9 +93,21 @@ def reading_rows(latest: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
+def _finished_at(command: dict[str, Any]) -> Any:
+    """When the command reached its final state (acked, failed, expired or cancelled)."""
+    for key in ("acked_at", "failed_at", "cancelled_at", "expired_at"):
+        if command.get(key):
+            return command[key]
+    return None
+
+
 def _result_text(command: dict[str, Any]) -> str:
     result = command.get("result")
     parts = []
+    if command.get("type") == "config_update" and command.get("settings_version") is not None:
+        parts.append(f"settings version {command['settings_version']}")
+    if command.get("cancel_reason"):
+        parts.append(f"cancelled ({command['cancel_reason']})")
     if command.get("error_message"):
         parts.append(str(command["error_message"]))
     if result not in (None, {}, ""):
@@ -124,13 +136,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
                     cell(status, badge=f"cmd-{status}"),
                     cell(format.timestamp(command.get("created_at"))),
                     cell(format.timestamp(command.get("delivered_at"))),
-                    cell(
-                        format.timestamp(
-                            command.get("acked_at")
-                            or command.get("acknowledged_at")
-                            or command.get("completed_at")
-                        )
-                    ),
+                    cell(format.timestamp(_finished_at(command))),
                     cell(_result_text(command), pre=True),
                     action,
                 ],
@@ -139,7 +145,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
     return rows
 
 
-COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Acknowledged", "Result", ""]
+COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Finished", "Result", ""]
 
 
 def sensor_rows(sensors: list[dict[str, Any]]) -> list[Row]:

@@ -1,13 +1,16 @@
-"""The simulator against a live server, for what this server has: provisioning through the
-operator API, settings, rate limits. Endpoints a server lacks are noted, never fatal; where
-they exist, the simulator's counts must show them used."""
+"""The simulator against a live server: provisioning through the operator API, settings,
+commands (acked with results), hub sensor registration, the OTA walk, rate limits. Telemetry is
+checked as used or noted missing (a server without `POST /v1/telemetry` is noted, not fatal)."""
 
 from __future__ import annotations
 
 import asyncio
+import secrets
 import sys
 import time
 from pathlib import Path
+from typing import Any
+from uuid import UUID
 
 import httpx
 import orjson
@@ -61,9 +64,143 @@ async def test_a_short_run_provisions_and_drives_the_fleet(server: LiveServer, t
     standalone = next(d for d in fleet if d.identity.kind == "standalone")
     assert "iaq" in standalone.enabled_sensors
     assert _used_or_missing(stats, "POST /v1/telemetry", stats.telemetry_posts)
-    assert _used_or_missing(stats, "GET /v1/commands/pending", 1 if stats.requests else 0)
-    assert _used_or_missing(stats, "POST /v1/hub/sensors", stats.sensors_registered)
+    assert stats.missing_endpoints <= {"POST /v1/telemetry"}
     assert stats.errors == 0
+
+    # The hub registered both its sensors, and the server lists them under it.
+    hub = next(d for d in fleet if d.identity.kind == "hub")
+    assert stats.sensors_registered == 2
+    assert all(s.sensor_id for s in hub.sensors)
+    detail = await server.client.get(
+        f"/admin/v1/devices/{hub.identity.device_id}", headers=bearer(token)
+    )
+    listed_sensors = {s["sensor_id"]: s["ieee_address"] for s in detail.json()["sensors"]}
+    assert listed_sensors == {s.sensor_id: s.ieee_address for s in hub.sensors}
+
+
+async def _history(server: LiveServer, token: str, device_id: str) -> dict[str, dict[str, Any]]:
+    response = await server.client.get(
+        f"/admin/v1/devices/{device_id}/commands", headers=bearer(token)
+    )
+    assert response.status_code == 200, response.text
+    return {c["type"]: c for c in response.json()["commands"]}
+
+
+async def test_commands_and_settings_changes_are_acked_with_results(
+    server: LiveServer, token: str
+) -> None:
+    [entry] = await provision(server.client, token, Plan(devices=1, batch="sim-commands"))
+    device_id = entry["device_id"]
+    for command in ({"type": "diagnostics"}, {"type": "reboot"}):
+        sent = await server.client.post(
+            f"/admin/v1/devices/{device_id}/commands", json=command, headers=bearer(token)
+        )
+        assert sent.status_code == 201, sent.text
+    # An operator's settings change travels as a config_update carrying the new document.
+    patched = await server.client.patch(
+        f"/admin/v1/devices/{device_id}/settings",
+        json={"enabled_sensors": ["temperature", "humidity"], "reporting_interval_seconds": 120},
+        headers=bearer(token),
+    )
+    assert patched.status_code == 200, patched.text
+
+    stats = Stats()
+    deadline = time.monotonic() + 3
+    [device] = build_devices(
+        [entry], server.client, stats, Timing(interval=60, command_poll=1, ota_check=60),
+        deadline=deadline,
+    )  # fmt: skip
+    await asyncio.wait_for(run_fleet([device], deadline), timeout=20)
+
+    history = await _history(server, token, device_id)
+    assert {t: c["status"] for t, c in history.items()} == {
+        "diagnostics": "acked",
+        "reboot": "acked",
+        "config_update": "acked",
+    }
+    diagnostics = history["diagnostics"]["result"]
+    assert diagnostics["firmware_version"] == "1.0.0"
+    assert diagnostics["settings_version"] == 2
+    assert {"uptime_seconds", "battery_level", "signal_strength"} <= diagnostics.keys()
+    assert history["config_update"]["result"] == {"applied_version": 2}
+    assert device.enabled_sensors == ["temperature", "humidity"]
+    assert stats.commands_acked == 3
+    detail = await server.client.get(f"/admin/v1/devices/{device_id}", headers=bearer(token))
+    assert detail.json()["applied_settings_version"] == 2
+
+
+async def _ota_reports(server: LiveServer, device_id: str) -> list[tuple[str, str | None]]:
+    rows = await server.services.pool.fetch(
+        """SELECT status, error_message FROM ota_status_reports
+           WHERE device_id = $1 ORDER BY report_id""",
+        UUID(device_id),
+    )
+    return [(r["status"], r["error_message"]) for r in rows]
+
+
+async def _publish(server: LiveServer, token: str, model: str, version: str, batch: str) -> str:
+    image = secrets.token_bytes(150_000)
+    uploaded = await server.client.put(
+        f"/admin/v1/firmware/{model}/{version}",
+        content=image,
+        headers={**bearer(token), "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 201, uploaded.text
+    released = await server.client.post(
+        f"/admin/v1/firmware/{model}/{version}/releases",
+        json={"batches": [batch]},
+        headers=bearer(token),
+    )
+    assert released.status_code == 201, released.text
+    release_id: str = released.json()["release_id"]
+    return release_id
+
+
+async def test_an_update_is_downloaded_verified_and_applied(server: LiveServer, token: str) -> None:
+    model = f"SIM-{secrets.token_hex(4)}"
+    plan = Plan(devices=2, model=model, batch="sim-ota")
+    entries = await provision(server.client, token, plan)
+    release_id = await _publish(server, token, model, "1.4.0", "sim-ota")
+
+    stats = Stats()
+    deadline = time.monotonic() + 3
+    timing = Timing(interval=60, command_poll=60, ota_check=1)
+    fleet = build_devices(entries, server.client, stats, timing, deadline=deadline)
+    await asyncio.wait_for(run_fleet(fleet, deadline), timeout=20)
+
+    assert [d.firmware_version for d in fleet] == ["1.4.0", "1.4.0"]
+    assert stats.ota_completed == 2
+    for entry in entries:
+        walked = [status for status, _ in await _ota_reports(server, entry["device_id"])]
+        assert walked == ["downloading", "downloaded", "verifying", "applying", "completed"]
+        detail = await server.client.get(
+            f"/admin/v1/devices/{entry['device_id']}", headers=bearer(token)
+        )
+        assert detail.json()["firmware_version"] == "1.4.0"
+    release = await server.client.get(f"/admin/v1/releases/{release_id}", headers=bearer(token))
+    assert release.json()["status_counts"]["completed"] == 2
+
+
+async def test_a_failed_update_is_reported_once_and_not_retried(
+    server: LiveServer, token: str
+) -> None:
+    model = f"SIM-{secrets.token_hex(4)}"
+    [entry] = await provision(server.client, token, Plan(devices=1, model=model, batch="sim-bad"))
+    await _publish(server, token, model, "2.0.0", "sim-bad")
+
+    stats = Stats()
+    deadline = time.monotonic() + 3
+    timing = Timing(interval=60, command_poll=60, ota_check=0.5, ota_failure_rate=1.0)
+    [device] = build_devices([entry], server.client, stats, timing, deadline=deadline)
+    await asyncio.wait_for(run_fleet([device], deadline), timeout=20)
+
+    assert device.firmware_version == "1.0.0"
+    reports = await _ota_reports(server, entry["device_id"])
+    assert [status for status, _ in reports] == [
+        "downloading", "downloaded", "verifying", "applying", "failed"
+    ]  # fmt: skip
+    assert reports[-1][1] == "image rejected by bootloader"
+    assert stats.ota_failed == 1
 
 
 async def test_rate_limited_settings_reads_wait_for_retry_after(
