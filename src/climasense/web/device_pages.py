@@ -69,7 +69,9 @@ def _live_fields(device: dict[str, Any]) -> dict[str, str]:
     return {
         "device-state": state,
         "last-seen": format.ago(device.get("last_seen_at")),
-        "last-seen-at": format.timestamp(device.get("last_seen_at")),
+        "last-seen-at": format.timestamp(device.get("last_seen_at"))
+        if device.get("last_seen_at")
+        else "",
         "firmware": device.get("firmware_version") or "—",
         "position": format.coordinates(device.get("latitude"), device.get("longitude")),
         "settings-version": str(device.get("settings_version") or "—"),

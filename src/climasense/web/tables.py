@@ -33,6 +33,11 @@ def cell(
     return found
 
 
+def blank() -> Cell:
+    """An empty cell (no dash): a row's action column when there is nothing to do."""
+    return {"text": ""}
+
+
 def button(label: str, action: str) -> Cell:
     return {"text": "", "form": {"action": action, "label": label}}
 
@@ -126,7 +131,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
         action = (
             button("Cancel", f"/devices/{device_id}/commands/{command_id}/cancel")
             if status not in FINAL_COMMAND_STATES
-            else cell("")
+            else blank()
         )
         rows.append(
             {
@@ -174,9 +179,7 @@ def alert_rows(alerts: list[dict[str, Any]], serials: dict[str, str]) -> list[Ro
         state = str(alert.get("state"))
         sensor_type = str(alert.get("sensor_type") or "")
         action = (
-            button("Acknowledge", f"/alerts/{alert_id}/acknowledge")
-            if state == "open"
-            else cell("")
+            button("Acknowledge", f"/alerts/{alert_id}/acknowledge") if state == "open" else blank()
         )
         rows.append(
             {
