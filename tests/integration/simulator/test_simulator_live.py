@@ -8,6 +8,7 @@ import asyncio
 import secrets
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -268,3 +269,77 @@ async def test_the_cli_refuses_to_run_without_credentials() -> None:
     _, stderr = await asyncio.wait_for(process.communicate(), timeout=30)
     assert process.returncode == 2
     assert b"--token" in stderr
+
+
+class _CutStream(httpx.AsyncByteStream):
+    """A response body that breaks off after `limit` bytes, as a dropped radio link does."""
+
+    def __init__(self, inner: httpx.AsyncByteStream, limit: int) -> None:
+        self.inner = inner
+        self.limit = limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        sent = 0
+        async for chunk in self.inner:
+            if sent + len(chunk) >= self.limit:
+                yield chunk[: self.limit - sent]
+                raise httpx.ReadError("link dropped")
+            sent += len(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class _DropFirstDownload(httpx.AsyncBaseTransport):
+    """The real server over a real connection, except that the first firmware download is cut
+    off part-way; every download's Range header and status are recorded."""
+
+    def __init__(self, cut_after: int) -> None:
+        self.inner = httpx.AsyncHTTPTransport()
+        self.cut_after = cut_after
+        self.downloads: list[tuple[str | None, int]] = []
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        response = await self.inner.handle_async_request(request)
+        if not request.url.path.startswith("/v1/ota/download/"):
+            return response
+        self.downloads.append((request.headers.get("range"), response.status_code))
+        if len(self.downloads) > 1:
+            return response
+        assert isinstance(response.stream, httpx.AsyncByteStream)
+        return httpx.Response(
+            response.status_code,
+            headers=response.headers,
+            stream=_CutStream(response.stream, self.cut_after),
+            extensions=response.extensions,
+        )
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+async def test_a_dropped_download_resumes_from_the_last_byte(
+    server: LiveServer, token: str
+) -> None:
+    model = f"SIM-{secrets.token_hex(4)}"
+    [entry] = await provision(server.client, token, Plan(devices=1, model=model, batch="sim-cut"))
+    await _publish(server, token, model, "1.2.0", "sim-cut")
+    transport = _DropFirstDownload(cut_after=50_000)
+    stats = Stats()
+    deadline = time.monotonic() + 3
+    async with httpx.AsyncClient(base_url=server.url, transport=transport) as http:
+        [device] = build_devices(
+            [entry], http, stats, Timing(interval=60, command_poll=60, ota_check=0.5),
+            deadline=deadline,
+        )  # fmt: skip
+        await asyncio.wait_for(run_fleet([device], deadline), timeout=20)
+
+    assert transport.downloads == [(None, 200), ("bytes=50000-", 206)]
+    assert stats.downloads_resumed == 1
+    # The resumed image verified (sha256 over both parts) and was applied.
+    assert device.firmware_version == "1.2.0"
+    walked = [status for status, _ in await _ota_reports(server, entry["device_id"])]
+    assert walked == [
+        "downloading", "downloading", "downloaded", "verifying", "applying", "completed"
+    ]  # fmt: skip
