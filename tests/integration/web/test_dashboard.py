@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
 
-from tests.support.factories import provision
+from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
 
 
@@ -188,3 +189,65 @@ async def test_static_assets_are_served_from_the_package(server: LiveServer) -> 
     assert script.status_code == 200
     assert "fetch(" in script.text
     assert (await server.client.get("/static/dashboard.css")).status_code == 200
+
+
+async def test_a_pending_command_can_be_cancelled_from_its_row(
+    server: LiveServer, token: str
+) -> None:
+    [device] = await provision(server.client, token, batch="web-cancel")
+    async with signed_in(server, token) as client:
+        page = f"/devices/{device['device_id']}"
+        sent = await client.post(
+            f"{page}/commands",
+            data={"type": "reboot", "csrf_token": _csrf((await client.get(page)).text)},
+        )
+        assert sent.status_code == 303
+        html = (await client.get(page)).text
+        # The row's one-button form carries the session's CSRF token.
+        found = re.search(
+            r'<form method="post" action="(/devices/[^"]+/cancel)">'
+            r'<input type="hidden" name="csrf_token" value="([^"]+)">',
+            html,
+        )
+        assert found, "no cancel form with a CSRF token in the command row"
+        cancelled = await client.post(found.group(1), data={"csrf_token": found.group(2)})
+        assert cancelled.status_code == 303
+        live = (await client.get(f"/ui/devices/{device['device_id']}.json")).json()
+        [row] = live["tables"]["commands"]
+        assert row["cells"][1]["text"] == "cancelled"
+        assert "cancelled (operator)" in row["cells"][5]["text"]
+
+
+async def test_firmware_page_lists_releases_and_their_progress(
+    server: LiveServer, token: str
+) -> None:
+    model = f"WEB-{secrets.token_hex(4)}"
+    [device] = await provision(server.client, token, batch="web-ota", model=model)
+    uploaded = await server.client.put(
+        f"/admin/v1/firmware/{model}/1.1.0",
+        content=b"image" * 100,
+        headers={**bearer(token), "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 201
+    created = await server.client.post(
+        f"/admin/v1/firmware/{model}/1.1.0/releases",
+        json={"batches": ["web-ota"]},
+        headers=bearer(token),
+    )
+    release_id = created.json()["release_id"]
+    report = await server.client.post(
+        "/v1/ota/status",
+        json={"version": "1.1.0", "status": "completed"},
+        headers=bearer(device["api_key"]),
+    )
+    assert report.status_code == 200
+    async with signed_in(server, token) as client:
+        # Listed without naming it in the URL (GET /admin/v1/releases).
+        page = await client.get("/firmware")
+        assert f'data-release="{release_id}"' in page.text
+        assert f"{model} 1.1.0" in page.text
+        live = (await client.get("/ui/firmware.json")).json()
+        [bar] = [b for b in live["bars"] if b["id"] == release_id]
+        assert bar["segments"] == [{"status": "completed", "count": 1, "percent": 100.0}]
+        assert live["fields"][f"release-{release_id}-summary"] == "1 of 1 completed"
+        assert live["fields"][f"release-{release_id}-state"] == "active"
