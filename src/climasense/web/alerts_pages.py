@@ -38,6 +38,8 @@ def _uuids(values: list[str]) -> list[UUID]:
 
 
 def rule_condition(rule: dict[str, Any]) -> str:
+    if rule.get("kind") == "device_offline":
+        return "no telemetry for 3 × the reporting interval"
     sensor = str(rule.get("sensor_type") or "")
     unit = format.UNITS.get(sensor, "")
     text = f"{format.label(sensor)} {rule.get('op')} {rule.get('threshold')}{(' ' + unit) if unit else ''}"
@@ -108,17 +110,21 @@ def rule_body(form: Any) -> dict[str, Any]:
     """The `POST /admin/v1/alert-rules` body a submitted rule form asks for."""
     body: dict[str, Any] = {
         "name": text_field(form, "name"),
-        "sensor_type": text_field(form, "sensor_type"),
-        "op": text_field(form, "op"),
-        "threshold": _number(text_field(form, "threshold")),
         "severity": text_field(form, "severity") or "warning",
     }
+    if text_field(form, "kind") == "device_offline":
+        # Takes no condition: the sensor, operator and thresholds on the form are ignored.
+        body["kind"] = "device_offline"
+    else:
+        body["sensor_type"] = text_field(form, "sensor_type")
+        body["op"] = text_field(form, "op")
+        body["threshold"] = _number(text_field(form, "threshold"))
+        clear = text_field(form, "clear_threshold")
+        if clear:
+            body["clear_threshold"] = _number(clear)
     for_seconds = text_field(form, "for_seconds")
     if for_seconds:
         body["for_seconds"] = _number(for_seconds)
-    clear = text_field(form, "clear_threshold")
-    if clear:
-        body["clear_threshold"] = _number(clear)
     scope = text_field(form, "scope")
     if scope == "batch" and text_field(form, "batch"):
         body["batch"] = text_field(form, "batch")

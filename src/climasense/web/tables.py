@@ -187,7 +187,7 @@ def alert_rows(alerts: list[dict[str, Any]], serials: dict[str, str]) -> list[Ro
                 "cells": [
                     cell(alert.get("severity"), badge=f"sev-{alert.get('severity')}"),
                     cell(serials.get(device_id, device_id), href=f"/devices/{device_id}"),
-                    cell(format.label(sensor_type) if sensor_type else alert.get("rule_name")),
+                    cell(format.label(sensor_type) if sensor_type else "device offline"),
                     cell(format.reading(sensor_type, alert.get("value"))),
                     cell(format.timestamp(alert.get("opened_at"))),
                     cell(format.timestamp(alert.get("resolved_at"))),

@@ -88,3 +88,28 @@ def test_rules_read_as_sentences() -> None:
     assert rule_condition(rule) == "Shore power == 0 for 120 s"
     assert rule_scope(rule) == "batch m1"
     assert rule_scope({}) == "whole fleet"
+
+
+def test_a_device_offline_rule_sends_no_condition() -> None:
+    form = FormData(
+        [
+            ("name", "Gone quiet"),
+            ("kind", "device_offline"),
+            ("sensor_type", "temperature"),
+            ("op", ">"),
+            ("threshold", ""),
+            ("clear_threshold", "3"),
+            ("severity", "warning"),
+            ("scope", "batch"),
+            ("batch", "marina-1"),
+        ]
+    )
+    assert rule_body(form) == {
+        "name": "Gone quiet",
+        "kind": "device_offline",
+        "severity": "warning",
+        "batch": "marina-1",
+    }
+    assert rule_condition({"kind": "device_offline"}) == (
+        "no telemetry for 3 × the reporting interval"
+    )
