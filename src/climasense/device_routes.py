@@ -7,7 +7,9 @@ from climasense.device_settings.routes import DEVICE_ROUTES as SETTINGS_ROUTES
 from climasense.http.device_api import DeviceRoute
 from climasense.hub.routes import DEVICE_ROUTES as HUB_ROUTES
 from climasense.ota.routes import DEVICE_ROUTES as OTA_ROUTES
+from climasense.telemetry.routes import DEVICE_ROUTES as TELEMETRY_ROUTES
 
 
 def device_routes() -> list[DeviceRoute]:
-    return [*SETTINGS_ROUTES, *COMMAND_ROUTES, *OTA_ROUTES, *HUB_ROUTES]
+    # Telemetry first: the hottest path is matched first.
+    return [*TELEMETRY_ROUTES, *SETTINGS_ROUTES, *COMMAND_ROUTES, *OTA_ROUTES, *HUB_ROUTES]

@@ -30,8 +30,10 @@ async def _start_blobstore(services: Services) -> None:
 
 
 def starters() -> list[Starter]:
+    from climasense.telemetry.writer import start_ingest_writer
+
     # Order matters: components a later one depends on start first; the worker starts last.
-    return [_start_blobstore, _start_worker]
+    return [start_ingest_writer, _start_blobstore, _start_worker]
 
 
 async def start_components(services: Services) -> None:

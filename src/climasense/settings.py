@@ -55,6 +55,8 @@ class Settings:
     partition_days: int = 7
     ingest_max_wait_ms: float = 2.0
     ingest_max_pending_readings: int = 200_000
+    ingest_max_batch_readings: int = 5_000  # readings per group commit
+    ingest_concurrency: int = 2  # group commits in flight at once
     max_sensors_per_hub: int = 64
     hub_sensors_page_size: int = 100
     run_worker: bool = True

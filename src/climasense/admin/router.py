@@ -10,6 +10,7 @@ from climasense.device_settings.admin_routes import router as settings_router
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
 from climasense.ota.admin_routes import router as firmware_router
+from climasense.telemetry.admin_routes import router as telemetry_router
 
 
 def build_admin_router() -> APIRouter:
@@ -20,4 +21,5 @@ def build_admin_router() -> APIRouter:
     router.include_router(settings_router)
     router.include_router(commands_router)
     router.include_router(firmware_router)
+    router.include_router(telemetry_router)
     return router

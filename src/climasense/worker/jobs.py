@@ -8,7 +8,9 @@ from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
-    return [*command_jobs(), *ota_jobs()]
+    from climasense.telemetry.maintenance import storage_job
+
+    return [storage_job(), *command_jobs(), *ota_jobs()]
 
 
 def loop_jobs() -> list[LoopJob]:

@@ -1,0 +1,86 @@
+-- wrk script for bench/ingest.py. MODE (env):
+--   telemetry  POST /v1/telemetry, READINGS readings per request, every reading a new key
+--   influx     POST /write?db=bench (InfluxDB line protocol), the same readings
+--   get        GET URL_PATH (the trivial endpoint)
+-- Each wrk thread takes its own slice of the device keys in KEYS_FILE; timestamps count back
+-- from T0 (epoch seconds) so no reading repeats. DELAY_MS paces each connection (for p99).
+local mode = os.getenv("MODE") or "telemetry"
+local n = tonumber(os.getenv("READINGS") or "10")
+local t0 = tonumber(os.getenv("T0") or tostring(os.time() - 60))
+local path = os.getenv("URL_PATH") or "/v1/nope"
+local pace = tonumber(os.getenv("DELAY_MS") or "0")
+local types = {"temperature", "humidity", "pressure", "power_availability",
+               "battery_level", "signal_strength", "iaq"}
+local values = {"21.5", "45.2", "1013.2", "1", "87", "-70", "50"}
+
+local threads = {}
+local count = 0
+function setup(thread)
+  thread:set("tid", count)
+  count = count + 1
+  table.insert(threads, thread)
+end
+
+local keys, ids = {}, {}
+local counter = 0
+bad = 0 -- global: done() reads it with thread:get
+function init(args)
+  local all_keys, all_ids = {}, {}
+  for line in io.lines(os.getenv("KEYS_FILE")) do
+    local key, id = line:match("^(%S+)%s+(%S+)$")
+    all_keys[#all_keys + 1] = key
+    all_ids[#all_ids + 1] = id
+  end
+  local total = tonumber(os.getenv("THREADS") or "1")
+  for i = 1, #all_keys do
+    if (i - 1) % total == tid then
+      keys[#keys + 1] = all_keys[i]
+      ids[#ids + 1] = all_ids[i]
+    end
+  end
+end
+
+if pace > 0 then
+  function delay() return pace end
+end
+
+local span = math.ceil(n / 7)
+function request()
+  if mode == "get" then
+    return wrk.format("GET", path)
+  end
+  local i = (counter % #keys) + 1
+  local round = math.floor(counter / #keys)
+  counter = counter + 1
+  local parts = {}
+  for j = 0, n - 1 do
+    local ty = (j % 7) + 1
+    local ts = t0 - round * span - math.floor(j / 7)
+    if mode == "influx" then
+      parts[#parts + 1] = "reading,device=" .. ids[i] .. ",sensor=" .. types[ty] ..
+        " value=" .. values[ty] .. " " .. ts .. "000000000"
+    else
+      parts[#parts + 1] = '{"sensor_type":"' .. types[ty] .. '","value":' .. values[ty] ..
+        ',"timestamp":"' .. os.date("!%Y-%m-%dT%H:%M:%SZ", ts) .. '"}'
+    end
+  end
+  if mode == "influx" then
+    return wrk.format("POST", "/write?db=bench&precision=ns", {}, table.concat(parts, "\n"))
+  end
+  return wrk.format("POST", "/v1/telemetry",
+    {["Authorization"] = "Bearer " .. keys[i], ["Content-Type"] = "application/json"},
+    '{"readings":[' .. table.concat(parts, ",") .. ']}')
+end
+
+function response(status, headers, body)
+  if status >= 300 and not (mode == "get" and status == 404) then
+    bad = bad + 1
+  end
+end
+
+function done(summary, latency, requests)
+  local failed = 0
+  for _, thread in ipairs(threads) do failed = failed + thread:get("bad") end
+  io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests, summary.duration,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))
+end

@@ -1,0 +1,379 @@
+"""Ingest benchmark: `python bench/ingest.py` (about 2 minutes; needs local PostgreSQL).
+
+Starts the real server (one uvicorn process, rate limits raised) on a fresh database of the
+PostgreSQL at CLIMASENSE_BENCH_PG_URL (default 127.0.0.1:5432) with synchronous_commit=on,
+provisions 1,000 devices, drives it with wrk (bench/ingest.lua) on loopback, and prints, from
+this one run:
+  1. telemetry req/s (10 readings, new keys, auth + limits + durable commit) ÷ trivial req/s
+  2. readings/s at 100 readings/request ÷ raw asyncpg COPY rows/s into the same table
+  3. p99 latency at half of the maximum telemetry rate (paced wrk connections)
+  4. telemetry req/s ÷ InfluxDB 1.6 /write req/s with the same readings
+wrk and influxdb (Debian packages) are installed with apt-get when missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+LUA = ROOT / "bench" / "ingest.lua"
+PG_URL = os.environ.get("CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+THREADS, CONNECTIONS = 2, 64
+DEVICES = 1000
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def ensure_packages() -> None:
+    missing = [
+        pkg for pkg, binary in (("wrk", "wrk"), ("influxdb", "influxd")) if not shutil.which(binary)
+    ]
+    if missing:
+        print(f"installing {' '.join(missing)} (apt-get)", flush=True)
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *missing], check=True)
+
+
+def wrk(url: str, mode: str, *, connections: int = CONNECTIONS, **env: Any) -> dict[str, float]:
+    environ = {
+        **os.environ,
+        "MODE": mode,
+        "THREADS": str(THREADS),
+        **{k: str(v) for k, v in env.items()},
+    }
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t",
+            str(THREADS),
+            "-c",
+            str(connections),
+            "-d",
+            f"{SECONDS}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(LUA),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=SECONDS + 60,
+        check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("RESULT"))
+    requests, duration_us, p50, p99, failed = line.split()[1:]
+    non2xx = next((x for x in out.splitlines() if "Non-2xx" in x), "")
+    return {
+        "rps": int(requests) / (int(duration_us) / 1e6),
+        "p50_ms": float(p50),
+        "p99_ms": float(p99),
+        "failed": int(failed),
+        "non2xx": non2xx.strip(),
+    }
+
+
+async def wait_http(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{proc.args[0]} exited with {proc.returncode}")
+            try:
+                if (await client.get(url)).status_code < 500:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def start_influx(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port, bind = free_port(), free_port()
+    config = workdir / "influxdb.conf"
+    config.write_text(
+        f"""reporting-disabled = true
+bind-address = "127.0.0.1:{bind}"
+[meta]
+  dir = "{workdir}/meta"
+[data]
+  dir = "{workdir}/data"
+  wal-dir = "{workdir}/wal"
+  query-log-enabled = false
+[http]
+  bind-address = "127.0.0.1:{port}"
+  log-enabled = false
+[monitor]
+  store-enabled = false
+[continuous_queries]
+  enabled = false
+"""
+    )
+    proc = subprocess.Popen(
+        ["influxd", "-config", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    return proc, f"http://127.0.0.1:{port}"
+
+
+async def copy_baseline(url: str, device_ids: list[UUID]) -> float:
+    """Raw COPY rows/s into `readings` (new keys), batches of 5,000, for SECONDS."""
+    conn = await asyncpg.connect(url)
+    try:
+        t0 = datetime.now(UTC) - timedelta(days=40)
+        rows, second = 0, 0
+        start = time.perf_counter()
+        while time.perf_counter() - start < SECONDS:
+            records = []
+            for _ in range(5):
+                ts = t0 - timedelta(seconds=second)
+                second += 1
+                records.extend((d, code, ts, 21.5, None) for d in device_ids for code in (1,))
+            await conn.copy_records_to_table(
+                "readings",
+                records=records,
+                columns=["device_id", "sensor_type", "ts", "value", "hub_id"],
+            )
+            rows += len(records)
+        return rows / (time.perf_counter() - start)
+    finally:
+        await conn.close()
+
+
+def profile_server(pid: int, base: str, keys_file: Path, t0: int) -> list[str]:
+    """Where the server spends its CPU under x10 load: py-spy (if installed), self time."""
+    spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(spy).exists():
+        return []
+    out = Path(tempfile.mkdtemp()) / "profile.txt"
+    recorder = subprocess.Popen(
+        [
+            spy,
+            "record",
+            "-p",
+            str(pid),
+            "-d",
+            str(SECONDS - 2),
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--nonblocking",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wrk(base, "telemetry", READINGS=10, T0=t0, KEYS_FILE=keys_file)
+    recorder.wait(30)
+    if not out.exists():
+        return []
+    leaves: dict[str, int] = {}
+    total = 0
+    for line in out.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        leaf = stack.rsplit(";", 1)[-1]
+        leaves[leaf] = leaves.get(leaf, 0) + int(count)
+        total += int(count)
+    top = sorted(leaves.items(), key=lambda item: -item[1])[:15]
+    return [f"{100 * n / total:5.1f}%  {leaf}" for leaf, n in top]
+
+
+async def commits(url: str) -> int:
+    conn = await asyncpg.connect(url)
+    try:
+        return int(
+            await conn.fetchval(
+                "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()"
+            )
+        )
+    finally:
+        await conn.close()
+
+
+async def main() -> None:
+    ensure_packages()
+    admin = await asyncpg.connect(PG_URL)
+    name = f"cs_bench_{secrets.token_hex(4)}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.execute(f"ALTER DATABASE {name} SET synchronous_commit = on")
+    db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    workdir = Path(tempfile.mkdtemp(prefix="climasense-bench-"))
+    port = free_port()
+    secret = secrets.token_urlsafe(48)
+    env = {
+        **os.environ,
+        "CLIMASENSE_DATABASE_URL": db_url,
+        "CLIMASENSE_SECRET_KEY": secret,
+        "CLIMASENSE_DATA_DIR": str(workdir),
+        "CLIMASENSE_LIMIT_TELEMETRY": "1000000000",
+        "CLIMASENSE_LIMIT_DEFAULT": "1000000000",
+        "CLIMASENSE_LOG_LEVEL": "warning",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            "climasense.app:app_from_env",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+    )
+    influx: subprocess.Popen[bytes] | None = None
+    base = f"http://127.0.0.1:{port}"
+    try:
+        await wait_http(base + "/healthz", server)
+        conn = await asyncpg.connect(db_url)
+        sync = await conn.fetchval("SHOW synchronous_commit")
+        await conn.close()
+        from climasense.auth.keys import KeyHasher
+        from climasense.auth.service import create_admin_token
+        from climasense.db.pool import create_pool
+
+        pool = await create_pool(db_url, min_size=1, max_size=1)
+        token = await create_admin_token(pool, KeyHasher(secret), "bench")
+        await pool.close()
+        async with httpx.AsyncClient(base_url=base, timeout=120) as client:
+            response = await client.post(
+                "/admin/v1/devices",
+                json={"kind": "standalone", "model": "CS-100", "batch": "bench", "count": DEVICES},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+            devices = response.json()["devices"]
+        keys_file = workdir / "keys.txt"
+        keys_file.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
+        now = int(time.time())
+        print(
+            f"server pid {server.pid}, {DEVICES} devices, synchronous_commit={sync}, "
+            f"{SECONDS} s per phase, wrk -t{THREADS} -c{CONNECTIONS}",
+            flush=True,
+        )
+
+        trivial = wrk(base, "get", URL_PATH="/v1/nope", KEYS_FILE=keys_file)
+        health = wrk(base, "get", URL_PATH="/healthz", KEYS_FILE=keys_file)
+        print(
+            f"trivial 404 {trivial['rps']:.0f} req/s; /healthz {health['rps']:.0f} req/s",
+            flush=True,
+        )
+
+        before = await commits(db_url)
+        ten = wrk(base, "telemetry", READINGS=10, T0=now - 60, KEYS_FILE=keys_file)
+        per_commit = ten["rps"] * SECONDS * 10 / max(1, await commits(db_url) - before)
+        print(f"telemetry x10: {ten}", flush=True)
+
+        hundred = wrk(base, "telemetry", READINGS=100, T0=now - 20 * 86400, KEYS_FILE=keys_file)
+        print(f"telemetry x100: {hundred}", flush=True)
+
+        copy_rps = await copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
+        print(f"COPY {copy_rps:.0f} rows/s", flush=True)
+
+        half = ten["rps"] / 2
+        paced_connections = 16
+        # Each paced connection sends, waits for the answer, then sleeps DELAY_MS: calibrate the
+        # sleep with the latency seen at roughly that rate, then measure.
+        delay_ms = max(1, round(paced_connections * 1000 / half))
+        probe = wrk(
+            base,
+            "telemetry",
+            connections=paced_connections,
+            READINGS=10,
+            T0=now - 45 * 86400,
+            DELAY_MS=delay_ms,
+            KEYS_FILE=keys_file,
+        )
+        delay_ms = max(1, round(paced_connections * 1000 / half - probe["p50_ms"]))
+        paced = wrk(
+            base,
+            "telemetry",
+            connections=paced_connections,
+            READINGS=10,
+            T0=now - 50 * 86400,
+            DELAY_MS=delay_ms,
+            KEYS_FILE=keys_file,
+        )
+        print(f"paced (target {half:.0f} req/s, delay {delay_ms} ms): {paced}", flush=True)
+
+        influx_dir = workdir / "influx"
+        influx_dir.mkdir()
+        influx, influx_url = start_influx(influx_dir)
+        await wait_http(influx_url + "/ping", influx)
+        async with httpx.AsyncClient() as client:
+            (
+                await client.post(influx_url + "/query", params={"q": "CREATE DATABASE bench"})
+            ).raise_for_status()
+        influx_run = wrk(influx_url, "influx", READINGS=10, T0=now - 60, KEYS_FILE=keys_file)
+        print(f"influx /write x10: {influx_run}", flush=True)
+
+        profile = profile_server(server.pid, base, keys_file, now - 70 * 86400)
+
+        print("\n== results (one run, shared 2-core machine: server, PostgreSQL and wrk share it)")
+        print(
+            f"1. telemetry x10 {ten['rps']:.0f} req/s / trivial 404 {trivial['rps']:.0f} req/s "
+            f"= {ten['rps'] / trivial['rps']:.2f}  (target >= 0.6; vs /healthz "
+            f"{ten['rps'] / health['rps']:.2f}); {per_commit:.1f} readings per PostgreSQL "
+            "transaction (all sessions: a floor for readings per group commit)"
+        )
+        print(
+            f"2. x100 {hundred['rps'] * 100:.0f} readings/s / COPY {copy_rps:.0f} rows/s "
+            f"= {hundred['rps'] * 100 / copy_rps:.2f}  (target >= 0.5)"
+        )
+        print(
+            f"3. p99 at {paced['rps']:.0f} req/s (half of max {ten['rps']:.0f}): "
+            f"{paced['p99_ms']:.1f} ms (p50 {paced['p50_ms']:.1f} ms; target <= 25 ms)"
+        )
+        print(
+            f"4. telemetry x10 {ten['rps']:.0f} req/s / InfluxDB /write {influx_run['rps']:.0f} req/s "
+            f"= {ten['rps'] / influx_run['rps']:.2f}  (target >= 1.0)"
+        )
+        failures = ten["failed"] + hundred["failed"] + paced["failed"] + influx_run["failed"]
+        print(f"non-success answers during load: {failures}")
+        if profile:
+            print("\nserver CPU by function (py-spy, self time, separate x10 run):")
+            for line in profile:
+                print("  " + line)
+    finally:
+        for proc in (server, influx):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,215 @@
+"""SQL of telemetry: the ingest statement, sensor ownership, and reading queries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+
+if TYPE_CHECKING:
+    from climasense.telemetry.writer import GroupRows
+
+# One statement = one implicit transaction = one round trip for a whole group commit.
+# Data-modifying CTEs all run to completion and see the same snapshot; `ins` returns only the
+# rows this statement inserted (ON CONFLICT DO NOTHING skips readings already stored), so the
+# outbox, latest values and rollups are fed exactly the new readings, each once.
+_SOURCE = """
+src AS (
+    SELECT * FROM unnest($1::uuid[], $2::int2[], $3::timestamptz[], $4::float8[], $5::uuid[])
+        WITH ORDINALITY AS s(device_id, sensor_type, ts, value, hub_id, ord)
+),
+ins AS (
+    INSERT INTO readings (device_id, sensor_type, ts, value, hub_id)
+    SELECT device_id, sensor_type, ts, value, hub_id FROM src
+    ON CONFLICT DO NOTHING
+    RETURNING device_id, sensor_type, ts, value
+),
+outbox AS (
+    INSERT INTO alert_outbox (device_id, shard, sensor_types, timestamps, "values")
+    SELECT device_id, abs(hashtext(device_id::text)) % 64,
+           array_agg(sensor_type ORDER BY ts, sensor_type),
+           array_agg(ts ORDER BY ts, sensor_type),
+           array_agg(value ORDER BY ts, sensor_type)
+    FROM ins GROUP BY device_id
+),
+latest AS (
+    INSERT INTO latest_readings AS l (device_id, sensor_type, ts, value)
+    SELECT DISTINCT ON (device_id, sensor_type) device_id, sensor_type, ts, value
+    FROM ins ORDER BY device_id, sensor_type, ts DESC
+    ON CONFLICT (device_id, sensor_type) DO UPDATE SET ts = excluded.ts, value = excluded.value
+    WHERE l.ts < excluded.ts
+),
+seen AS (
+    UPDATE devices AS d
+    SET last_seen_at = greatest(d.last_seen_at, now()),
+        latitude = coalesce(t.latitude, d.latitude),
+        longitude = coalesce(t.longitude, d.longitude),
+        position_at = CASE WHEN t.latitude IS NULL THEN d.position_at ELSE now() END
+    FROM unnest($6::uuid[], $7::float8[], $8::float8[]) AS t(device_id, latitude, longitude)
+    WHERE d.device_id = t.device_id
+)"""
+
+# Plain PostgreSQL keeps hourly rollups itself, exactly: only newly inserted readings add in.
+_HOURLY = """,
+hourly AS (
+    INSERT INTO readings_hourly AS h (device_id, sensor_type, bucket, count, sum, min, max)
+    SELECT device_id, sensor_type, date_trunc('hour', ts, 'UTC'),
+           count(*), sum(value), min(value), max(value)
+    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (device_id, sensor_type, bucket) DO UPDATE
+    SET count = h.count + excluded.count, sum = h.sum + excluded.sum,
+        min = least(h.min, excluded.min), max = greatest(h.max, excluded.max)
+)"""
+
+# What the writer needs back: which readings were already stored (usually none).
+_DUPLICATES = """
+SELECT s.ord FROM src s
+WHERE NOT EXISTS (
+    SELECT 1 FROM ins i
+    WHERE i.device_id = s.device_id AND i.sensor_type = s.sensor_type AND i.ts = s.ts)"""
+
+
+def ingest_statement(engine: str) -> str:
+    """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PG at ingest."""
+    hourly = "" if engine == "timescaledb" else _HOURLY
+    return f"WITH {_SOURCE}{hourly}{_DUPLICATES}"
+
+
+async def write_group(conn: asyncpg.Connection, statement: str, rows: GroupRows) -> list[int]:
+    """Commit a group; return the 1-based positions of readings that were already stored."""
+    seen = sorted(rows.seen.items())
+    records = await conn.fetch(
+        statement,
+        rows.subjects,
+        rows.sensor_types,
+        rows.timestamps,
+        rows.values,
+        rows.hub_ids,
+        [device_id for device_id, _ in seen],
+        [position[0] for _, position in seen],
+        [position[1] for _, position in seen],
+    )
+    return [record[0] for record in records]
+
+
+async def storage_engine(pool: asyncpg.Pool | asyncpg.Connection) -> str:
+    engine: str = await pool.fetchval("SELECT engine FROM storage_info")
+    return engine
+
+
+async def registered_sensors(pool: asyncpg.Pool, hub_id: UUID, candidates: list[UUID]) -> set[UUID]:
+    """Which of `candidates` are Zigbee sensors paired to this hub."""
+    rows = await pool.fetch(
+        """SELECT device_id FROM devices
+           WHERE device_id = ANY($1::uuid[]) AND hub_id = $2 AND kind = 'zigbee_sensor'""",
+        candidates,
+        hub_id,
+    )
+    return {row["device_id"] for row in rows}
+
+
+async def device_kind(pool: asyncpg.Pool, device_id: UUID) -> str | None:
+    kind: str | None = await pool.fetchval(
+        "SELECT kind FROM devices WHERE device_id = $1", device_id
+    )
+    return kind
+
+
+async def sensor_of_hub(pool: asyncpg.Pool, hub_id: UUID, sensor_id: UUID) -> bool:
+    found = await pool.fetchval(
+        """SELECT 1 FROM devices
+           WHERE device_id = $1 AND hub_id = $2 AND kind = 'zigbee_sensor'""",
+        sensor_id,
+        hub_id,
+    )
+    return found is not None
+
+
+async def points(
+    pool: asyncpg.Pool,
+    device_id: UUID,
+    sensor_types: list[int],
+    start: datetime | None,
+    end: datetime | None,
+    after: tuple[datetime, int] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Raw readings oldest first, keyset-paginated on (ts, sensor_type).
+
+    One ordered index scan per sensor type (the primary key is (device_id, sensor_type, ts)),
+    merged: no extra index on (device_id, ts) to maintain on the ingest path.
+    """
+    after_ts, after_type = after if after is not None else (None, 0)
+    return await pool.fetch(
+        """SELECT r.ts, r.sensor_type, r.value
+           FROM unnest($2::int2[]) AS t(code)
+           CROSS JOIN LATERAL (
+               SELECT ts, sensor_type, value FROM readings
+               WHERE device_id = $1 AND sensor_type = t.code
+                 AND ($3::timestamptz IS NULL OR ts >= $3)
+                 AND ($4::timestamptz IS NULL OR ts < $4)
+                 AND ($5::timestamptz IS NULL OR ts > $5 OR (ts = $5 AND t.code > $6))
+                 AND ($5::timestamptz IS NULL OR ts >= $5)
+               ORDER BY ts LIMIT $7
+           ) AS r
+           ORDER BY r.ts, r.sensor_type
+           LIMIT $7""",
+        device_id,
+        sensor_types,
+        start,
+        end,
+        after_ts,
+        after_type,
+        limit,
+    )
+
+
+async def raw_buckets(
+    pool: asyncpg.Pool,
+    device_id: UUID,
+    sensor_types: list[int],
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+) -> list[asyncpg.Record]:
+    return await pool.fetch(
+        """SELECT date_bin($5::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS start,
+                  sensor_type, count(*) AS count, avg(value) AS avg,
+                  min(value) AS min, max(value) AS max
+           FROM readings
+           WHERE device_id = $1 AND sensor_type = ANY($2::int2[]) AND ts >= $3 AND ts < $4
+           GROUP BY 1, 2 ORDER BY 1, 2""",
+        device_id,
+        sensor_types,
+        start,
+        end,
+        width,
+    )
+
+
+async def rollup_buckets(
+    pool: asyncpg.Pool,
+    device_id: UUID,
+    sensor_types: list[int],
+    start: datetime,
+    end: datetime,
+    width: timedelta,
+) -> list[asyncpg.Record]:
+    """Buckets of whole hours from `readings_hourly` (a table on plain PostgreSQL, a
+    real-time continuous aggregate on TimescaleDB: same columns, same query)."""
+    return await pool.fetch(
+        """SELECT date_bin($5::interval, bucket, timestamptz '1970-01-01 00:00:00+00') AS start,
+                  sensor_type, sum(count)::bigint AS count,
+                  sum(sum) / sum(count) AS avg, min(min) AS min, max(max) AS max
+           FROM readings_hourly
+           WHERE device_id = $1 AND sensor_type = ANY($2::int2[])
+             AND bucket >= $3 AND bucket < $4
+           GROUP BY 1, 2 ORDER BY 1, 2""",
+        device_id,
+        sensor_types,
+        start,
+        end,
+        width,
+    )

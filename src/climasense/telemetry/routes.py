@@ -1,0 +1,34 @@
+"""`POST /v1/telemetry` (device side)."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from climasense.auth.principals import DevicePrincipal
+from climasense.errors import BadRequest, UnsupportedMediaType
+from climasense.http.body import is_json_content_type, read_body
+from climasense.http.device_api import DeviceRoute, services_of
+from climasense.http.responses import JSONResponse
+from climasense.telemetry import service
+
+
+async def submit_telemetry(request: Request, device: DevicePrincipal) -> Response:
+    services = services_of(request)
+    if not is_json_content_type(request.headers.get("content-type")):
+        raise UnsupportedMediaType()
+    raw = await read_body(request, services.settings.device_body_limit)
+    if not raw:
+        raise BadRequest("Request body is empty; a JSON document is required")
+    return JSONResponse(await service.ingest(services, device, raw), status_code=202)
+
+
+DEVICE_ROUTES = [
+    DeviceRoute(
+        "POST",
+        "/v1/telemetry",
+        submit_telemetry,
+        limit="telemetry",
+        operation="POST /v1/telemetry",
+    ),
+]

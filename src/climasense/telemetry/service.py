@@ -1,0 +1,65 @@
+"""Ingest rules: validate a batch, check hub sensors, commit through the writer, report."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from climasense.auth.principals import DevicePrincipal
+from climasense.errors import Unavailable
+from climasense.http.responses import utc_now
+from climasense.telemetry import repository
+from climasense.telemetry.validation import TimeWindow, ValidatedBatch, decode_batch
+from climasense.telemetry.writer import IngestWriter
+
+if TYPE_CHECKING:
+    from climasense.services import Services
+
+
+def writer_of(services: Services) -> IngestWriter:
+    writer = services.extras.get("ingest")
+    if not isinstance(writer, IngestWriter):
+        raise Unavailable("Ingest is not running")
+    return writer
+
+
+async def ingest(services: Services, device: DevicePrincipal, raw: bytes) -> dict[str, Any]:
+    """Store the valid readings of a batch; the answer of `POST /v1/telemetry` (202)."""
+    settings = services.settings
+    window = TimeWindow.around(
+        utc_now(),
+        timedelta(days=settings.backfill_days),
+        timedelta(seconds=settings.future_tolerance_seconds),
+    )
+    batch = decode_batch(raw, window, is_hub=device.is_hub)
+    if device.is_hub:
+        await _reject_foreign_sensors(services, device, batch)
+    duplicates = await writer_of(services).submit(device.device_id, batch)
+    return {
+        "accepted": len(batch.indexes),
+        "rejected": len(batch.errors),
+        "duplicates": duplicates,
+        "errors": batch.errors,
+        "timestamp": utc_now(),
+    }
+
+
+async def _reject_foreign_sensors(
+    services: Services, hub: DevicePrincipal, batch: ValidatedBatch
+) -> None:
+    """A hub may only submit readings for sensors paired to it (CONTRACT §4.5)."""
+    named = {s for s in batch.sensor_ids if s is not None}
+    if not named:
+        return
+    paired = await repository.registered_sensors(services.pool, hub.device_id, sorted(named))
+    if paired == named:
+        return
+    keep = []
+    for index, sensor_id in zip(batch.indexes, batch.sensor_ids, strict=True):
+        ok = sensor_id is None or sensor_id in paired
+        keep.append(ok)
+        if not ok:
+            batch.reject(
+                index, "unknown_sensor", f"sensor {sensor_id} is not registered to this hub"
+            )
+    batch.keep_only(keep)

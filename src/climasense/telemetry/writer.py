@@ -1,0 +1,302 @@
+"""The ingest writer: group commit of the readings of concurrent requests.
+
+Every `POST /v1/telemetry` hands its validated readings to `IngestWriter.submit` and waits.
+The writer takes everything pending (up to `max_batch` readings), writes it in ONE statement —
+one implicit transaction: readings, alert outbox, latest values, hourly rollups, last-seen and
+position (see `repository.ingest_statement`) — and answers each waiting request only after
+that commit. While a commit is in flight, new requests pile up and go together in the next one,
+so under load a single fsync covers many requests; when idle, the writer waits at most
+`max_wait` seconds to gather company before committing.
+
+Bounded memory: readings submitted but not yet answered are counted; past `max_pending` a new
+request is refused at once with 503 + Retry-After. A failed commit (database down, timeout)
+answers every request in it with 503 + Retry-After: nothing was committed, so nothing is
+half-written, and the device retries the whole batch (idempotent by reading key).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
+from uuid import UUID
+
+import asyncpg
+
+from climasense.errors import Unavailable
+from climasense.http.errors import DEPENDENCY_ERRORS
+from climasense.telemetry import repository
+from climasense.telemetry.validation import ValidatedBatch
+
+if TYPE_CHECKING:
+    from climasense.services import Services
+
+log = logging.getLogger(__name__)
+
+# Errors worth re-running the same group for: the transaction was rolled back, nothing is lost.
+# A check violation on `readings_default` happens when the storage job attaches the partition
+# a reading was being routed to (the default partition's constraint changed under the insert);
+# run again, the insert routes to the new partition.
+_RETRYABLE = (
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.CheckViolationError,
+)
+_ATTEMPTS = 3
+
+ReadingKey = tuple[UUID, int, datetime]
+
+
+@dataclass(slots=True)
+class Submission:
+    """The valid readings of one request, with the subject device of each."""
+
+    device_id: UUID
+    subjects: list[UUID]
+    sensor_types: list[int]
+    timestamps: list[datetime]
+    values: list[float]
+    hub_ids: list[UUID | None]
+    latitude: float | None
+    longitude: float | None
+    future: asyncio.Future[int] = field(repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.subjects)
+
+
+@dataclass(slots=True)
+class GroupRows:
+    """The columns of one commit: deduplicated readings and the devices to mark seen."""
+
+    subjects: list[UUID] = field(default_factory=list)
+    sensor_types: list[int] = field(default_factory=list)
+    timestamps: list[datetime] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    hub_ids: list[UUID | None] = field(default_factory=list)
+    # Position in the arrays above (1-based, like SQL ordinality) → submission index.
+    owners: list[int] = field(default_factory=list)
+    # Readings repeated inside the group itself: duplicates before the database sees them.
+    repeats: list[int] = field(default_factory=list)
+    seen: dict[UUID, tuple[float | None, float | None]] = field(default_factory=dict)
+
+
+def gather(group: list[Submission]) -> GroupRows:
+    rows = GroupRows(repeats=[0] * len(group))
+    keys: set[ReadingKey] = set()
+    for owner, sub in enumerate(group):
+        position = rows.seen.get(sub.device_id, (None, None))
+        if sub.latitude is not None:
+            position = (sub.latitude, sub.longitude)
+        rows.seen[sub.device_id] = position
+        for subject, sensor_type, ts, value, hub_id in zip(
+            sub.subjects, sub.sensor_types, sub.timestamps, sub.values, sub.hub_ids, strict=True
+        ):
+            key = (subject, sensor_type, ts)
+            if key in keys:
+                rows.repeats[owner] += 1
+                continue
+            keys.add(key)
+            rows.subjects.append(subject)
+            rows.sensor_types.append(sensor_type)
+            rows.timestamps.append(ts)
+            rows.values.append(value)
+            rows.hub_ids.append(hub_id)
+            rows.owners.append(owner)
+            if hub_id is not None:
+                rows.seen.setdefault(subject, (None, None))
+    return rows
+
+
+class IngestWriter:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        engine: str,
+        max_wait: float = 0.002,
+        max_pending: int = 200_000,
+        max_batch: int = 5_000,
+        concurrency: int = 2,
+        commit_timeout: float = 10.0,
+    ) -> None:
+        self.pool = pool
+        self.statement = repository.ingest_statement(engine)
+        self.max_wait = max_wait
+        self.max_pending = max_pending
+        self.max_batch = max_batch
+        self.commit_timeout = commit_timeout
+        self.concurrency = concurrency
+        self._queue: list[Submission] = []
+        self._queued = asyncio.Event()
+        # Readings accepted by `submit` and not yet answered (queued or in a commit in flight).
+        self.pending_readings = 0
+        self.commits = 0  # committed transactions, for tests and the benchmark
+
+    async def submit(self, device_id: UUID, batch: ValidatedBatch) -> int:
+        """Commit the batch's valid readings; return how many were already stored."""
+        size = len(batch.indexes)
+        if self.pending_readings + size > self.max_pending:
+            raise Unavailable("Ingest is saturated; retry shortly", retry_after=1)
+        subjects = [device_id if s is None else s for s in batch.sensor_ids]
+        hub_ids = [None if s is None else device_id for s in batch.sensor_ids]
+        submission = Submission(
+            device_id,
+            subjects,
+            batch.sensor_types,
+            batch.timestamps,
+            batch.values,
+            hub_ids,
+            batch.latitude,
+            batch.longitude,
+            asyncio.get_running_loop().create_future(),
+        )
+        self.pending_readings += size
+        self._queue.append(submission)
+        self._queued.set()
+        return await submission.future
+
+    async def run(self) -> None:
+        """The commit loops (`concurrency` of them); run for the life of the process."""
+        await asyncio.gather(*(self._committer() for _ in range(self.concurrency)))
+
+    async def _committer(self) -> None:
+        # A connection is held while there is work and given back when the queue is empty:
+        # no pool round trip (and no reset query) per commit under load, and no connection
+        # kept from the rest of the process when idle.
+        conn: asyncpg.Connection | None = None
+        try:
+            while True:
+                while not self._queue:
+                    if conn is not None:
+                        await self._give_back(conn)
+                        conn = None
+                        continue  # requests may have queued meanwhile: look again first
+                    self._queued.clear()
+                    await self._queued.wait()
+                if self.max_wait > 0 and self._queued_readings() < self.max_batch:
+                    await asyncio.sleep(self.max_wait)  # let concurrent requests join
+                group = self._take()
+                if not group:
+                    continue
+                try:
+                    if conn is None:
+                        async with asyncio.timeout(self.commit_timeout):
+                            conn = await self.pool.acquire()
+                    await self._commit(conn, group)
+                except Exception as exc:
+                    self._fail_unavailable(group, exc)
+                    if conn is not None:
+                        conn.terminate()  # state unknown after a failure: never reuse it
+                        await self._give_back(conn)
+                        conn = None
+                finally:
+                    # Anyone in the group still waiting (cancelled at shutdown) gets 503, never
+                    # silence; the futures already answered are left alone.
+                    self._fail(group, Unavailable("Server is shutting down; retry", retry_after=1))
+                    self.pending_readings -= sum(s.size for s in group)
+        finally:
+            if conn is not None:
+                await self._give_back(conn)
+
+    async def _give_back(self, conn: asyncpg.Connection) -> None:
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(self.commit_timeout):
+                await self.pool.release(conn)
+
+    async def close(self) -> None:
+        """Refuse whatever is still queued (the commit loops are cancelled by the services)."""
+        self._fail(self._queue, Unavailable("Server is shutting down; retry", retry_after=1))
+        self.pending_readings -= sum(s.size for s in self._queue)
+        self._queue = []
+
+    def _queued_readings(self) -> int:
+        return sum(s.size for s in self._queue)
+
+    def _take(self) -> list[Submission]:
+        taken = 0
+        for count, sub in enumerate(self._queue):
+            if taken and taken + sub.size > self.max_batch:
+                group, self._queue = self._queue[:count], self._queue[count:]
+                return group
+            taken += sub.size
+        group, self._queue = self._queue, []
+        return group
+
+    async def _commit(self, conn: asyncpg.Connection, group: list[Submission]) -> None:
+        """Commit a group and answer it; a dependency failure propagates (503 by the caller)."""
+        try:
+            results = await self._write_with_retries(conn, group)
+        except DEPENDENCY_ERRORS:
+            raise
+        except Exception as exc:
+            if len(group) == 1:
+                log.error("ingest commit failed", exc_info=exc)
+                self._fail(group, exc)
+                return
+            # A statement error (a bug, or data the database refuses) must not fail the
+            # neighbours that happened to share the commit: write each request on its own.
+            log.warning("ingest group failed (%s); committing requests one by one", exc)
+            for sub in group:
+                await self._commit(conn, [sub])
+            return
+        for sub, duplicates in zip(group, results, strict=True):
+            if not sub.future.done():
+                sub.future.set_result(duplicates)
+
+    def _fail_unavailable(self, group: list[Submission], exc: Exception) -> None:
+        log.warning("ingest commit failed (%s); answering 503", type(exc).__name__)
+        self._fail(group, Unavailable("Database unavailable; retry shortly", retry_after=2))
+
+    @staticmethod
+    def _fail(group: Iterable[Submission], exc: BaseException) -> None:
+        for sub in group:
+            if not sub.future.done():
+                sub.future.set_exception(exc)
+
+    async def _write_with_retries(
+        self, conn: asyncpg.Connection, group: list[Submission]
+    ) -> list[int]:
+        rows = gather(group)
+        for attempt in range(_ATTEMPTS):
+            try:
+                async with asyncio.timeout(self.commit_timeout):
+                    duplicate_positions = await repository.write_group(conn, self.statement, rows)
+            except _RETRYABLE:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.005 * (attempt + 1))
+                continue
+            self.commits += 1
+            duplicates = list(rows.repeats)
+            for position in duplicate_positions:
+                duplicates[rows.owners[position - 1]] += 1
+            return duplicates
+        raise AssertionError("unreachable")
+
+
+async def start_ingest_writer(services: Services) -> None:
+    """Starter (plugins.py): build the writer, run its loop, stop it with the services."""
+    settings = services.settings
+    engine = await repository.storage_engine(services.pool)
+    writer = IngestWriter(
+        services.pool,
+        engine=engine,
+        max_wait=settings.ingest_max_wait_ms / 1000,
+        max_pending=settings.ingest_max_pending_readings,
+        max_batch=settings.ingest_max_batch_readings,
+        concurrency=settings.ingest_concurrency,
+    )
+    services.extras["ingest"] = writer
+    services.spawn(writer.run(), "ingest-writer")
+
+    async def close() -> None:
+        with contextlib.suppress(Exception):
+            await writer.close()
+
+    services.on_close(close)

@@ -1,0 +1,184 @@
+"""The group-commit writer: coalescing, answering after commit, back-pressure, failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from uuid import UUID, uuid4
+
+import pytest
+
+from climasense.errors import Unavailable
+from climasense.telemetry.validation import ValidatedBatch
+from climasense.telemetry.writer import IngestWriter
+from tests.conftest import make_settings
+from tests.support.factories import admin_token, provision
+from tests.support.proxy import TcpProxy
+from tests.support.server import LiveServer, live_server
+from tests.support.telemetry import minutes_ago, post_batch, reading, stored
+
+
+def batch_of(count: int, *, minutes: int = 1) -> ValidatedBatch:
+    now = datetime.now(UTC).replace(microsecond=0)
+    batch = ValidatedBatch(total=count)
+    for i in range(count):
+        batch.indexes.append(i)
+        batch.sensor_types.append(1)
+        batch.timestamps.append(now - timedelta(minutes=minutes, seconds=i))
+        batch.values.append(20.0 + i)
+        batch.sensor_ids.append(None)
+    return batch
+
+
+@pytest.fixture
+async def slow_writer(server: LiveServer) -> AsyncIterator[IngestWriter]:
+    """A writer of our own on the test server's pool that waits 100 ms to gather a group."""
+    writer = IngestWriter(server.services.pool, engine="partitioned", max_wait=0.1)
+    task = asyncio.create_task(writer.run())
+    yield writer
+    task.cancel()
+    await writer.close()
+
+
+async def test_concurrent_submissions_share_one_commit(
+    server: LiveServer, token: str, slow_writer: IngestWriter
+) -> None:
+    devices = await provision(server.client, token, count=20, batch="telemetry")
+    results = await asyncio.gather(
+        *(slow_writer.submit(UUID(d["device_id"]), batch_of(5)) for d in devices)
+    )
+    assert results == [0] * 20
+    assert slow_writer.commits == 1
+    assert slow_writer.pending_readings == 0
+    for d in devices:
+        assert len(await stored(server.services, d["device_id"])) == 5
+
+
+async def test_a_failing_request_does_not_fail_its_neighbours(
+    server: LiveServer, token: str, slow_writer: IngestWriter
+) -> None:
+    (good,) = await provision(server.client, token, batch="telemetry")
+    # A subject the database refuses (no such device: latest_readings' foreign key).
+    ghost = uuid4()
+    outcomes = await asyncio.gather(
+        slow_writer.submit(UUID(good["device_id"]), batch_of(3)),
+        slow_writer.submit(ghost, batch_of(3)),
+        return_exceptions=True,
+    )
+    assert outcomes[0] == 0
+    assert isinstance(outcomes[1], Exception)
+    assert len(await stored(server.services, good["device_id"])) == 3
+    assert await stored(server.services, ghost) == []
+
+
+async def test_over_the_pending_limit_is_refused_at_once(server: LiveServer) -> None:
+    # No commit loop: everything submitted stays pending, as when the database is slow.
+    writer = IngestWriter(server.services.pool, engine="partitioned", max_pending=10)
+    waiting = [asyncio.create_task(writer.submit(uuid4(), batch_of(4))) for _ in range(2)]
+    await asyncio.sleep(0)
+    assert writer.pending_readings == 8
+    with pytest.raises(Unavailable) as refused:
+        await asyncio.wait_for(writer.submit(uuid4(), batch_of(3)), timeout=1)
+    assert refused.value.headers["Retry-After"] == "1"
+    await writer.close()  # the queued ones are answered 503, never left hanging
+    for task in waiting:
+        with pytest.raises(Unavailable):
+            await task
+
+
+async def test_http_requests_are_coalesced_and_answered_after_commit(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path, ingest_max_wait_ms=20.0)
+    async with live_server(settings) as live:
+        token = await admin_token(live.services)
+        devices = await provision(live.client, token, count=30, batch="telemetry")
+        writer = live.services.extras["ingest"]
+        commits_before = writer.commits
+
+        async def submit_and_check(device: dict[str, Any]) -> None:
+            response = await post_batch(
+                live.client,
+                device["api_key"],
+                {
+                    "readings": [
+                        reading(value=float(i), timestamp=minutes_ago(i)) for i in range(1, 11)
+                    ]
+                },
+            )
+            assert response.status_code == 202, response.text
+            # Answered only after the commit: another connection sees every reading already.
+            assert len(await stored(live.services, device["device_id"])) == 10
+
+        await asyncio.gather(*(submit_and_check(d) for d in devices))
+        assert writer.commits - commits_before < len(devices)
+
+
+async def test_back_pressure_over_http_is_503_with_retry_after(
+    database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path, ingest_max_pending_readings=5)
+    async with live_server(settings) as live:
+        token = await admin_token(live.services)
+        (device,) = await provision(live.client, token, batch="telemetry")
+        many = {"readings": [reading(timestamp=minutes_ago(i)) for i in range(1, 7)]}
+        response = await post_batch(live.client, device["api_key"], many)
+        assert response.status_code == 503
+        assert response.json()["error"] == "unavailable"
+        assert int(response.headers["Retry-After"]) >= 1
+        assert await stored(live.services, device["device_id"]) == []
+        few = {"readings": [reading(timestamp=minutes_ago(i)) for i in range(1, 4)]}
+        assert (await post_batch(live.client, device["api_key"], few)).status_code == 202
+
+
+@pytest.mark.slow
+async def test_database_outage_is_503_and_stores_nothing(
+    database_url: str, tmp_path: Path, make_device: Callable[..., Any]
+) -> None:
+    proxy = TcpProxy.for_url(database_url)
+    await proxy.start()
+    settings = make_settings(proxy.url_through(database_url), tmp_path, run_worker=False)
+    try:
+        async with live_server(settings) as live:
+            token = await admin_token(live.services)
+            (device,) = await provision(live.client, token, batch="telemetry")
+            key = device["api_key"]
+            ok = await post_batch(
+                live.client, key, {"readings": [reading(timestamp=minutes_ago(3))]}
+            )
+            assert ok.status_code == 202
+
+            await proxy.stop()
+            lost = {"readings": [reading("humidity", 50, timestamp=minutes_ago(2))]}
+            for _ in range(2):  # a dropped connection, then a refused one
+                down = await post_batch(live.client, key, lost)
+                assert down.status_code == 503, down.text
+                assert down.json()["error"] == "unavailable"
+                assert int(down.headers["Retry-After"]) >= 1
+                assert "asyncpg" not in down.text
+
+            await proxy.start()
+            direct = await asyncio.wait_for(_readings_direct(database_url, device["device_id"]), 10)
+            assert [r[0] for r in direct] == [1]  # only the reading answered 202
+            again = await post_batch(live.client, key, lost)
+            assert again.status_code == 202
+            assert again.json()["duplicates"] == 0
+    finally:
+        await proxy.stop()
+
+
+async def _readings_direct(url: str, device_id: str) -> list[tuple[int, datetime]]:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT sensor_type, ts FROM readings WHERE device_id = $1 ORDER BY ts",
+            UUID(device_id),
+        )
+    finally:
+        await conn.close()
+    return [(r[0], r[1]) for r in rows]
