@@ -25,6 +25,8 @@ from climasense.simulator.schedule import Schedule
 log = logging.getLogger(__name__)
 
 MAX_READINGS_PER_POST = 100
+# Backfill the last two days densely (the 24 h chart's 5-minute buckets), older days sparsely.
+RECENT_BACKFILL = timedelta(hours=48)
 DEFAULT_SENSORS = {
     "standalone": list(physics.RANGES),
     "hub": ["temperature", "humidity", "power_availability", "signal_strength"],
@@ -230,8 +232,11 @@ class VirtualDevice:
     async def report(self, moment: datetime) -> None:
         await self.post_readings(self.readings_at(moment))
 
-    async def backfill(self, hours: float, step: timedelta, now: datetime) -> None:
-        """Post the past `hours` of readings (so charts have history from the first minute)."""
+    async def backfill(
+        self, hours: float, step: timedelta, now: datetime, *, older_step: timedelta | None = None
+    ) -> None:
+        """Post the past `hours` of readings (so charts have history from the first minute):
+        every `step` over the last two days, every `older_step` (if given) before that."""
         moment = now - timedelta(hours=hours)
         pending: list[dict[str, Any]] = []
         while moment < now - step / 2:
@@ -240,7 +245,8 @@ class VirtualDevice:
                 if not await self.post_readings(pending):
                     return
                 pending = []
-            moment += step
+            recent = now - moment <= RECENT_BACKFILL
+            moment += step if recent or older_step is None else older_step
         if pending:
             await self.post_readings(pending)
 

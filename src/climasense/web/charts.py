@@ -61,11 +61,16 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     return ticks
 
 
-def segments(points: list[Point], bucket: timedelta) -> list[list[Point]]:
-    """Split where buckets are missing, so the line does not bridge a gap in reporting."""
+def segments(
+    points: list[Point], bucket: timedelta, expected: timedelta | None = None
+) -> list[list[Point]]:
+    """Split where the device was quiet, so the line does not bridge a gap in reporting: more
+    than 1.5 buckets apart, or more than two reporting intervals (`expected`) for a device that
+    reports less often than once a bucket."""
+    allowed = max(bucket * 1.5, (expected or timedelta(0)) * 2)
     runs: list[list[Point]] = []
     for point in points:
-        if runs and point.start - runs[-1][-1].start <= bucket * 1.5:
+        if runs and point.start - runs[-1][-1].start <= allowed:
             runs[-1].append(point)
         else:
             runs.append([point])
@@ -83,6 +88,7 @@ def line_chart(
     start: datetime,
     end: datetime,
     bucket: timedelta,
+    reporting_interval: timedelta | None = None,
 ) -> Markup:
     points = points_of(buckets)
     title = label(sensor_type)
@@ -133,7 +139,7 @@ def line_chart(
             f'<text class="axis" x="{xpos}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
             f"{escape(label_text)}</text>"
         )
-    for run in segments(points, bucket):
+    for run in segments(points, bucket, reporting_interval):
         upper = " ".join(f"{x(p.start)},{y(p.high)}" for p in run)
         lower = " ".join(f"{x(p.start)},{y(p.low)}" for p in reversed(run))
         parts.append(f'<polygon class="band" points="{upper} {lower}"/>')

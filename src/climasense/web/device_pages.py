@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -44,8 +45,11 @@ def _valid_id(device_id: str) -> bool:
 
 
 async def _charts(
-    api: OperatorAPI, device_id: str, range_name: str, enabled: list[str]
+    api: OperatorAPI, device_id: str, range_name: str, settings: dict[str, Any] | None
 ) -> dict[str, Any]:
+    enabled = list((settings or {}).get("enabled_sensors") or [])
+    interval = (settings or {}).get("reporting_interval_seconds")
+    expected = timedelta(seconds=interval) if isinstance(interval, int) else None
     buckets, start, end = await data.chart_buckets(api, device_id, range_name)
     _, _, width = data.RANGES[range_name]
     if buckets is None:
@@ -55,7 +59,12 @@ async def _charts(
         {
             "sensor_type": kind,
             "svg": svg_charts.line_chart(
-                kind, buckets.get(kind, []), start=start, end=end, bucket=width
+                kind,
+                buckets.get(kind, []),
+                start=start,
+                end=end,
+                bucket=width,
+                reporting_interval=expected,
             ),
         }
         for kind in kinds
@@ -89,7 +98,6 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
     settings = await data.device_settings(api, device_id)
     commands = await data.commands(api, device_id)
     range_name = _range(request)
-    enabled = list((settings or {}).get("enabled_sensors") or [])
     return render(
         request,
         "device.html",
@@ -104,7 +112,7 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
             "command_types": COMMAND_TYPES,
             "sensors": tables.sensor_rows(device.get("sensors") or []),
             "sensor_columns": tables.SENSOR_COLUMNS,
-            "charts": await _charts(api, device_id, range_name, enabled),
+            "charts": await _charts(api, device_id, range_name, settings),
             "ranges": list(data.RANGES),
             "live_url": f"/ui/devices/{device_id}.json",
         },
@@ -119,8 +127,7 @@ async def device_charts(request: Request, device_id: str, session: SessionDep) -
         return secure(HTMLResponse("", status_code=404))
     api = operator_api(request, session)
     settings = await data.device_settings(api, device_id)
-    enabled = list((settings or {}).get("enabled_sensors") or [])
-    charts = await _charts(api, device_id, _range(request), enabled)
+    charts = await _charts(api, device_id, _range(request), settings)
     html = environment().get_template("_charts.html").render(charts=charts)
     return secure(HTMLResponse(html))
 

@@ -40,6 +40,14 @@ def test_gaps_split_the_line() -> None:
     assert [len(r) for r in runs] == [3, 1]
 
 
+def test_a_device_reporting_less_often_than_a_bucket_is_one_line() -> None:
+    # Every 10 min into 5-minute buckets: every other bucket is empty, yet it is not a gap.
+    every_ten = points_of([bucket(m, 1) for m in range(0, 60, 10)] + [bucket(120, 1)])
+    assert [len(r) for r in segments(every_ten, FIVE)] == [1] * 7
+    runs = segments(every_ten, FIVE, expected=timedelta(minutes=10))
+    assert [len(r) for r in runs] == [6, 1]  # still split where it was quiet for an hour
+
+
 def test_chart_draws_a_line_a_band_and_axes() -> None:
     svg = str(
         line_chart(
