@@ -1,10 +1,8 @@
-"""Browser flows that need capabilities built in other branches: the bucketed telemetry query,
-settings PATCH + commands, alerts and rules, OTA firmware and releases.
-
-Not collected (the name does not match `test_*.py`). After merging those branches, enable with
-`git mv tests/e2e/pending_test_flows.py tests/e2e/test_dashboard_flows.py`. Written against the
-contract's shapes (CONTRACT §5/§6); the page structure (ids, data-* attributes) is the
-dashboard's own.
+"""Browser flows that act on a simulated fleet: open a device's charts, change a setting (the
+device applies it), send a command (the simulator acks it), create a rule and acknowledge the
+alert it opens, upload and release firmware and watch the progress bar, and a failing release
+that pauses itself. Written against the operator API's shapes (CONTRACT §5/§6); the page
+structure (ids, data-* attributes) is the dashboard's own.
 """
 
 from __future__ import annotations
