@@ -251,3 +251,24 @@ async def test_firmware_page_lists_releases_and_their_progress(
         assert bar["segments"] == [{"status": "completed", "count": 1, "percent": 100.0}]
         assert live["fields"][f"release-{release_id}-summary"] == "1 of 1 completed"
         assert live["fields"][f"release-{release_id}-state"] == "active"
+
+
+async def test_a_zigbee_sensor_page_links_its_hub_and_offers_no_commands(
+    server: LiveServer, token: str
+) -> None:
+    [hub] = await provision(server.client, token, kind="hub", batch="web-zb")
+    [sensor] = await provision(server.client, token, kind="zigbee_sensor", batch="web-zb")
+    paired = await server.client.post(
+        "/v1/hub/sensors",
+        json={"sensor_api_key": sensor["api_key"]},
+        headers=bearer(hub["api_key"]),
+    )
+    assert paired.status_code == 201, paired.text
+    async with signed_in(server, token) as client:
+        page = (await client.get(f"/devices/{sensor['device_id']}")).text
+        assert f'<a href="/devices/{hub["device_id"]}">{hub["serial_number"]}</a>' in page
+        assert 'id="command-form"' not in page
+        assert "no link of its own" in page
+        hub_page = (await client.get(f"/devices/{hub['device_id']}")).text
+        assert 'id="command-form"' in hub_page
+        assert sensor["serial_number"] in hub_page
