@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from climasense.alerts.config import AlertSettings
 from climasense.errors import ConfigurationError
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder"}
@@ -70,6 +71,7 @@ class Settings:
     ota_failure_threshold_percent: float = 20.0
     ota_min_finished: int = 5
     ota_stuck_seconds: int = 2 * 3600
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @classmethod
     def from_env(
@@ -141,6 +143,7 @@ class Settings:
             ota_failure_threshold_percent=ota_threshold,
             ota_min_finished=integer("CLIMASENSE_OTA_MIN_FINISHED", 5, 1),
             ota_stuck_seconds=integer("CLIMASENSE_OTA_STUCK_SECONDS", 2 * 3600, 1),
+            alerts=AlertSettings.from_env(env),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
 import asyncpg
-import orjson
 
 from climasense.auth import repository as credentials
 from climasense.auth.keys import KeyHasher, KeyKind, generate_key
 from climasense.devices import repository
 from climasense.devices.repository import NewDevice
-from climasense.errors import NotFound, ValidationFailed
+from climasense.errors import NotFound
+from climasense.pagination import decode_cursor, encode_cursor
 
 _SERIAL_PREFIX = {"standalone": "CS-ST", "hub": "CS-HB", "zigbee_sensor": "CS-ZB"}
 
@@ -49,22 +47,6 @@ async def provision(
     ]
 
 
-def encode_cursor(created_at: datetime, serial_number: str) -> str:
-    raw = orjson.dumps([created_at.isoformat(), serial_number])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created_at, serial_number = orjson.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created_at), str(serial_number)
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(
-            "Invalid cursor", details=[{"field": "cursor", "message": "not a cursor from this API"}]
-        ) from exc
-
-
 async def list_devices(
     pool: asyncpg.Pool,
     *,
@@ -75,7 +57,7 @@ async def list_devices(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, str) if cursor else None
     rows = await repository.list_devices(
         pool, batch=batch, kind=kind, online=online, model=model, after=after, limit=limit + 1
     )
@@ -91,12 +73,15 @@ async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
     row = await repository.get_device(pool, device_id)
     if row is None:
         raise NotFound("Device not found")
+    from climasense.alerts import service as alerts_service  # imports this module: no cycle
+
     detail = dict(row)
     detail.pop("key_hash", None)
     detail["latest_readings"] = [
         {"sensor_type": r["sensor_type"], "value": r["value"], "timestamp": r["ts"]}
         for r in await repository.latest_readings(pool, device_id)
     ]
+    detail["open_alerts"] = await alerts_service.unresolved_for_device(pool, device_id)
     if row["kind"] == "hub":
         detail["sensors"] = [dict(r) for r in await repository.hub_sensors(pool, device_id)]
     return detail

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import base64
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
-from uuid import UUID
-
-import orjson
 
 from climasense.errors import ValidationFailed
 
@@ -50,23 +45,3 @@ def parse_registration(document: Any) -> SensorRegistration:
     if problems or not isinstance(key, str):
         raise ValidationFailed("Request body breaks the schema", details=problems)
     return SensorRegistration(key, ieee if isinstance(ieee, str) else None)
-
-
-def encode_cursor(paired_at: datetime, sensor_id: UUID) -> str:
-    raw = orjson.dumps([paired_at.isoformat(), str(sensor_id)])
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """The position a cursor names; 422 for anything this API did not hand out."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        paired_at, sensor_id = orjson.loads(base64.urlsafe_b64decode(padded))
-        position = datetime.fromisoformat(paired_at), UUID(sensor_id)
-        if position[0].tzinfo is None:
-            raise ValueError("naive time")
-    except (ValueError, TypeError) as exc:
-        raise ValidationFailed(
-            "Invalid cursor", details=[{"field": "cursor", "message": "not a cursor from this API"}]
-        ) from exc
-    return position

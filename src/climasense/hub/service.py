@@ -11,7 +11,8 @@ import asyncpg
 from climasense.auth.keys import KeyHasher, KeyKind, parse_key
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.hub import repository
-from climasense.hub.schemas import SensorRegistration, decode_cursor, encode_cursor
+from climasense.hub.schemas import SensorRegistration
+from climasense.pagination import decode_cursor, encode_cursor
 
 # A decision is re-taken when a conditional write finds the state changed under it; after a
 # change the next read sees a paired sensor and answers, so two rounds settle any race.
@@ -84,7 +85,7 @@ async def register_sensor(
 async def list_sensors(
     pool: asyncpg.Pool, hub_id: UUID, *, cursor: str | None, page_size: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor) if cursor is not None else None
+    after = decode_cursor(cursor, UUID) if cursor is not None else None
     rows = await repository.list_sensors(pool, hub_id, after=after, limit=page_size + 1)
     page = rows[:page_size]
     next_cursor = None

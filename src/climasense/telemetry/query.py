@@ -9,8 +9,6 @@ whole intervals: `from` is rounded down and `to` up to a bucket boundary.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,6 +19,7 @@ import msgspec
 
 from climasense.errors import NotFound, ValidationFailed
 from climasense.http.responses import utc_now
+from climasense.pagination import decode_cursor, encode_cursor
 from climasense.telemetry import repository
 from climasense.telemetry.partitions import EPOCH
 from climasense.telemetry.sensor_types import BY_CODE, BY_NAME, SENSOR_TYPES
@@ -62,19 +61,6 @@ def sensor_codes(raw: str | None) -> list[int]:
     return [sensor_type.code]
 
 
-def encode_cursor(ts: datetime, code: int) -> str:
-    return base64.urlsafe_b64encode(f"{ts.isoformat()}|{code}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(raw: str) -> tuple[datetime, int]:
-    try:
-        text = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4)).decode()
-        ts_text, code_text = text.rsplit("|", 1)
-        return datetime.fromisoformat(ts_text), int(code_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise invalid_field("cursor", "is not a cursor this API returned") from None
-
-
 async def subject_of(pool: asyncpg.Pool, device_id: UUID, sensor_id: UUID | None) -> UUID | None:
     """The device whose readings to read, and the `sensor_id` to report on each point.
 
@@ -103,7 +89,7 @@ async def read_points(
     cursor: str | None,
 ) -> dict[str, Any]:
     codes = sensor_codes(sensor_type)
-    after = decode_cursor(cursor) if cursor else None
+    after = decode_cursor(cursor, int) if cursor else None
     reported_sensor = await subject_of(pool, device_id, sensor_id)
     subject = sensor_id or device_id
     rows = await repository.points(pool, subject, codes, start, end, after, limit)

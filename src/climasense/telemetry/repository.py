@@ -28,7 +28,7 @@ ins AS (
 ),
 outbox AS (
     INSERT INTO alert_outbox (device_id, shard, sensor_types, timestamps, "values")
-    SELECT device_id, abs(hashtext(device_id::text)) % 64,
+    SELECT device_id, hashtext(device_id::text) & 63,
            array_agg(sensor_type ORDER BY ts, sensor_type),
            array_agg(ts ORDER BY ts, sensor_type),
            array_agg(value ORDER BY ts, sensor_type)

@@ -8,10 +8,13 @@ from climasense.worker.runner import LoopJob, PeriodicJob
 
 
 def periodic_jobs() -> list[PeriodicJob]:
+    from climasense.alerts.jobs import PERIODIC_JOBS as ALERT_JOBS
     from climasense.telemetry.maintenance import storage_job
 
-    return [storage_job(), *command_jobs(), *ota_jobs()]
+    return [storage_job(), *command_jobs(), *ota_jobs(), *ALERT_JOBS]
 
 
 def loop_jobs() -> list[LoopJob]:
-    return []
+    from climasense.alerts.jobs import LOOP_JOBS as ALERT_LOOPS
+
+    return [*ALERT_LOOPS]

@@ -6,7 +6,8 @@
 CREATE TABLE alert_outbox (
     outbox_id    bigserial PRIMARY KEY,
     device_id    uuid NOT NULL,
-    -- Which evaluator shard owns this device: hashtext(device_id::text) mod 64, fixed at write.
+    -- Which evaluator shard owns this device: hashtext(device_id::text) & 63 (the low six bits;
+    -- abs() would overflow on -2^31), fixed at write.
     shard        smallint NOT NULL,
     sensor_types smallint[] NOT NULL,
     timestamps   timestamptz[] NOT NULL,

@@ -1,0 +1,226 @@
+"""The durable evaluator: outbox rows in, alert changes and webhook deliveries out, in one
+transaction per batch — so each committed reading is evaluated exactly once, crash or not.
+
+`run_evaluator` is the worker's loop: it owns a fair share of the outbox shards (see
+`shards`), and evaluates their rows in batches on the connection that holds the shard locks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from climasense.alerts import repository, rule_repository
+from climasense.alerts.evaluation import Reading, SeriesState, evaluate, late_window_start
+from climasense.alerts.rules import Rule, Subject
+from climasense.alerts.shards import ShardLeases
+from climasense.db.pool import connect
+from climasense.services import Services
+from climasense.webhooks.repository import enqueue_alert_events
+
+
+@dataclass
+class RuleSet:
+    version: int = -1
+    by_sensor_type: dict[int, list[Rule]] = field(default_factory=dict)
+    offline: list[Rule] = field(default_factory=list)
+
+    async def refresh(self, conn: asyncpg.Connection) -> None:
+        """Reload the rules if they changed (call holding the shared rules lock)."""
+        current = await rule_repository.version(conn)
+        if current == self.version:
+            return
+        by_sensor_type: dict[int, list[Rule]] = defaultdict(list)
+        offline = []
+        for rule in await rule_repository.live_rules(conn):
+            if rule.kind == "device_offline":
+                offline.append(rule)
+            elif rule.sensor_type is not None:
+                by_sensor_type[rule.sensor_type].append(rule)
+        self.by_sensor_type, self.offline, self.version = dict(by_sensor_type), offline, current
+
+
+@dataclass
+class _Changes:
+    series_keys: list[tuple[UUID, UUID]] = field(default_factory=list)
+    series_states: list[SeriesState] = field(default_factory=list)
+    value_ids: list[UUID] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    resolve_ids: list[UUID] = field(default_factory=list)
+    resolve_at: list[datetime] = field(default_factory=list)
+    resolve_values: list[float | None] = field(default_factory=list)
+    new_alerts: list[dict[str, Any]] = field(default_factory=list)
+
+    def resolve(self, alert_id: UUID, at: datetime, value: float | None) -> None:
+        self.resolve_ids.append(alert_id)
+        self.resolve_at.append(at)
+        self.resolve_values.append(value)
+
+
+async def evaluate_batch(
+    conn: asyncpg.Connection, shards: list[int], limit: int, rules: RuleSet
+) -> int:
+    """Evaluate up to `limit` outbox rows of `shards`; return how many were consumed."""
+    async with conn.transaction():
+        rows = await repository.claim_outbox(conn, shards, limit)
+        if not rows:
+            return 0
+        await rule_repository.lock_shared(conn)
+        await rules.refresh(conn)
+
+        readings: dict[UUID, dict[int, list[Reading]]] = defaultdict(lambda: defaultdict(list))
+        arrived: dict[UUID, datetime] = {}
+        for row in rows:
+            subject_id = row["device_id"]
+            by_type = readings[subject_id]
+            for sensor_type, ts, value in zip(
+                row["sensor_types"], row["timestamps"], row["values"], strict=True
+            ):
+                by_type[sensor_type].append((ts, value))
+            arrived[subject_id] = max(arrived.get(subject_id, row["created_at"]), row["created_at"])
+
+        subject_ids = list(readings)
+        subjects = {
+            r["device_id"]: Subject(
+                r["device_id"], r["kind"], r["batch"], r["hub_id"], r["hub_batch"]
+            )
+            for r in await repository.subjects(conn, subject_ids)
+        }
+        unresolved = await repository.unresolved_alerts(conn, subject_ids)
+        states = await repository.load_series(conn, subject_ids)
+        changes = _Changes()
+
+        for subject_id, by_type in readings.items():
+            subject = subjects.get(subject_id)
+            if subject is None:
+                continue  # not a device we know (nothing to alert on)
+            for sensor_type, series_readings in by_type.items():
+                for rule in rules.by_sensor_type.get(sensor_type, ()):
+                    if rule.applies_to(subject):
+                        await _evaluate_series(
+                            conn,
+                            rule,
+                            subject,
+                            sensor_type,
+                            series_readings,
+                            states,
+                            unresolved,
+                            changes,
+                        )
+            # Any telemetry ends a device_offline alert.
+            for rule in rules.offline:
+                alert_id = unresolved.get((subject_id, rule.rule_id))
+                if alert_id is not None:
+                    changes.resolve(alert_id, arrived[subject_id], None)
+
+        await repository.save_series(conn, changes.series_keys, changes.series_states)
+        await repository.update_values(conn, changes.value_ids, changes.values)
+        resolved = await repository.resolve(
+            conn, changes.resolve_ids, changes.resolve_at, changes.resolve_values
+        )
+        opened = await repository.open_alerts(conn, changes.new_alerts)
+        await enqueue_alert_events(
+            conn,
+            [("alert.resolved", a) for a in resolved] + [("alert.opened", a) for a in opened],
+        )
+        return len(rows)
+
+
+async def _evaluate_series(
+    conn: asyncpg.Connection,
+    rule: Rule,
+    subject: Subject,
+    sensor_type: int,
+    series_readings: list[Reading],
+    states: dict[tuple[UUID, UUID], SeriesState],
+    unresolved: dict[tuple[UUID, UUID], UUID],
+    changes: _Changes,
+) -> None:
+    assert rule.condition is not None
+    key = (subject.subject_id, rule.rule_id)
+    state = states.get(key) or SeriesState()
+    before = (state.last_ts, state.last_value, state.last_fail_ts, state.run_start)
+    window: list[Reading] = []
+    start = late_window_start(state, rule.condition, series_readings)
+    if start is not None and state.last_ts is not None:
+        window = await repository.stored_window(
+            conn, subject.subject_id, sensor_type, start, state.last_ts
+        )
+    alert_id = unresolved.get(key)
+    outcome = evaluate(
+        state, rule.condition, rule.for_seconds, alert_id is not None, series_readings, window
+    )
+    if (state.last_ts, state.last_value, state.last_fail_ts, state.run_start) != before:
+        changes.series_keys.append(key)
+        changes.series_states.append(state)
+    if alert_id is not None and outcome.repeat_value is not None:
+        changes.value_ids.append(alert_id)
+        changes.values.append(outcome.repeat_value)
+    if alert_id is not None and outcome.resolved is not None:
+        changes.resolve(alert_id, *outcome.resolved)
+    if outcome.opened_at is not None:
+        changes.new_alerts.append(
+            {
+                "rule_id": rule.rule_id,
+                "subject_id": subject.subject_id,
+                "device_id": subject.device_id,
+                "sensor_id": subject.sensor_id,
+                "sensor_type": sensor_type,
+                "severity": rule.severity,
+                "opened_at": outcome.opened_at,
+                "value": outcome.opened_value,
+            }
+        )
+
+
+async def drain(pool: asyncpg.Pool, *, limit: int = 500, max_batches: int = 10_000) -> int:
+    """Evaluate every outbox row no running evaluator owns (tests, one-off catch-up)."""
+    consumed = 0
+    async with pool.acquire() as conn:
+        leases = ShardLeases(conn)
+        await leases.claim_all()
+        rules = RuleSet()
+        try:
+            for _ in range(max_batches):
+                done = await evaluate_batch(conn, sorted(leases.owned), limit, rules)
+                consumed += done
+                if done == 0:
+                    break
+        finally:
+            await leases.release_all()
+    return consumed
+
+
+async def run_evaluator(services: Services) -> None:
+    settings = services.settings.alerts
+    assert services.settings.database_url is not None  # build_services refuses to start without
+    rules = RuleSet()
+    # A connection of its own, outside the pool: it lives as long as the loop (its session
+    # holds the shard locks), and must not keep the pool from closing.
+    conn = await connect(services.settings.database_url)
+    try:
+        leases = ShardLeases(conn)
+        await leases.join()
+        next_rebalance = 0.0
+        while True:
+            if time.monotonic() >= next_rebalance:
+                await leases.rebalance()
+                next_rebalance = time.monotonic() + settings.rebalance_seconds
+            done = 0
+            if leases.owned:
+                done = await evaluate_batch(conn, sorted(leases.owned), settings.batch_size, rules)
+            if done < settings.batch_size:
+                await asyncio.sleep(settings.poll_seconds)
+    finally:
+        # Closing the session releases its shard locks: other evaluators take them over.
+        try:
+            await asyncio.wait_for(conn.close(), timeout=2)
+        except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            conn.terminate()

@@ -1,0 +1,264 @@
+"""SQL for alerts, series state and the outbox (the evaluator's and the operator API's)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import asyncpg
+
+from climasense.alerts.evaluation import Reading, SeriesState
+
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+ALERT_COLUMNS = """
+    a.alert_id, a.rule_id, a.subject_id, a.device_id, a.sensor_id, st.name AS sensor_type,
+    a.severity, a.state, a.opened_at, a.resolved_at, a.acknowledged_at, a.value,
+    a.resolved_value, a.created_at
+"""
+_ALERT_FROM = "alerts a LEFT JOIN sensor_types st ON st.code = a.sensor_type"
+
+
+def alert_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+    """An alert as the API and webhook events show it."""
+    return {
+        "alert_id": row["alert_id"],
+        "rule_id": row["rule_id"],
+        "device_id": row["device_id"],
+        "sensor_id": row["sensor_id"],
+        "sensor_type": row["sensor_type"],
+        "severity": row["severity"],
+        "state": row["state"],
+        "opened_at": row["opened_at"],
+        "resolved_at": row["resolved_at"],
+        "acknowledged_at": row["acknowledged_at"],
+        "value": row["value"],
+        "resolved_value": row["resolved_value"],
+    }
+
+
+# --- the evaluator ---------------------------------------------------------------------------
+
+
+async def claim_outbox(conn: asyncpg.Connection, shards: list[int], limit: int) -> list[Any]:
+    """Delete (and return) the oldest outbox rows of these shards, in this transaction: they are
+    gone exactly when the alert changes they cause commit."""
+    return await conn.fetch(
+        """DELETE FROM alert_outbox WHERE outbox_id IN (
+               SELECT outbox_id FROM alert_outbox WHERE shard = ANY($1::smallint[])
+               ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+           RETURNING outbox_id, device_id, sensor_types, timestamps, "values", created_at""",
+        shards,
+        limit,
+    )
+
+
+async def subjects(conn: asyncpg.Connection, device_ids: list[UUID]) -> list[Any]:
+    return await conn.fetch(
+        """SELECT d.device_id, d.kind, d.batch, d.hub_id, h.batch AS hub_batch
+           FROM devices d LEFT JOIN devices h ON h.device_id = d.hub_id
+           WHERE d.device_id = ANY($1::uuid[])""",
+        device_ids,
+    )
+
+
+async def load_series(
+    conn: asyncpg.Connection, subject_ids: list[UUID]
+) -> dict[tuple[UUID, UUID], SeriesState]:
+    rows = await conn.fetch(
+        """SELECT subject_id, rule_id, last_ts, last_value, last_fail_ts, run_start
+           FROM alert_series WHERE subject_id = ANY($1::uuid[])""",
+        subject_ids,
+    )
+    return {
+        (r["subject_id"], r["rule_id"]): SeriesState(
+            r["last_ts"], r["last_value"], r["last_fail_ts"], r["run_start"]
+        )
+        for r in rows
+    }
+
+
+async def unresolved_alerts(
+    conn: asyncpg.Connection, subject_ids: list[UUID]
+) -> dict[tuple[UUID, UUID], UUID]:
+    """(subject, rule) → alert_id of every open or acknowledged alert of these subjects."""
+    rows = await conn.fetch(
+        """SELECT alert_id, rule_id, subject_id FROM alerts
+           WHERE subject_id = ANY($1::uuid[]) AND state <> 'resolved'""",
+        subject_ids,
+    )
+    return {(r["subject_id"], r["rule_id"]): r["alert_id"] for r in rows}
+
+
+async def stored_window(
+    conn: asyncpg.Connection, subject_id: UUID, sensor_type: int, start: datetime, end: datetime
+) -> list[Reading]:
+    rows = await conn.fetch(
+        """SELECT ts, value FROM readings
+           WHERE device_id = $1 AND sensor_type = $2 AND ts BETWEEN $3 AND $4 ORDER BY ts""",
+        subject_id,
+        sensor_type,
+        start,
+        end,
+    )
+    return [(r["ts"], r["value"]) for r in rows]
+
+
+async def save_series(
+    conn: asyncpg.Connection, keys: Sequence[tuple[UUID, UUID]], states: Sequence[SeriesState]
+) -> None:
+    if not keys:
+        return
+    await conn.execute(
+        """INSERT INTO alert_series AS s
+               (subject_id, rule_id, last_ts, last_value, last_fail_ts, run_start)
+           SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::float8[],
+                                $5::timestamptz[], $6::timestamptz[])
+           ON CONFLICT (subject_id, rule_id) DO UPDATE SET
+               last_ts = excluded.last_ts, last_value = excluded.last_value,
+               last_fail_ts = excluded.last_fail_ts, run_start = excluded.run_start""",
+        [k[0] for k in keys],
+        [k[1] for k in keys],
+        [s.last_ts for s in states],
+        [s.last_value for s in states],
+        [s.last_fail_ts for s in states],
+        [s.run_start for s in states],
+    )
+
+
+async def update_values(
+    conn: asyncpg.Connection, alert_ids: list[UUID], values: list[float]
+) -> None:
+    if alert_ids:
+        await conn.execute(
+            """UPDATE alerts a SET value = u.value, updated_at = clock_timestamp()
+               FROM unnest($1::uuid[], $2::float8[]) AS u(alert_id, value)
+               WHERE a.alert_id = u.alert_id""",
+            alert_ids,
+            values,
+        )
+
+
+async def resolve(
+    conn: asyncpg.Connection,
+    alert_ids: list[UUID],
+    resolved_at: list[datetime],
+    resolved_values: list[float | None],
+) -> list[UUID]:
+    if not alert_ids:
+        return []
+    rows = await conn.fetch(
+        """UPDATE alerts a SET state = 'resolved', resolved_at = u.resolved_at,
+                  resolved_value = u.resolved_value, updated_at = clock_timestamp()
+           FROM unnest($1::uuid[], $2::timestamptz[], $3::float8[])
+                AS u(alert_id, resolved_at, resolved_value)
+           WHERE a.alert_id = u.alert_id AND a.state <> 'resolved'
+           RETURNING a.alert_id""",
+        alert_ids,
+        resolved_at,
+        resolved_values,
+    )
+    return [r["alert_id"] for r in rows]
+
+
+async def open_alerts(conn: asyncpg.Connection, new_alerts: list[dict[str, Any]]) -> list[UUID]:
+    """Insert new open alerts; one that would be a second unresolved alert for its (rule,
+    subject) is not inserted (the partial unique index), and not returned."""
+    if not new_alerts:
+        return []
+    rows = await conn.fetch(
+        """INSERT INTO alerts (rule_id, subject_id, device_id, sensor_id, sensor_type, severity,
+                               state, opened_at, value)
+           SELECT rule_id, subject_id, device_id, sensor_id, sensor_type, severity, 'open',
+                  opened_at, value
+           FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::smallint[],
+                       $6::text[], $7::timestamptz[], $8::float8[])
+                AS n(rule_id, subject_id, device_id, sensor_id, sensor_type, severity,
+                     opened_at, value)
+           ON CONFLICT (rule_id, subject_id) WHERE state <> 'resolved' DO NOTHING
+           RETURNING alert_id""",
+        *(
+            [a[column] for a in new_alerts]
+            for column in (
+                "rule_id",
+                "subject_id",
+                "device_id",
+                "sensor_id",
+                "sensor_type",
+                "severity",
+                "opened_at",
+                "value",
+            )
+        ),
+    )
+    return [r["alert_id"] for r in rows]
+
+
+async def alerts_by_id(conn: asyncpg.Connection, alert_ids: list[UUID]) -> list[Any]:
+    return await conn.fetch(
+        f"SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM} WHERE a.alert_id = ANY($1::uuid[])",
+        alert_ids,
+    )
+
+
+# --- the operator API ------------------------------------------------------------------------
+
+
+async def list_alerts(
+    conn: Conn,
+    *,
+    state: str | None,
+    device_id: UUID | None,
+    severity: str | None,
+    rule_id: UUID | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[Any]:
+    conditions = ["true"]
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    if state is not None:
+        conditions.append(f"a.state = {arg(state)}")
+    if device_id is not None:
+        placeholder = arg(device_id)
+        conditions.append(f"(a.device_id = {placeholder} OR a.sensor_id = {placeholder})")
+    if severity is not None:
+        conditions.append(f"a.severity = {arg(severity)}")
+    if rule_id is not None:
+        conditions.append(f"a.rule_id = {arg(rule_id)}")
+    if after is not None:
+        conditions.append(f"(a.opened_at, a.alert_id) < ({arg(after[0])}, {arg(after[1])})")
+    return await conn.fetch(
+        f"""SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM}
+            WHERE {" AND ".join(conditions)}
+            ORDER BY a.opened_at DESC, a.alert_id DESC LIMIT {arg(limit)}""",
+        *args,
+    )
+
+
+async def unresolved_for_device(conn: Conn, device_id: UUID) -> list[Any]:
+    return await conn.fetch(
+        f"""SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM}
+            WHERE (a.device_id = $1 OR a.subject_id = $1) AND a.state <> 'resolved'
+            ORDER BY a.opened_at DESC, a.alert_id DESC""",
+        device_id,
+    )
+
+
+async def acknowledge(conn: Conn, alert_id: UUID) -> Any:
+    """Acknowledge an open alert; returns the alert row (whatever its state), None if unknown."""
+    await conn.execute(
+        """UPDATE alerts SET state = 'acknowledged', acknowledged_at = clock_timestamp(),
+                  updated_at = clock_timestamp()
+           WHERE alert_id = $1 AND state = 'open'""",
+        alert_id,
+    )
+    return await conn.fetchrow(
+        f"SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM} WHERE a.alert_id = $1", alert_id
+    )

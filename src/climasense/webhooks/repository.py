@@ -1,0 +1,176 @@
+"""SQL for webhooks, their delivery queue and the attempt log."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, TypeAlias
+from uuid import UUID
+
+import asyncpg
+import orjson
+
+from climasense.alerts import repository as alerts
+from climasense.http.responses import dumps
+
+Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
+
+_WEBHOOK_COLUMNS = "webhook_id, url, created_at"
+
+
+async def enqueue_alert_events(
+    conn: asyncpg.Connection, events: Sequence[tuple[str, UUID]]
+) -> None:
+    """Queue one delivery per (event, live webhook), with the alert as it is now in this
+    transaction. Called in the transaction that changed the alerts."""
+    if not events:
+        return
+    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM webhooks WHERE deleted_at IS NULL)"):
+        return
+    rows = await alerts.alerts_by_id(conn, list({alert_id for _, alert_id in events}))
+    # Serialised as the API shows it (RFC 3339 `Z` times), then stored as jsonb.
+    documents = {r["alert_id"]: orjson.loads(dumps(alerts.alert_document(r))) for r in rows}
+    present = [(kind, alert_id) for kind, alert_id in events if alert_id in documents]
+    await conn.execute(
+        """INSERT INTO webhook_deliveries (webhook_id, alert_id, event_type, alert)
+           SELECT w.webhook_id, e.alert_id, e.event_type, e.alert
+           FROM unnest($1::text[], $2::uuid[], $3::jsonb[]) WITH ORDINALITY
+                AS e(event_type, alert_id, alert, n)
+           CROSS JOIN webhooks w WHERE w.deleted_at IS NULL
+           ORDER BY e.n, w.webhook_id""",
+        [kind for kind, _ in present],
+        [alert_id for _, alert_id in present],
+        [documents[alert_id] for _, alert_id in present],
+    )
+
+
+async def create_webhook(conn: Conn, url: str, secret: str) -> Any:
+    return await conn.fetchrow(
+        f"INSERT INTO webhooks (url, secret) VALUES ($1, $2) RETURNING {_WEBHOOK_COLUMNS}",
+        url,
+        secret,
+    )
+
+
+async def list_webhooks(conn: Conn, after: tuple[datetime, UUID] | None, limit: int) -> list[Any]:
+    if after is None:
+        return await conn.fetch(
+            f"""SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_at IS NULL
+                ORDER BY created_at, webhook_id LIMIT $1""",
+            limit,
+        )
+    return await conn.fetch(
+        f"""SELECT {_WEBHOOK_COLUMNS} FROM webhooks
+            WHERE deleted_at IS NULL AND (created_at, webhook_id) > ($1, $2)
+            ORDER BY created_at, webhook_id LIMIT $3""",
+        after[0],
+        after[1],
+        limit,
+    )
+
+
+async def get_webhook(conn: Conn, webhook_id: UUID) -> Any:
+    return await conn.fetchrow(
+        f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE webhook_id = $1 AND deleted_at IS NULL",
+        webhook_id,
+    )
+
+
+async def delete_webhook(conn: asyncpg.Connection, webhook_id: UUID) -> bool:
+    deleted = await conn.fetchval(
+        """UPDATE webhooks SET deleted_at = now()
+           WHERE webhook_id = $1 AND deleted_at IS NULL RETURNING true""",
+        webhook_id,
+    )
+    await conn.execute(
+        """UPDATE webhook_deliveries SET state = 'cancelled'
+           WHERE webhook_id = $1 AND state = 'pending'""",
+        webhook_id,
+    )
+    return bool(deleted)
+
+
+async def list_deliveries(
+    conn: Conn, webhook_id: UUID, state: str | None, before: int | None, limit: int
+) -> list[Any]:
+    return await conn.fetch(
+        """SELECT d.delivery_id, d.event_type, d.alert_id, d.state, d.attempts,
+                  d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error,
+                  d.delivered_at, d.created_at,
+                  coalesce((SELECT jsonb_agg(jsonb_build_object(
+                                'attempt', t.attempt, 'attempted_at', t.attempted_at,
+                                'status_code', t.status_code, 'error', t.error,
+                                'duration_ms', t.duration_ms) ORDER BY t.attempt)
+                            FROM webhook_attempts t WHERE t.delivery_id = d.delivery_id),
+                           '[]'::jsonb) AS attempt_log
+           FROM webhook_deliveries d
+           WHERE d.webhook_id = $1 AND ($2::text IS NULL OR d.state = $2)
+             AND ($3::bigint IS NULL OR d.delivery_id < $3)
+           ORDER BY d.delivery_id DESC LIMIT $4""",
+        webhook_id,
+        state,
+        before,
+        limit,
+    )
+
+
+# --- the sender ------------------------------------------------------------------------------
+
+
+async def claim_due(conn: Conn, *, limit: int, per_webhook: int, lease_seconds: float) -> list[Any]:
+    """Lease up to `limit` due deliveries (at most `per_webhook` per endpoint, so one slow
+    endpoint cannot take every slot): their next attempt moves `lease_seconds` ahead, so a
+    sender that dies mid-send leaves them to be retried, and two senders never both take one
+    (the UPDATE re-checks `next_attempt_at` on the row it locked)."""
+    return await conn.fetch(
+        """UPDATE webhook_deliveries d
+           SET next_attempt_at = now() + make_interval(secs => $3), attempts = d.attempts + 1
+           FROM webhooks w, (
+               SELECT delivery_id FROM (
+                   SELECT delivery_id, next_attempt_at, row_number() OVER (
+                              PARTITION BY webhook_id ORDER BY next_attempt_at, delivery_id) AS n
+                   FROM webhook_deliveries
+                   WHERE state = 'pending' AND next_attempt_at <= now()) due
+               WHERE n <= $2 ORDER BY next_attempt_at LIMIT $1) pick
+           WHERE d.delivery_id = pick.delivery_id AND w.webhook_id = d.webhook_id
+             AND d.state = 'pending' AND d.next_attempt_at <= now()
+           RETURNING d.delivery_id, d.event_type, d.alert, d.attempts, w.url, w.secret""",
+        limit,
+        per_webhook,
+        lease_seconds,
+    )
+
+
+async def record_attempt(
+    conn: Conn,
+    *,
+    delivery_id: int,
+    attempt: int,
+    status_code: int | None,
+    error: str | None,
+    duration_ms: float,
+    delivered: bool,
+    retry_in: float | None,
+) -> None:
+    """Log the attempt and settle the delivery: delivered, retried after `retry_in` seconds,
+    or (retry_in None) failed for good."""
+    await conn.execute(
+        """WITH logged AS (
+               INSERT INTO webhook_attempts (delivery_id, attempt, status_code, error, duration_ms)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING)
+           UPDATE webhook_deliveries SET
+               last_attempt_at = now(), last_status = $3, last_error = $4,
+               state = CASE WHEN $6 THEN 'delivered' WHEN $7::float8 IS NULL THEN 'failed'
+                            ELSE 'pending' END,
+               delivered_at = CASE WHEN $6 THEN now() END,
+               next_attempt_at = CASE WHEN $7::float8 IS NULL THEN next_attempt_at
+                                      ELSE now() + make_interval(secs => $7::float8) END
+           WHERE delivery_id = $1 AND state = 'pending'""",
+        delivery_id,
+        attempt,
+        status_code,
+        error,
+        duration_ms,
+        delivered,
+        retry_in,
+    )

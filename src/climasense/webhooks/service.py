@@ -1,0 +1,69 @@
+"""Webhook registration and the operator's view of deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import asyncpg
+
+from climasense.errors import NotFound, ValidationFailed
+from climasense.pagination import decode_cursor, encode_cursor
+from climasense.webhooks import repository
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValidationFailed(
+            "Invalid webhook",
+            details=[{"field": "url", "message": "must be an absolute http:// or https:// URL"}],
+        )
+
+
+async def create_webhook(pool: asyncpg.Pool, url: str, secret: str) -> dict[str, Any]:
+    _check_url(url)
+    return dict(await repository.create_webhook(pool, url, secret))
+
+
+async def list_webhooks(
+    pool: asyncpg.Pool, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    after = decode_cursor(cursor, UUID) if cursor else None
+    rows = await repository.list_webhooks(pool, after, limit + 1)
+    next_cursor = None
+    if len(rows) > limit:
+        next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["webhook_id"])
+    return [dict(r) for r in rows[:limit]], next_cursor
+
+
+async def get_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> dict[str, Any]:
+    row = await repository.get_webhook(pool, webhook_id)
+    if row is None:
+        raise NotFound("Webhook not found")
+    return dict(row)
+
+
+async def delete_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> None:
+    """Stop sending to a webhook; its pending deliveries are cancelled, history kept."""
+    async with pool.acquire() as conn, conn.transaction():
+        if not await repository.delete_webhook(conn, webhook_id):
+            raise NotFound("Webhook not found")
+
+
+async def list_deliveries(
+    pool: asyncpg.Pool, webhook_id: UUID, state: str | None, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    await get_webhook(pool, webhook_id)
+    before = None
+    if cursor is not None:
+        if not cursor.isdigit():
+            raise ValidationFailed(
+                "Invalid cursor",
+                details=[{"field": "cursor", "message": "not a cursor from this API"}],
+            )
+        before = int(cursor)
+    rows = await repository.list_deliveries(pool, webhook_id, state, before, limit + 1)
+    next_cursor = str(rows[limit - 1]["delivery_id"]) if len(rows) > limit else None
+    return [dict(r) for r in rows[:limit]], next_cursor
