@@ -166,14 +166,18 @@ async def test_create_a_rule_and_acknowledge_the_alert_it_opens(
         await form.locator('input[name="device_id"]').fill(device["device_id"])
         await form.locator('button[type="submit"]').click()
         await expect(page.locator(".flash-ok")).to_contain_text("created")
-        await expect(page.locator('tbody[data-table="rules"]')).to_contain_text(
-            "e2e: any temperature"
-        )
+        rule_row = page.locator('tbody[data-table="rules"] tr', has_text="e2e: any temperature")
+        await expect(rule_row).to_contain_text(f"device {device['serial_number']}")
 
         await page.goto("/alerts?state=open")
         row = f'tbody[data-table="alerts"] tr:has-text("{device["serial_number"]}")'
         await reload_until(page, row)
         await screenshot(page, "alerts")
+        # The fleet table counts the device's open alert.
+        await page.goto("/?batch=e2e-alerts")
+        fleet_row = page.locator(f'tbody[data-table="fleet"] tr[data-id="{device["device_id"]}"]')
+        await expect(fleet_row.locator("td").last).to_have_text("1")
+        await page.goto("/alerts?state=open")
         await page.locator(row).locator('button:has-text("Acknowledge")').click()
         await expect(page.locator(".flash-ok")).to_contain_text("Alert acknowledged")
         await page.goto("/alerts?state=acknowledged")

@@ -42,17 +42,26 @@ def rule_condition(rule: dict[str, Any]) -> str:
         return "no telemetry for 3 × the reporting interval"
     sensor = str(rule.get("sensor_type") or "")
     unit = format.UNITS.get(sensor, "")
-    text = f"{format.label(sensor)} {rule.get('op')} {rule.get('threshold')}{(' ' + unit) if unit else ''}"
+    threshold = _shown(rule.get("threshold"))
+    text = f"{format.label(sensor)} {rule.get('op')} {threshold}{(' ' + unit) if unit else ''}"
     if rule.get("for_seconds"):
         text += f" for {rule['for_seconds']} s"
     if rule.get("clear_threshold") is not None:
-        text += f" (clears at {rule['clear_threshold']})"
+        text += f" (clears at {_shown(rule['clear_threshold'])})"
     return text
 
 
-def rule_scope(rule: dict[str, Any]) -> str:
+def _shown(value: Any) -> str:
+    """A threshold as typed: `0`, not `0.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rule_scope(rule: dict[str, Any], serials: dict[str, str] | None = None) -> str:
     if rule.get("device_id"):
-        return f"device {rule['device_id']}"
+        device_id = str(rule["device_id"])
+        return f"device {(serials or {}).get(device_id, device_id)}"
     if rule.get("batch"):
         return f"batch {rule['batch']}"
     return "whole fleet"
@@ -71,6 +80,8 @@ async def alerts_page(request: Request, session: SessionDep) -> Response:
         )
         rows = tables.alert_rows(found, serials)
     rules = await data.alert_rules(api)
+    rule_devices = [str(r.get("device_id")) for r in rules or [] if r.get("device_id")]
+    rule_serials = await repository.serial_numbers(services_of(request).pool, _uuids(rule_devices))
     return render(
         request,
         "alerts.html",
@@ -81,7 +92,7 @@ async def alerts_page(request: Request, session: SessionDep) -> Response:
             "columns": tables.ALERT_COLUMNS,
             "rules": rules,
             "rule_condition": rule_condition,
-            "rule_scope": rule_scope,
+            "rule_scope": lambda rule: rule_scope(rule, rule_serials),
             "operators": OPERATORS,
             "severities": SEVERITIES,
         },
