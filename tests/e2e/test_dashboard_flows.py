@@ -231,7 +231,6 @@ async def test_release_firmware_and_watch_the_progress_bar_move(
             "3 of 3 completed", timeout=30_000
         )
         assert float(await completed.get_attribute("width") or 0) == pytest.approx(100.0)
-        await screenshot(page, "firmware")
         assert all(d.firmware_version == "1.1.0" for d in fleet.devices)
 
         await release.locator('button:has-text("Pause")').click()
@@ -254,4 +253,9 @@ async def test_a_failing_release_pauses_itself_and_says_why(server: LiveServer, 
         release = page.locator("li.release").first
         await expect(release.locator(".badge")).to_have_text("paused", timeout=45_000)
         await expect(release.locator(".reason")).not_to_be_empty()
+        # It paused while the page was open: the live state swaps Pause for Resume too.
+        await expect(release.locator('button:has-text("Resume")')).to_be_visible()
+        await expect(release.locator('button:has-text("Pause")')).to_be_hidden()
         await expect(release.locator("rect.seg-failed")).to_have_count(1)
+        # For the docs: a paused release with its reason (and, in a full run, a completed one).
+        await screenshot(page, "firmware")
