@@ -6,10 +6,13 @@ import re
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
+from tests.support.alerts import alerts_of, create_rule, wait_for
 from tests.support.factories import bearer, provision
+from tests.support.readings import store_readings
 from tests.support.server import LiveServer
 
 
@@ -177,6 +180,43 @@ async def test_alerts_and_firmware_pages_render_with_or_without_their_backends(
         live = await client.get("/ui/firmware.json")
         assert live.status_code == 200
         assert set(live.json()) == {"fields", "bars"}
+
+
+async def test_alerts_page_renders_the_acknowledge_form_of_an_open_alert(
+    server: LiveServer, token: str
+) -> None:
+    # The table macro is imported by the page: the session's CSRF token must reach it.
+    [device] = await provision(server.client, token, batch="dash-ack")
+    rule = await create_rule(
+        server.client,
+        token,
+        sensor_type="iaq",
+        op=">",
+        threshold=400,
+        device_id=device["device_id"],
+    )
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    await store_readings(server.services.pool, device["device_id"], [("iaq", at, 480)])
+    [alert] = await wait_for(
+        lambda: alerts_of(server.client, token, rule_id=rule["rule_id"]), timeout=15
+    )
+    async with signed_in(server, token) as client:
+        response = await client.get("/alerts")
+        assert response.status_code == 200
+        form = re.search(
+            rf'action="/alerts/{alert["alert_id"]}/acknowledge">'
+            r'<input type="hidden" name="csrf_token" value="([^"]+)">',
+            response.text,
+        )
+        assert form is not None
+        acknowledged = await client.post(
+            f"/alerts/{alert['alert_id']}/acknowledge",
+            data={"csrf_token": form.group(1)},
+            follow_redirects=False,
+        )
+        assert acknowledged.status_code == 303
+    [after] = await alerts_of(server.client, token, rule_id=rule["rule_id"])
+    assert after["state"] == "acknowledged"
 
 
 async def test_dashboard_is_not_in_the_openapi_document(server: LiveServer) -> None:
