@@ -12,17 +12,35 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import asyncpg
 
-from bench.alert_latency import SECRET, create_database, drop_database
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import SECRET
 from climasense.alerts.offline import sweep
 from climasense.auth.keys import KeyHasher
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
 from climasense.devices import service as devices_service
+
+
+async def create_database(admin_url: str) -> tuple[str, str]:
+    name = f"cs_bench_{secrets.token_hex(4)}"
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"CREATE DATABASE {name}")
+    await conn.close()
+    return name, admin_url.rsplit("/", 1)[0] + "/" + name
+
+
+async def drop_database(admin_url: str, name: str) -> None:
+    conn = await asyncpg.connect(admin_url)
+    await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    await conn.close()
 
 
 async def timed_sweep(pool: asyncpg.Pool) -> tuple[float, tuple[int, int]]:

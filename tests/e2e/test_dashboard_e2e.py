@@ -1,7 +1,7 @@
 """The dashboard in a real headless Chromium: sign in, watch the fleet, open a device.
 
-The flows that need capabilities built elsewhere (telemetry queries, commands, alerts, OTA)
-are in `pending_test_flows.py`, enabled once those land.
+The flows that act on the fleet (charts, settings, commands, alerts, firmware releases) are in
+`test_dashboard_flows.py`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.e2e]
 async def test_sign_in_see_the_fleet_live_and_open_a_device(server: LiveServer, token: str) -> None:
     plan = Plan(devices=2, hubs=1, sensors_per_hub=2, batch="e2e-fleet")
     async with (
-        simulated_fleet(server, token, plan) as fleet,
+        # A day of history, so the hub's charts (in its screenshot) have lines.
+        simulated_fleet(server, token, plan, backfill_hours=24) as fleet,
         chromium() as browser,
         page_of(browser, server) as page,
     ):

@@ -8,13 +8,13 @@ import yaml
 
 from tests.support.server import LiveServer
 
-# The shared contract sits beside the checkout (`../shared/contract`), which may itself be a
-# worktree one level further down (`wt/<branch>`): the nearest one going up.
+# The shared contract sits beside the checkout (/work/shared next to /work/main), or a level
+# higher for a worktree in /work/wt/<name>: the first ancestor that has it.
 CONTRACT = next(
     (
-        parent / "shared" / "contract" / "openapi.yaml"
+        found
         for parent in Path(__file__).resolve().parents[3:]
-        if (parent / "shared" / "contract" / "openapi.yaml").exists()
+        if (found := parent / "shared" / "contract" / "openapi.yaml").exists()
     ),
     Path(__file__).resolve().parents[3] / "shared" / "contract" / "openapi.yaml",
 )

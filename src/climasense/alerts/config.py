@@ -11,6 +11,7 @@ from climasense.errors import ConfigurationError
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
     poll_seconds: float = 0.1  # idle evaluator: how often it looks at its shards' outbox
+    busy_poll_seconds: float = 0.02  # after a batch that found rows (but not a full batch)
     batch_size: int = 500  # outbox rows per evaluation transaction
     rebalance_seconds: float = 2.0  # how often an evaluator revisits its share of shards
     webhook_poll_seconds: float = 0.2
@@ -38,6 +39,9 @@ class AlertSettings:
         defaults = cls()
         return cls(
             poll_seconds=number("CLIMASENSE_ALERT_POLL_SECONDS", defaults.poll_seconds, 0.01),
+            busy_poll_seconds=number(
+                "CLIMASENSE_ALERT_BUSY_POLL_SECONDS", defaults.busy_poll_seconds, 0.001
+            ),
             batch_size=int(number("CLIMASENSE_ALERT_BATCH_SIZE", defaults.batch_size, 1)),
             webhook_timeout_seconds=number(
                 "CLIMASENSE_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds, 0.1

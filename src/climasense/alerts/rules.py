@@ -8,16 +8,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
+from climasense.telemetry.sensor_types import CODES
+
 # The code table of migration 0002 (`sensor_types`), by name.
-SENSOR_TYPE_CODES: dict[str, int] = {
-    "temperature": 1,
-    "humidity": 2,
-    "pressure": 3,
-    "power_availability": 4,
-    "battery_level": 5,
-    "signal_strength": 6,
-    "iaq": 7,
-}
+SENSOR_TYPE_CODES: dict[str, int] = CODES
 SENSOR_TYPE_NAMES: dict[int, str] = {code: name for name, code in SENSOR_TYPE_CODES.items()}
 
 OPS: dict[str, Callable[[float, float], bool]] = {

@@ -8,15 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SensorTypeName = Literal[
-    "temperature",
-    "humidity",
-    "pressure",
-    "power_availability",
-    "battery_level",
-    "signal_strength",
-    "iaq",
-]
+from climasense.telemetry.sensor_types import SensorTypeName
+
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Severity = Literal["info", "warning", "critical"]
 AlertState = Literal["open", "acknowledged", "resolved"]

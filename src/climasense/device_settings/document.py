@@ -12,17 +12,9 @@ from functools import cache
 from typing import Any
 
 from climasense.errors import ValidationFailed
+from climasense.telemetry.sensor_types import NAMES
 
-# The sensor types of CONTRACT §4.1 (the `sensor_types` code table of migration 0002).
-SENSOR_TYPES = (
-    "temperature",
-    "humidity",
-    "pressure",
-    "power_availability",
-    "battery_level",
-    "signal_strength",
-    "iaq",
-)
+SENSOR_TYPES = NAMES  # CONTRACT §4.1
 _SENSOR_SET = frozenset(SENSOR_TYPES)
 
 WRITABLE_FIELDS = ("reporting_interval_seconds", "enabled_sensors", "location", "timezone")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
@@ -13,7 +13,7 @@ from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.ota import firmware, releases
 from climasense.ota.routes import blob_store
-from climasense.ota.schemas import Firmware, FirmwareList, Release, ReleaseCreate
+from climasense.ota.schemas import Firmware, FirmwareList, Release, ReleaseCreate, ReleaseList
 
 router = APIRouter(tags=["firmware"], route_class=JSONRoute)
 
@@ -129,6 +129,22 @@ async def cancel_release(
         version=version,
     )
     return Release.model_validate(document)
+
+
+@router.get("/releases", response_model=ReleaseList)
+async def list_releases(
+    services: ServicesDep,
+    model: str | None = None,
+    state: Literal["active", "paused", "cancelled"] | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> ReleaseList:
+    """Releases, newest first, each as `GET /admin/v1/releases/{release_id}` shows it; pass
+    `next_cursor` back as `cursor`."""
+    documents, next_cursor = await releases.list_releases(
+        services.pool, services.settings, model=model, state=state, cursor=cursor, limit=limit
+    )
+    return ReleaseList.model_validate({"releases": documents, "next_cursor": next_cursor})
 
 
 @router.get("/releases/{release_id}", response_model=Release)

@@ -176,6 +176,32 @@ async def get(pool: asyncpg.Pool, settings: Settings, release_id: UUID) -> dict[
     return await document(pool, settings, row)
 
 
+async def list_releases(
+    pool: asyncpg.Pool,
+    settings: Settings,
+    *,
+    model: str | None,
+    state: str | None,
+    cursor: str | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """A page of releases, newest first, each with its counts; the cursor is the last id."""
+    after = None
+    if cursor is not None:
+        try:
+            after = UUID(cursor)
+        except ValueError:
+            raise ValidationFailed(
+                "Invalid cursor",
+                details=[{"field": "cursor", "message": "not a cursor from this API"}],
+            ) from None
+    rows = await repository.list_releases(
+        pool, model=model, state=state, after=after, limit=limit + 1
+    )
+    next_cursor = str(rows[limit - 1]["release_id"]) if len(rows) > limit else None
+    return [await document(pool, settings, row) for row in rows[:limit]], next_cursor
+
+
 async def document(
     db: asyncpg.Pool | asyncpg.Connection, settings: Settings, row: asyncpg.Record
 ) -> dict[str, Any]:

@@ -164,6 +164,31 @@ async def get_release(
     )
 
 
+async def list_releases(
+    db: Executor,
+    *,
+    model: str | None,
+    state: str | None,
+    after: UUID | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    """Newest first; `after` is the last release of the previous page. Releases are few (one
+    per rollout), so this reads the table without an index of its own."""
+    return await db.fetch(
+        f"""SELECT {_RELEASE_COLUMNS} FROM firmware_releases
+           WHERE ($1::text IS NULL OR model = $1)
+             AND ($2::text IS NULL OR state = $2)
+             AND ($3::uuid IS NULL OR (created_at, release_id) <
+                  (SELECT created_at, release_id FROM firmware_releases WHERE release_id = $3))
+           ORDER BY created_at DESC, release_id DESC
+           LIMIT $4""",
+        model,
+        state,
+        after,
+        limit,
+    )
+
+
 async def set_release_state(
     db: Executor,
     release_id: UUID,

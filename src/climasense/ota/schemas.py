@@ -68,3 +68,8 @@ class Release(BaseModel):
     )
     created_at: datetime
     updated_at: datetime
+
+
+class ReleaseList(BaseModel):
+    releases: list[Release]
+    next_cursor: str | None

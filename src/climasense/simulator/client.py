@@ -34,6 +34,7 @@ class Stats:
     commands_failed: int = 0
     ota_completed: int = 0
     ota_failed: int = 0
+    downloads_resumed: int = 0
     sensors_registered: int = 0
     missing_endpoints: set[str] = field(default_factory=set)
 
@@ -99,29 +100,58 @@ class DeviceClient:
         return self.deadline is None or self._clock() + wait < self.deadline
 
     async def stream_download(
-        self, path: str, on_chunk: Callable[[bytes], None]
-    ) -> httpx.Response | None:
-        """GET a (firmware) body chunk by chunk, never holding it whole."""
+        self,
+        path: str,
+        on_chunk: Callable[[bytes], None],
+        *,
+        headers: dict[str, str] | None = None,
+        on_start: Callable[[httpx.Response], None] | None = None,
+    ) -> Fetched:
+        """GET a (firmware) body chunk by chunk, never holding it whole. `on_start` sees a
+        `200`/`206` response before its first chunk (to restart or resume a partial image)."""
+        sent = {**self.headers, **(headers or {})}
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
+            started = False
             try:
-                async with self.http.stream("GET", path, headers=self.headers) as response:
-                    if response.status_code == 200:
+                async with self.http.stream("GET", path, headers=sent) as response:
+                    if response.status_code in {200, 206}:
+                        if on_start is not None:
+                            on_start(response)
+                        started = True
                         async for chunk in response.aiter_bytes():
                             on_chunk(chunk)
-                        return response
+                        return Fetched(response)
                     await response.aread()
             except httpx.HTTPError:
                 self.stats.errors += 1
-                return None
+                # Cut off mid-image: what arrived is kept, the caller may resume with `Range`.
+                return Fetched(response if started else None, interrupted=started)
             if response.status_code not in _RETRYABLE:
-                return response
+                return Fetched(response)
             self.stats.rate_limited += response.status_code == 429
             wait = retry_after_seconds(response)
             if attempt == self.max_retries or not self._time_left(wait):
-                return response
+                return Fetched(response)
             await self._sleep(wait)
-        return None
+        return Fetched(None)
+
+
+@dataclass
+class Fetched:
+    """A download's outcome: the response (None if the server could not be reached) and
+    whether its body broke off part-way."""
+
+    response: httpx.Response | None
+    interrupted: bool = False
+
+    @property
+    def complete(self) -> bool:
+        return (
+            not self.interrupted
+            and self.response is not None
+            and self.response.status_code in {200, 206}
+        )
 
 
 def _is_unknown_route(response: httpx.Response) -> bool:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
+
 from climasense.simulator import physics
 from climasense.simulator.client import DeviceClient
 from climasense.simulator.schedule import Schedule
@@ -23,11 +25,44 @@ from climasense.simulator.schedule import Schedule
 log = logging.getLogger(__name__)
 
 MAX_READINGS_PER_POST = 100
+# Backfill the last two days densely (the 24 h chart's 5-minute buckets), older days sparsely.
+RECENT_BACKFILL = timedelta(hours=48)
 DEFAULT_SENSORS = {
     "standalone": list(physics.RANGES),
     "hub": ["temperature", "humidity", "power_availability", "signal_strength"],
     "zigbee_sensor": ["temperature", "humidity", "battery_level"],
 }
+
+
+MAX_DOWNLOAD_ATTEMPTS = 4  # the first try and three resumes
+
+
+class PartialImage:
+    """The firmware bytes received so far, hashed as they arrive (never held whole), and what a
+    resumed request needs: `Range` from the next byte, `If-Range` with the image's ETag."""
+
+    def __init__(self) -> None:
+        self.digest = hashlib.sha256()
+        self.size = 0
+        self.etag: str | None = None
+
+    def start(self, response: httpx.Response) -> None:
+        resumed = response.status_code == 206 and response.headers.get(
+            "content-range", ""
+        ).startswith(f"bytes {self.size}-")
+        if not resumed:  # a whole image (the server ignored or refused the range): start over
+            self.digest = hashlib.sha256()
+            self.size = 0
+        self.etag = response.headers.get("etag") or self.etag
+
+    def add(self, chunk: bytes) -> None:
+        self.digest.update(chunk)
+        self.size += len(chunk)
+
+    def resume_headers(self) -> dict[str, str]:
+        if not self.size or not self.etag:
+            return {}
+        return {"Range": f"bytes={self.size}-", "If-Range": self.etag}
 
 
 @dataclass
@@ -197,8 +232,11 @@ class VirtualDevice:
     async def report(self, moment: datetime) -> None:
         await self.post_readings(self.readings_at(moment))
 
-    async def backfill(self, hours: float, step: timedelta, now: datetime) -> None:
-        """Post the past `hours` of readings (so charts have history from the first minute)."""
+    async def backfill(
+        self, hours: float, step: timedelta, now: datetime, *, older_step: timedelta | None = None
+    ) -> None:
+        """Post the past `hours` of readings (so charts have history from the first minute):
+        every `step` over the last two days, every `older_step` (if given) before that."""
         moment = now - timedelta(hours=hours)
         pending: list[dict[str, Any]] = []
         while moment < now - step / 2:
@@ -207,7 +245,8 @@ class VirtualDevice:
                 if not await self.post_readings(pending):
                     return
                 pending = []
-            moment += step
+            recent = now - moment <= RECENT_BACKFILL
+            moment += step if recent or older_step is None else older_step
         if pending:
             await self.post_readings(pending)
 
@@ -290,20 +329,24 @@ class VirtualDevice:
     async def update(self, version: str, checksum: str, size: int) -> bool:
         """Download, verify and apply `version`, reporting each step; True when completed."""
         await self.report_ota(version, "downloading", progress_percent=0)
-        digest = hashlib.sha256()
-        received = 0
-
-        def on_chunk(chunk: bytes) -> None:
-            nonlocal received
-            digest.update(chunk)
-            received += len(chunk)
-
-        response = await self.client.stream_download(f"/v1/ota/download/{version}", on_chunk)
-        if response is None or response.status_code != 200:
-            return await self.fail(version, "download failed")
-        await self.report_ota(version, "downloaded")
+        image = PartialImage()
+        path = f"/v1/ota/download/{version}"
+        for attempt in range(MAX_DOWNLOAD_ATTEMPTS):
+            fetched = await self.client.stream_download(
+                path, image.add, headers=image.resume_headers(), on_start=image.start
+            )
+            if fetched.complete:
+                break
+            if not fetched.interrupted or attempt == MAX_DOWNLOAD_ATTEMPTS - 1:
+                return await self.fail(version, "download failed")
+            # The link dropped mid-image: carry on from the last byte received.
+            self.client.stats.downloads_resumed += 1
+            if size:
+                progress = min(99, 100 * image.size // size)
+                await self.report_ota(version, "downloading", progress_percent=progress)
+        await self.report_ota(version, "downloaded", progress_percent=100)
         await self.report_ota(version, "verifying")
-        if checksum != f"sha256:{digest.hexdigest()}" or (size and received != size):
+        if checksum != f"sha256:{image.digest.hexdigest()}" or (size and image.size != size):
             return await self.fail(version, "checksum mismatch")
         await self.report_ota(version, "applying")
         if self.rng.random() < self.timing.ota_failure_rate:

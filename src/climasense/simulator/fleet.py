@@ -165,8 +165,11 @@ async def run_fleet(
         try:
             if backfill_hours > 0:
                 await device.setup()
-                step = timedelta(seconds=max(device.timing.interval, 600))
-                await device.backfill(backfill_hours, step, datetime.now(UTC))
+                # A real device's default interval (300 s) fills every 5-minute bucket.
+                step = timedelta(seconds=max(device.timing.interval, 300))
+                await device.backfill(
+                    backfill_hours, step, datetime.now(UTC), older_step=timedelta(hours=1)
+                )
             await device.run(deadline)
         except asyncio.CancelledError:
             raise

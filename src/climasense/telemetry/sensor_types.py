@@ -6,6 +6,7 @@ The codes are the `sensor_types` table of migration 0002: readings store the sma
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,3 +43,17 @@ SENSOR_TYPES: tuple[SensorType, ...] = (
 BY_NAME: dict[str, SensorType] = {t.name: t for t in SENSOR_TYPES}
 BY_CODE: dict[int, SensorType] = {t.code: t for t in SENSOR_TYPES}
 NAMES: tuple[str, ...] = tuple(t.name for t in SENSOR_TYPES)
+CODES: dict[str, int] = {t.name: t.code for t in SENSOR_TYPES}
+
+# The same names as a type, for request models (pydantic turns it into the schema's enum).
+SensorTypeName = Literal[
+    "temperature",
+    "humidity",
+    "pressure",
+    "power_availability",
+    "battery_level",
+    "signal_strength",
+    "iaq",
+]
+if get_args(SensorTypeName) != NAMES:  # pragma: no cover - a guard against drift at import
+    raise RuntimeError("SensorTypeName and SENSOR_TYPES disagree")

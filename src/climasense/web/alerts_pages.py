@@ -38,19 +38,30 @@ def _uuids(values: list[str]) -> list[UUID]:
 
 
 def rule_condition(rule: dict[str, Any]) -> str:
+    if rule.get("kind") == "device_offline":
+        return "no telemetry for 3 × the reporting interval"
     sensor = str(rule.get("sensor_type") or "")
     unit = format.UNITS.get(sensor, "")
-    text = f"{format.label(sensor)} {rule.get('op')} {rule.get('threshold')}{(' ' + unit) if unit else ''}"
+    threshold = _shown(rule.get("threshold"))
+    text = f"{format.label(sensor)} {rule.get('op')} {threshold}{(' ' + unit) if unit else ''}"
     if rule.get("for_seconds"):
         text += f" for {rule['for_seconds']} s"
     if rule.get("clear_threshold") is not None:
-        text += f" (clears at {rule['clear_threshold']})"
+        text += f" (clears at {_shown(rule['clear_threshold'])})"
     return text
 
 
-def rule_scope(rule: dict[str, Any]) -> str:
+def _shown(value: Any) -> str:
+    """A threshold as typed: `0`, not `0.0`."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def rule_scope(rule: dict[str, Any], serials: dict[str, str] | None = None) -> str:
     if rule.get("device_id"):
-        return f"device {rule['device_id']}"
+        device_id = str(rule["device_id"])
+        return f"device {(serials or {}).get(device_id, device_id)}"
     if rule.get("batch"):
         return f"batch {rule['batch']}"
     return "whole fleet"
@@ -69,6 +80,8 @@ async def alerts_page(request: Request, session: SessionDep) -> Response:
         )
         rows = tables.alert_rows(found, serials)
     rules = await data.alert_rules(api)
+    rule_devices = [str(r.get("device_id")) for r in rules or [] if r.get("device_id")]
+    rule_serials = await repository.serial_numbers(services_of(request).pool, _uuids(rule_devices))
     return render(
         request,
         "alerts.html",
@@ -79,7 +92,7 @@ async def alerts_page(request: Request, session: SessionDep) -> Response:
             "columns": tables.ALERT_COLUMNS,
             "rules": rules,
             "rule_condition": rule_condition,
-            "rule_scope": rule_scope,
+            "rule_scope": lambda rule: rule_scope(rule, rule_serials),
             "operators": OPERATORS,
             "severities": SEVERITIES,
         },
@@ -108,17 +121,21 @@ def rule_body(form: Any) -> dict[str, Any]:
     """The `POST /admin/v1/alert-rules` body a submitted rule form asks for."""
     body: dict[str, Any] = {
         "name": text_field(form, "name"),
-        "sensor_type": text_field(form, "sensor_type"),
-        "op": text_field(form, "op"),
-        "threshold": _number(text_field(form, "threshold")),
         "severity": text_field(form, "severity") or "warning",
     }
+    if text_field(form, "kind") == "device_offline":
+        # Takes no condition: the sensor, operator and thresholds on the form are ignored.
+        body["kind"] = "device_offline"
+    else:
+        body["sensor_type"] = text_field(form, "sensor_type")
+        body["op"] = text_field(form, "op")
+        body["threshold"] = _number(text_field(form, "threshold"))
+        clear = text_field(form, "clear_threshold")
+        if clear:
+            body["clear_threshold"] = _number(clear)
     for_seconds = text_field(form, "for_seconds")
     if for_seconds:
         body["for_seconds"] = _number(for_seconds)
-    clear = text_field(form, "clear_threshold")
-    if clear:
-        body["clear_threshold"] = _number(clear)
     scope = text_field(form, "scope")
     if scope == "batch" and text_field(form, "batch"):
         body["batch"] = text_field(form, "batch")

@@ -19,6 +19,7 @@ from climasense.web.format import UNITS, label, parse_time
 WIDTH = 640
 HEIGHT = 180
 _LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 14, 26
+_ON_OFF = {"power_availability"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,19 +62,28 @@ def nice_ticks(low: float, high: float, count: int = 4) -> list[float]:
     return ticks
 
 
-def segments(points: list[Point], bucket: timedelta) -> list[list[Point]]:
-    """Split where buckets are missing, so the line does not bridge a gap in reporting."""
+def segments(
+    points: list[Point], bucket: timedelta, expected: timedelta | None = None
+) -> list[list[Point]]:
+    """Split where the device was quiet, so the line does not bridge a gap in reporting: more
+    than 1.5 buckets apart, or more than two reporting intervals (`expected`) for a device that
+    reports less often than once a bucket."""
+    allowed = max(bucket * 1.5, (expected or timedelta(0)) * 2)
     runs: list[list[Point]] = []
     for point in points:
-        if runs and point.start - runs[-1][-1].start <= bucket * 1.5:
+        if runs and point.start - runs[-1][-1].start <= allowed:
             runs[-1].append(point)
         else:
             runs.append([point])
     return runs
 
 
-def _fmt(value: float) -> str:
-    return f"{value:.0f}" if abs(value) >= 100 or value == int(value) else f"{value:.1f}"
+def tick_labels(ticks: list[float]) -> list[str]:
+    """Tick values with as many decimals as their step needs (0.05 apart → two), so that
+    neighbouring ticks never read the same."""
+    step = abs(ticks[1] - ticks[0]) if len(ticks) > 1 else 1.0
+    decimals = next((d for d in range(5) if math.isclose(round(step, d), step)), 4)
+    return [f"{tick:.{decimals}f}" for tick in ticks]
 
 
 def line_chart(
@@ -83,6 +93,7 @@ def line_chart(
     start: datetime,
     end: datetime,
     bucket: timedelta,
+    reporting_interval: timedelta | None = None,
 ) -> Markup:
     points = points_of(buckets)
     title = label(sensor_type)
@@ -103,7 +114,11 @@ def line_chart(
         return Markup("".join(parts))  # noqa: S704 (text escaped above, the rest numbers)
     lows = [p.low for p in points]
     highs = [p.high for p in points]
-    ticks = nice_ticks(min(lows), max(highs))
+    if sensor_type in _ON_OFF:  # 0 or 1: an off/on axis, not 0.0 … 2.0
+        ticks, labels = [0.0, 1.0], ["off", "on"]
+    else:
+        ticks = nice_ticks(min(lows), max(highs))
+        labels = tick_labels(ticks)
     y_min, y_max = ticks[0], ticks[-1]
     span = (end - start).total_seconds() or 1.0
 
@@ -114,11 +129,11 @@ def line_chart(
     def y(value: float) -> float:
         return round(_TOP + plot_h * (1 - (value - y_min) / ((y_max - y_min) or 1)), 1)
 
-    for tick in ticks:
+    for tick, tick_text in zip(ticks, labels, strict=True):
         parts.append(
             f'<line class="grid" x1="{_LEFT}" x2="{WIDTH - _RIGHT}" y1="{y(tick)}" y2="{y(tick)}"/>'
             f'<text class="axis" x="{_LEFT - 6}" y="{y(tick) + 4}" text-anchor="end">'
-            f"{escape(_fmt(tick))}</text>"
+            f"{escape(tick_text)}</text>"
         )
     for i in range(5):
         moment = start + (end - start) * i / 4
@@ -133,7 +148,7 @@ def line_chart(
             f'<text class="axis" x="{xpos}" y="{HEIGHT - 8}" text-anchor="{anchor}">'
             f"{escape(label_text)}</text>"
         )
-    for run in segments(points, bucket):
+    for run in segments(points, bucket, reporting_interval):
         upper = " ".join(f"{x(p.start)},{y(p.high)}" for p in run)
         lower = " ".join(f"{x(p.start)},{y(p.low)}" for p in reversed(run))
         parts.append(f'<polygon class="band" points="{upper} {lower}"/>')

@@ -139,12 +139,14 @@ def redirect(
 
 
 async def checked_form(request: Request, session: DashboardSession) -> FormData:
-    """The submitted form, once its CSRF token and origin are verified."""
+    """The submitted form, once its CSRF token and origin are verified. A form with a file
+    must be closed by the caller (`await form.close()`): its upload spools to a temporary file."""
     form = await request.form(max_fields=200, max_files=1)
     token = form.get(sessions.CSRF_FIELD)
     try:
         sessions.check_csrf(request, session, token if isinstance(token, str) else None)
     except Exception as exc:
+        await form.close()
         raise FormRejected(str(exc)) from exc
     return form
 

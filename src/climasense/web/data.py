@@ -15,12 +15,12 @@ from uuid import UUID
 
 import asyncpg
 
-from climasense.device_settings import service as settings_service
-from climasense.errors import NotFound
 from climasense.web import repository
 from climasense.web.operator_api import ApiResult, OperatorAPI
 
 FLEET_PAGE_SIZE = 50
+# The firmware page shows (and polls) this many of the newest releases.
+RELEASES_SHOWN = 20
 # Open alerts are read in pages of this size, up to this many pages, for the fleet counts.
 _ALERT_PAGE = 1000
 _ALERT_PAGES = 10
@@ -105,12 +105,9 @@ async def device(api: OperatorAPI, device_id: str) -> dict[str, Any] | None:
     return result.body if result.ok and isinstance(result.body, dict) else None
 
 
-async def device_settings(pool: asyncpg.Pool, device_id: str) -> dict[str, Any] | None:
-    # The operator API has no settings read (only PATCH); the document is the device's own.
-    try:
-        return await settings_service.settings_document(pool, UUID(device_id))
-    except (NotFound, ValueError):
-        return None
+async def device_settings(api: OperatorAPI, device_id: str) -> dict[str, Any] | None:
+    result = await api.get(f"/admin/v1/devices/{device_id}/settings")
+    return result.body if result.ok and isinstance(result.body, dict) else None
 
 
 async def chart_buckets(
@@ -216,10 +213,10 @@ async def firmware_images(api: OperatorAPI) -> list[dict[str, Any]] | None:
 
 
 async def releases(api: OperatorAPI, wanted: list[str]) -> list[dict[str, Any]] | None:
-    """Every release the server lists (`GET /admin/v1/releases`), plus the ones named in
-    `wanted` read one by one (the contract guarantees only `GET /admin/v1/releases/{id}`)."""
+    """The newest releases (`GET /admin/v1/releases`), plus the ones named in `wanted` (a
+    release just created, or one an operator follows by link) read one by one if older."""
     found: dict[str, dict[str, Any]] = {}
-    listed = await api.get("/admin/v1/releases", limit=100)
+    listed = await api.get("/admin/v1/releases", limit=RELEASES_SHOWN)
     if listed.ok and isinstance(listed.body, dict):
         for listed_release in listed.body.get("releases") or []:
             found[str(listed_release.get("release_id"))] = listed_release

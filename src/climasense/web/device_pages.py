@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +22,6 @@ from climasense.web.common import (
     redirect,
     render,
     secure,
-    services_of,
     text_field,
 )
 from climasense.web.operator_api import ApiResult, OperatorAPI
@@ -45,8 +45,11 @@ def _valid_id(device_id: str) -> bool:
 
 
 async def _charts(
-    api: OperatorAPI, device_id: str, range_name: str, enabled: list[str]
+    api: OperatorAPI, device_id: str, range_name: str, settings: dict[str, Any] | None
 ) -> dict[str, Any]:
+    enabled = list((settings or {}).get("enabled_sensors") or [])
+    interval = (settings or {}).get("reporting_interval_seconds")
+    expected = timedelta(seconds=interval) if isinstance(interval, int) else None
     buckets, start, end = await data.chart_buckets(api, device_id, range_name)
     _, _, width = data.RANGES[range_name]
     if buckets is None:
@@ -56,7 +59,12 @@ async def _charts(
         {
             "sensor_type": kind,
             "svg": svg_charts.line_chart(
-                kind, buckets.get(kind, []), start=start, end=end, bucket=width
+                kind,
+                buckets.get(kind, []),
+                start=start,
+                end=end,
+                bucket=width,
+                reporting_interval=expected,
             ),
         }
         for kind in kinds
@@ -70,7 +78,9 @@ def _live_fields(device: dict[str, Any]) -> dict[str, str]:
     return {
         "device-state": state,
         "last-seen": format.ago(device.get("last_seen_at")),
-        "last-seen-at": format.timestamp(device.get("last_seen_at")),
+        "last-seen-at": format.timestamp(device.get("last_seen_at"))
+        if device.get("last_seen_at")
+        else "",
         "firmware": device.get("firmware_version") or "—",
         "position": format.coordinates(device.get("latitude"), device.get("longitude")),
         "settings-version": str(device.get("settings_version") or "—"),
@@ -85,10 +95,9 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
     if device is None:
         context = {"title": "Device not found", "message": "No device has this id."}
         return render(request, "error.html", context, session=session, status=404)
-    settings = await data.device_settings(services_of(request).pool, device_id)
+    settings = await data.device_settings(api, device_id)
     commands = await data.commands(api, device_id)
     range_name = _range(request)
-    enabled = list((settings or {}).get("enabled_sensors") or [])
     return render(
         request,
         "device.html",
@@ -103,7 +112,7 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
             "command_types": COMMAND_TYPES,
             "sensors": tables.sensor_rows(device.get("sensors") or []),
             "sensor_columns": tables.SENSOR_COLUMNS,
-            "charts": await _charts(api, device_id, range_name, enabled),
+            "charts": await _charts(api, device_id, range_name, settings),
             "ranges": list(data.RANGES),
             "live_url": f"/ui/devices/{device_id}.json",
         },
@@ -117,9 +126,8 @@ async def device_charts(request: Request, device_id: str, session: SessionDep) -
     if not _valid_id(device_id):
         return secure(HTMLResponse("", status_code=404))
     api = operator_api(request, session)
-    settings = await data.device_settings(services_of(request).pool, device_id)
-    enabled = list((settings or {}).get("enabled_sensors") or [])
-    charts = await _charts(api, device_id, _range(request), enabled)
+    settings = await data.device_settings(api, device_id)
+    charts = await _charts(api, device_id, _range(request), settings)
     html = environment().get_template("_charts.html").render(charts=charts)
     return secure(HTMLResponse(html))
 

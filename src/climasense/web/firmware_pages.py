@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -23,6 +23,7 @@ from climasense.web.common import (
     render,
     text_field,
 )
+from climasense.web.sessions import DashboardSession
 
 router = APIRouter(include_in_schema=False)
 
@@ -104,6 +105,15 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 @router.post("/firmware")
 async def upload(request: Request, session: SessionDep) -> Response:
     form = await checked_form(request, session)
+    try:
+        return await _upload(request, session, form)
+    finally:
+        # The image was spooled to a temporary file by the form parser; close it now rather
+        # than leave it to the garbage collector.
+        await form.close()
+
+
+async def _upload(request: Request, session: DashboardSession, form: FormData) -> Response:
     image = form.get("image")
     model, version = text_field(form, "model"), text_field(form, "version")
     if not isinstance(image, UploadFile) or not model or not version:

@@ -5,15 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-SENSOR_TYPES = [
-    "temperature",
-    "humidity",
-    "pressure",
-    "power_availability",
-    "battery_level",
-    "signal_strength",
-    "iaq",
-]
+from climasense.telemetry.sensor_types import NAMES
+
+SENSOR_TYPES = list(NAMES)
 
 UNITS = {
     "temperature": "°C",

@@ -1,8 +1,6 @@
-"""A firmware release's progress as the dashboard draws it, from `GET /admin/v1/releases/{id}`.
-
-The contract names the content (state, reason for an automatic pause, per-status counts) but
-not every field name, so this reads the likely spellings in one place.
-"""
+"""A firmware release's progress as the dashboard draws it, from the operator API's release
+document (`GET /admin/v1/releases/{id}`, `ota.schemas.Release`): `status_counts` (devices whose
+latest report for the version is each status), `devices_targeted`, `stuck`, `pause_reason`."""
 
 from __future__ import annotations
 
@@ -10,42 +8,27 @@ from typing import Any
 
 # Drawn left to right: finished work first, failures last.
 STATUS_ORDER = ["completed", "applying", "verifying", "downloaded", "downloading", "failed"]
-_COUNT_KEYS = ("status_counts", "counts", "by_status", "statuses")
-_TOTAL_KEYS = ("target_devices", "device_count", "eligible_devices", "total_devices", "targets")
-_REASON_KEYS = ("pause_reason", "paused_reason", "auto_pause_reason", "reason")
+FINAL = {"completed", "failed"}
 
 
 def status_counts(release: dict[str, Any]) -> dict[str, int]:
-    for key in _COUNT_KEYS:
-        value = release.get(key)
-        if isinstance(value, dict):
-            return {str(k): int(v) for k, v in value.items() if isinstance(v, int | float)}
-        if isinstance(value, list):  # [{"status": …, "count": …}]
-            return {
-                str(item["status"]): int(item.get("count", 0))
-                for item in value
-                if isinstance(item, dict) and "status" in item
-            }
-    return {}
+    counts = release.get("status_counts")
+    if not isinstance(counts, dict):
+        return {}
+    return {str(k): int(v) for k, v in counts.items() if isinstance(v, int | float)}
 
 
 def pause_reason(release: dict[str, Any]) -> str | None:
-    for key in _REASON_KEYS:
-        value = release.get(key)
-        if value:
-            return str(value)
-    return None
+    reason = release.get("pause_reason")
+    return str(reason) if reason else None
 
 
 def progress(release: dict[str, Any]) -> dict[str, Any]:
     counts = status_counts(release)
     reported = sum(counts.values())
-    total = reported
-    for key in _TOTAL_KEYS:
-        value = release.get(key)
-        if isinstance(value, int) and value >= reported:
-            total = value
-            break
+    targeted = release.get("devices_targeted")
+    # Devices revoked or moved to another batch after reporting still count as reported.
+    total = max(targeted, reported) if isinstance(targeted, int) else reported
     ordered = [s for s in STATUS_ORDER if s in counts] + sorted(
         s for s in counts if s not in STATUS_ORDER
     )
@@ -60,15 +43,18 @@ def progress(release: dict[str, Any]) -> dict[str, Any]:
     ]
     completed = counts.get("completed", 0)
     failed = counts.get("failed", 0)
-    finished = completed + failed
+    stuck = release.get("stuck") if isinstance(release.get("stuck"), int) else 0
+    rate = release.get("failure_rate_percent")
     return {
         "total": total,
         "reported": reported,
         "completed": completed,
         "failed": failed,
-        "in_progress": reported - finished,
+        "stuck": stuck,
+        "in_progress": reported - completed - failed,
         "not_started": total - reported,
-        "failure_percent": round(100.0 * failed / finished, 1) if finished else 0.0,
+        # The API's rate counts stuck devices as failed, as auto-pause does.
+        "failure_percent": round(float(rate), 1) if isinstance(rate, int | float) else 0.0,
         "segments": segments,
     }
 
@@ -76,10 +62,16 @@ def progress(release: dict[str, Any]) -> dict[str, Any]:
 def summary(release: dict[str, Any]) -> str:
     p = progress(release)
     if not p["total"]:
-        return "no device has reported yet"
+        return "no device targeted yet"
     text = f"{p['completed']} of {p['total']} completed"
     if p["in_progress"]:
         text += f", {p['in_progress']} in progress"
+        if p["stuck"]:
+            text += f" ({p['stuck']} stuck)"
     if p["failed"]:
-        text += f", {p['failed']} failed ({p['failure_percent']}% of finished)"
+        text += f", {p['failed']} failed"
+    if p["failed"] or p["stuck"]:
+        text += f" ({p['failure_percent']}% of finished)"
+    if p["not_started"]:
+        text += f", {p['not_started']} not started"
     return text

@@ -33,6 +33,11 @@ def cell(
     return found
 
 
+def blank() -> Cell:
+    """An empty cell (no dash): a row's action column when there is nothing to do."""
+    return {"text": ""}
+
+
 def button(label: str, action: str) -> Cell:
     return {"text": "", "form": {"action": action, "label": label}}
 
@@ -93,9 +98,21 @@ def reading_rows(latest: list[dict[str, Any]]) -> list[Row]:
     ]
 
 
+def _finished_at(command: dict[str, Any]) -> Any:
+    """When the command reached its final state (acked, failed, expired or cancelled)."""
+    for key in ("acked_at", "failed_at", "cancelled_at", "expired_at"):
+        if command.get(key):
+            return command[key]
+    return None
+
+
 def _result_text(command: dict[str, Any]) -> str:
     result = command.get("result")
     parts = []
+    if command.get("type") == "config_update" and command.get("settings_version") is not None:
+        parts.append(f"settings version {command['settings_version']}")
+    if command.get("cancel_reason"):
+        parts.append(f"cancelled ({command['cancel_reason']})")
     if command.get("error_message"):
         parts.append(str(command["error_message"]))
     if result not in (None, {}, ""):
@@ -114,7 +131,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
         action = (
             button("Cancel", f"/devices/{device_id}/commands/{command_id}/cancel")
             if status not in FINAL_COMMAND_STATES
-            else cell("")
+            else blank()
         )
         rows.append(
             {
@@ -124,13 +141,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
                     cell(status, badge=f"cmd-{status}"),
                     cell(format.timestamp(command.get("created_at"))),
                     cell(format.timestamp(command.get("delivered_at"))),
-                    cell(
-                        format.timestamp(
-                            command.get("acked_at")
-                            or command.get("acknowledged_at")
-                            or command.get("completed_at")
-                        )
-                    ),
+                    cell(format.timestamp(_finished_at(command))),
                     cell(_result_text(command), pre=True),
                     action,
                 ],
@@ -139,7 +150,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
     return rows
 
 
-COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Acknowledged", "Result", ""]
+COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Finished", "Result", ""]
 
 
 def sensor_rows(sensors: list[dict[str, Any]]) -> list[Row]:
@@ -168,9 +179,7 @@ def alert_rows(alerts: list[dict[str, Any]], serials: dict[str, str]) -> list[Ro
         state = str(alert.get("state"))
         sensor_type = str(alert.get("sensor_type") or "")
         action = (
-            button("Acknowledge", f"/alerts/{alert_id}/acknowledge")
-            if state == "open"
-            else cell("")
+            button("Acknowledge", f"/alerts/{alert_id}/acknowledge") if state == "open" else blank()
         )
         rows.append(
             {
@@ -178,7 +187,7 @@ def alert_rows(alerts: list[dict[str, Any]], serials: dict[str, str]) -> list[Ro
                 "cells": [
                     cell(alert.get("severity"), badge=f"sev-{alert.get('severity')}"),
                     cell(serials.get(device_id, device_id), href=f"/devices/{device_id}"),
-                    cell(format.label(sensor_type) if sensor_type else alert.get("rule_name")),
+                    cell(format.label(sensor_type) if sensor_type else "device offline"),
                     cell(format.reading(sensor_type, alert.get("value"))),
                     cell(format.timestamp(alert.get("opened_at"))),
                     cell(format.timestamp(alert.get("resolved_at"))),

@@ -181,3 +181,45 @@ async def test_other_batches_do_not_count(ota: Ota) -> None:
     await report(client, inside[0], "1.0.0", "completed")
     body = await get_release(client, token, created["release_id"])
     assert (body["state"], body["finished"]) == ("active", 1)
+
+
+async def test_list_releases_newest_first_with_filters_and_pages(ota: Ota) -> None:
+    client, token, model = ota.client, ota.token, new_model()
+    for version in ("1.0.0", "1.1.0", "1.2.0"):
+        assert (await upload(client, token, model, version, b"image")).status_code == 201
+    created = [await release(client, token, model, v, ["a"]) for v in ("1.0.0", "1.1.0", "1.2.0")]
+    paused = await client.post(
+        f"/admin/v1/firmware/{model}/1.1.0/releases/{created[1]['release_id']}/pause",
+        headers=bearer(token),
+    )
+    assert paused.status_code == 200
+
+    async def listed(**params: Any) -> dict[str, Any]:
+        response = await client.get("/admin/v1/releases", params=params, headers=bearer(token))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    everything = await listed(model=model)
+    assert [r["version"] for r in everything["releases"]] == ["1.2.0", "1.1.0", "1.0.0"]
+    assert everything["next_cursor"] is None
+    # Each entry is the same document as the single read.
+    assert everything["releases"][0] == await get_release(client, token, created[2]["release_id"])
+
+    first = await listed(model=model, limit=2)
+    assert [r["version"] for r in first["releases"]] == ["1.2.0", "1.1.0"]
+    rest = await listed(model=model, limit=2, cursor=first["next_cursor"])
+    assert [r["version"] for r in rest["releases"]] == ["1.0.0"]
+    assert rest["next_cursor"] is None
+
+    only_paused = await listed(model=model, state="paused")
+    assert [r["release_id"] for r in only_paused["releases"]] == [created[1]["release_id"]]
+
+    response = await client.get(
+        "/admin/v1/releases", params={"cursor": "nope"}, headers=bearer(token)
+    )
+    assert_error(response, 422, "validation_error")
+    response = await client.get(
+        "/admin/v1/releases", params={"state": "gone"}, headers=bearer(token)
+    )
+    assert_error(response, 422, "validation_error")

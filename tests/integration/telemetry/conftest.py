@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 
+from tests.conftest import make_settings
 from tests.support.factories import provision
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, live_server
+
+
+@pytest.fixture
+async def server(database_url: str, tmp_path: object) -> AsyncIterator[LiveServer]:
+    """These tests read the alert outbox ingest writes: no in-process alert evaluator may
+    consume it under them (tests that need the worker build their own server)."""
+    async with live_server(make_settings(database_url, tmp_path, run_worker=False)) as live:
+        yield live
 
 
 @pytest.fixture

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
-from tests.support.factories import provision
+from tests.support.alerts import alerts_of, create_rule, wait_for
+from tests.support.factories import bearer, provision
+from tests.support.readings import store_readings
 from tests.support.server import LiveServer
 
 
@@ -178,6 +182,43 @@ async def test_alerts_and_firmware_pages_render_with_or_without_their_backends(
         assert set(live.json()) == {"fields", "bars"}
 
 
+async def test_alerts_page_renders_the_acknowledge_form_of_an_open_alert(
+    server: LiveServer, token: str
+) -> None:
+    # The table macro is imported by the page: the session's CSRF token must reach it.
+    [device] = await provision(server.client, token, batch="dash-ack")
+    rule = await create_rule(
+        server.client,
+        token,
+        sensor_type="iaq",
+        op=">",
+        threshold=400,
+        device_id=device["device_id"],
+    )
+    at = datetime.now(UTC) - timedelta(minutes=1)
+    await store_readings(server.services.pool, device["device_id"], [("iaq", at, 480)])
+    [alert] = await wait_for(
+        lambda: alerts_of(server.client, token, rule_id=rule["rule_id"]), timeout=15
+    )
+    async with signed_in(server, token) as client:
+        response = await client.get("/alerts")
+        assert response.status_code == 200
+        form = re.search(
+            rf'action="/alerts/{alert["alert_id"]}/acknowledge">'
+            r'<input type="hidden" name="csrf_token" value="([^"]+)">',
+            response.text,
+        )
+        assert form is not None
+        acknowledged = await client.post(
+            f"/alerts/{alert['alert_id']}/acknowledge",
+            data={"csrf_token": form.group(1)},
+            follow_redirects=False,
+        )
+        assert acknowledged.status_code == 303
+    [after] = await alerts_of(server.client, token, rule_id=rule["rule_id"])
+    assert after["state"] == "acknowledged"
+
+
 async def test_dashboard_is_not_in_the_openapi_document(server: LiveServer) -> None:
     paths = (await server.client.get("/openapi.json")).json()["paths"]
     assert not [p for p in paths if not p.startswith(("/v1/", "/admin/", "/healthz"))]
@@ -188,3 +229,86 @@ async def test_static_assets_are_served_from_the_package(server: LiveServer) -> 
     assert script.status_code == 200
     assert "fetch(" in script.text
     assert (await server.client.get("/static/dashboard.css")).status_code == 200
+
+
+async def test_a_pending_command_can_be_cancelled_from_its_row(
+    server: LiveServer, token: str
+) -> None:
+    [device] = await provision(server.client, token, batch="web-cancel")
+    async with signed_in(server, token) as client:
+        page = f"/devices/{device['device_id']}"
+        sent = await client.post(
+            f"{page}/commands",
+            data={"type": "reboot", "csrf_token": _csrf((await client.get(page)).text)},
+        )
+        assert sent.status_code == 303
+        html = (await client.get(page)).text
+        # The row's one-button form carries the session's CSRF token.
+        found = re.search(
+            r'<form method="post" action="(/devices/[^"]+/cancel)">'
+            r'<input type="hidden" name="csrf_token" value="([^"]+)">',
+            html,
+        )
+        assert found, "no cancel form with a CSRF token in the command row"
+        cancelled = await client.post(found.group(1), data={"csrf_token": found.group(2)})
+        assert cancelled.status_code == 303
+        live = (await client.get(f"/ui/devices/{device['device_id']}.json")).json()
+        [row] = live["tables"]["commands"]
+        assert row["cells"][1]["text"] == "cancelled"
+        assert "cancelled (operator)" in row["cells"][5]["text"]
+
+
+async def test_firmware_page_lists_releases_and_their_progress(
+    server: LiveServer, token: str
+) -> None:
+    model = f"WEB-{secrets.token_hex(4)}"
+    [device] = await provision(server.client, token, batch="web-ota", model=model)
+    uploaded = await server.client.put(
+        f"/admin/v1/firmware/{model}/1.1.0",
+        content=b"image" * 100,
+        headers={**bearer(token), "Content-Type": "application/octet-stream"},
+    )
+    assert uploaded.status_code == 201
+    created = await server.client.post(
+        f"/admin/v1/firmware/{model}/1.1.0/releases",
+        json={"batches": ["web-ota"]},
+        headers=bearer(token),
+    )
+    release_id = created.json()["release_id"]
+    report = await server.client.post(
+        "/v1/ota/status",
+        json={"version": "1.1.0", "status": "completed"},
+        headers=bearer(device["api_key"]),
+    )
+    assert report.status_code == 200
+    async with signed_in(server, token) as client:
+        # Listed without naming it in the URL (GET /admin/v1/releases).
+        page = await client.get("/firmware")
+        assert f'data-release="{release_id}"' in page.text
+        assert f"{model} 1.1.0" in page.text
+        live = (await client.get("/ui/firmware.json")).json()
+        [bar] = [b for b in live["bars"] if b["id"] == release_id]
+        assert bar["segments"] == [{"status": "completed", "count": 1, "percent": 100.0}]
+        assert live["fields"][f"release-{release_id}-summary"] == "1 of 1 completed"
+        assert live["fields"][f"release-{release_id}-state"] == "active"
+
+
+async def test_a_zigbee_sensor_page_links_its_hub_and_offers_no_commands(
+    server: LiveServer, token: str
+) -> None:
+    [hub] = await provision(server.client, token, kind="hub", batch="web-zb")
+    [sensor] = await provision(server.client, token, kind="zigbee_sensor", batch="web-zb")
+    paired = await server.client.post(
+        "/v1/hub/sensors",
+        json={"sensor_api_key": sensor["api_key"]},
+        headers=bearer(hub["api_key"]),
+    )
+    assert paired.status_code == 201, paired.text
+    async with signed_in(server, token) as client:
+        page = (await client.get(f"/devices/{sensor['device_id']}")).text
+        assert f'<a href="/devices/{hub["device_id"]}">{hub["serial_number"]}</a>' in page
+        assert 'id="command-form"' not in page
+        assert "no link of its own" in page
+        hub_page = (await client.get(f"/devices/{hub['device_id']}")).text
+        assert 'id="command-form"' in hub_page
+        assert sensor["serial_number"] in hub_page

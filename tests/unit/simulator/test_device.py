@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -201,3 +202,18 @@ async def test_unrouted_endpoints_are_noted(http_for: list[httpx.AsyncClient]) -
     assert response is not None
     assert response.status_code == 404
     assert device.client.stats.missing_endpoints == {"GET /v1/nope"}
+
+
+async def test_backfill_is_dense_for_two_days_and_hourly_before(
+    http_for: list[httpx.AsyncClient],
+) -> None:
+    api = FakeDeviceAPI()
+    device = make_device(api, http_for)
+    device.enabled_sensors = ["temperature"]
+    now = datetime(2026, 5, 1, tzinfo=UTC)
+    await device.backfill(96, timedelta(minutes=5), now, older_step=timedelta(hours=1))
+    stamps = [datetime.fromisoformat(r["timestamp"]) for b in api.telemetry for r in b["readings"]]
+    gaps = {b - a for a, b in itertools.pairwise(stamps)}
+    assert gaps == {timedelta(hours=1), timedelta(minutes=5)}
+    assert stamps[0] == now - timedelta(hours=96)
+    assert len([s for s in stamps if now - s <= timedelta(hours=48)]) == 48 * 12

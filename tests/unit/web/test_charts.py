@@ -3,7 +3,14 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 
-from climasense.web.charts import line_chart, nice_ticks, points_of, progress_bar, segments
+from climasense.web.charts import (
+    line_chart,
+    nice_ticks,
+    points_of,
+    progress_bar,
+    segments,
+    tick_labels,
+)
 
 END = datetime(2026, 5, 1, 12, tzinfo=UTC)
 START = END - timedelta(hours=24)
@@ -30,6 +37,13 @@ def test_nice_ticks_cover_the_range_with_round_steps() -> None:
     assert flat[-1] >= 6
 
 
+def test_tick_labels_never_repeat() -> None:
+    assert tick_labels(nice_ticks(23.5, 23.65)) == ["23.50", "23.55", "23.60", "23.65"]
+    assert tick_labels([0, 2.5, 5]) == ["0.0", "2.5", "5.0"]
+    assert tick_labels([1000, 1010, 1020]) == ["1000", "1010", "1020"]
+    assert tick_labels(nice_ticks(0, 1)) == ["0.00", "0.25", "0.50", "0.75", "1.00"]
+
+
 def test_points_are_sorted_and_skip_malformed_buckets() -> None:
     found = points_of([bucket(10, 2), bucket(0, 1), {"start": "nonsense", "avg": 3}, {"avg": None}])
     assert [p.avg for p in found] == [1, 2]
@@ -38,6 +52,14 @@ def test_points_are_sorted_and_skip_malformed_buckets() -> None:
 def test_gaps_split_the_line() -> None:
     runs = segments(points_of([bucket(0, 1), bucket(5, 1), bucket(10, 1), bucket(60, 1)]), FIVE)
     assert [len(r) for r in runs] == [3, 1]
+
+
+def test_a_device_reporting_less_often_than_a_bucket_is_one_line() -> None:
+    # Every 10 min into 5-minute buckets: every other bucket is empty, yet it is not a gap.
+    every_ten = points_of([bucket(m, 1) for m in range(0, 60, 10)] + [bucket(120, 1)])
+    assert [len(r) for r in segments(every_ten, FIVE)] == [1] * 7
+    runs = segments(every_ten, FIVE, expected=timedelta(minutes=10))
+    assert [len(r) for r in runs] == [6, 1]  # still split where it was quiet for an hour
 
 
 def test_chart_draws_a_line_a_band_and_axes() -> None:
@@ -93,3 +115,19 @@ def test_progress_bar_stacks_segments_by_share() -> None:
     )
     assert 'class="seg seg-completed" data-status="completed" x="0.00" y="0" width="30.00"' in svg
     assert 'data-status="failed" x="30.00" y="0" width="10.00"' in svg
+
+
+def test_shore_power_has_an_off_on_axis() -> None:
+    svg = str(
+        line_chart(
+            "power_availability",
+            [bucket(0, 1), bucket(5, 0.5), bucket(10, 0)],
+            start=START,
+            end=END,
+            bucket=FIVE,
+        )
+    )
+    labels = re.findall(
+        r'<text class="axis" x="46" y="[\d.]+" text-anchor="end">([^<]+)</text>', svg
+    )
+    assert labels == ["off", "on"]

@@ -88,3 +88,36 @@ def test_rules_read_as_sentences() -> None:
     assert rule_condition(rule) == "Shore power == 0 for 120 s"
     assert rule_scope(rule) == "batch m1"
     assert rule_scope({}) == "whole fleet"
+    device_id = "4c38294b-0279-40c6-bd0c-4d799405bae3"
+    assert rule_scope({"device_id": device_id}) == f"device {device_id}"
+    assert rule_scope({"device_id": device_id}, {device_id: "CS-ST-0000001"}) == (
+        "device CS-ST-0000001"
+    )
+    assert rule_condition({**rule, "threshold": 0.0, "clear_threshold": 2.5}) == (
+        "Shore power == 0 for 120 s (clears at 2.5)"
+    )
+
+
+def test_a_device_offline_rule_sends_no_condition() -> None:
+    form = FormData(
+        [
+            ("name", "Gone quiet"),
+            ("kind", "device_offline"),
+            ("sensor_type", "temperature"),
+            ("op", ">"),
+            ("threshold", ""),
+            ("clear_threshold", "3"),
+            ("severity", "warning"),
+            ("scope", "batch"),
+            ("batch", "marina-1"),
+        ]
+    )
+    assert rule_body(form) == {
+        "name": "Gone quiet",
+        "kind": "device_offline",
+        "severity": "warning",
+        "batch": "marina-1",
+    }
+    assert rule_condition({"kind": "device_offline"}) == (
+        "no telemetry for 3 × the reporting interval"
+    )

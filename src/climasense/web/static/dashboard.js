@@ -94,6 +94,10 @@
         el.textContent = value;
         if (el.classList.contains("badge")) el.className = `badge ${value} state-${value}`;
       });
+      // Elements whose look depends on a state (a release's pause/resume button) follow it.
+      document.querySelectorAll(`[data-state-field="${CSS.escape(name)}"]`).forEach((el) => {
+        el.dataset.state = value;
+      });
     }
     for (const [name, rows] of Object.entries(data.tables || {})) {
       const tbody = document.querySelector(`tbody[data-table="${CSS.escape(name)}"]`);

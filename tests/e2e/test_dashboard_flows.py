@@ -1,10 +1,8 @@
-"""Browser flows that need capabilities built in other branches: the bucketed telemetry query,
-settings PATCH + commands, alerts and rules, OTA firmware and releases.
-
-Not collected (the name does not match `test_*.py`). After merging those branches, enable with
-`git mv tests/e2e/pending_test_flows.py tests/e2e/test_dashboard_flows.py`. Written against the
-contract's shapes (CONTRACT §5/§6); the page structure (ids, data-* attributes) is the
-dashboard's own.
+"""Browser flows that act on a simulated fleet: open a device's charts, change a setting (the
+device applies it), send a command (the simulator acks it), create a rule and acknowledge the
+alert it opens, upload and release firmware and watch the progress bar, and a failing release
+that pauses itself. Written against the operator API's shapes (CONTRACT §5/§6); the page
+structure (ids, data-* attributes) is the dashboard's own.
 """
 
 from __future__ import annotations
@@ -168,14 +166,18 @@ async def test_create_a_rule_and_acknowledge_the_alert_it_opens(
         await form.locator('input[name="device_id"]').fill(device["device_id"])
         await form.locator('button[type="submit"]').click()
         await expect(page.locator(".flash-ok")).to_contain_text("created")
-        await expect(page.locator('tbody[data-table="rules"]')).to_contain_text(
-            "e2e: any temperature"
-        )
+        rule_row = page.locator('tbody[data-table="rules"] tr', has_text="e2e: any temperature")
+        await expect(rule_row).to_contain_text(f"device {device['serial_number']}")
 
         await page.goto("/alerts?state=open")
         row = f'tbody[data-table="alerts"] tr:has-text("{device["serial_number"]}")'
         await reload_until(page, row)
         await screenshot(page, "alerts")
+        # The fleet table counts the device's open alert.
+        await page.goto("/?batch=e2e-alerts")
+        fleet_row = page.locator(f'tbody[data-table="fleet"] tr[data-id="{device["device_id"]}"]')
+        await expect(fleet_row.locator("td").last).to_have_text("1")
+        await page.goto("/alerts?state=open")
         await page.locator(row).locator('button:has-text("Acknowledge")').click()
         await expect(page.locator(".flash-ok")).to_contain_text("Alert acknowledged")
         await page.goto("/alerts?state=acknowledged")
@@ -229,7 +231,6 @@ async def test_release_firmware_and_watch_the_progress_bar_move(
             "3 of 3 completed", timeout=30_000
         )
         assert float(await completed.get_attribute("width") or 0) == pytest.approx(100.0)
-        await screenshot(page, "firmware")
         assert all(d.firmware_version == "1.1.0" for d in fleet.devices)
 
         await release.locator('button:has-text("Pause")').click()
@@ -252,4 +253,9 @@ async def test_a_failing_release_pauses_itself_and_says_why(server: LiveServer, 
         release = page.locator("li.release").first
         await expect(release.locator(".badge")).to_have_text("paused", timeout=45_000)
         await expect(release.locator(".reason")).not_to_be_empty()
+        # It paused while the page was open: the live state swaps Pause for Resume too.
+        await expect(release.locator('button:has-text("Resume")')).to_be_visible()
+        await expect(release.locator('button:has-text("Pause")')).to_be_hidden()
         await expect(release.locator("rect.seg-failed")).to_have_count(1)
+        # For the docs: a paused release with its reason (and, in a full run, a completed one).
+        await screenshot(page, "firmware")
