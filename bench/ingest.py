@@ -336,7 +336,7 @@ async def main() -> None:
                 f"{ten['cpu_us']:.0f} µs vs {trivial['cpu_us']:.0f} µs; "
                 f"{per_commit:.1f} readings per transaction"
             )
-            if WORKERS == 1:
+            if WORKERS == 1 and os.environ.get("BENCH_PROFILE", "1") != "0":
                 for line in profile_server(pid, base, keys_file, now - 70 * 86400):
                     print("  " + line)
             return
