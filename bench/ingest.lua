@@ -23,7 +23,8 @@ end
 
 local keys, ids = {}, {}
 local counter = 0
-bad = 0 -- global: done() reads it with thread:get
+bad = 0 -- globals: done() reads them with thread:get
+bad_status = 0
 function init(args)
   local all_keys, all_ids = {}, {}
   for line in io.lines(os.getenv("KEYS_FILE")) do
@@ -75,12 +76,17 @@ end
 function response(status, headers, body)
   if status >= 300 and not (mode == "get" and status == 404) then
     bad = bad + 1
+    bad_status = status
   end
 end
 
 function done(summary, latency, requests)
-  local failed = 0
-  for _, thread in ipairs(threads) do failed = failed + thread:get("bad") end
+  local failed, status = 0, 0
+  for _, thread in ipairs(threads) do
+    failed = failed + thread:get("bad")
+    if thread:get("bad_status") ~= 0 then status = thread:get("bad_status") end
+  end
+  if failed > 0 then io.write(string.format("FAILED-STATUS %d\n", status)) end
   io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests, summary.duration,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))
 end

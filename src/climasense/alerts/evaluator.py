@@ -78,13 +78,15 @@ async def evaluate_batch(
 
         readings: dict[UUID, dict[int, list[Reading]]] = defaultdict(lambda: defaultdict(list))
         arrived: dict[UUID, datetime] = {}
+        ruled = rules.by_sensor_type  # readings of a type no rule watches are not looked at
         for row in rows:
             subject_id = row["device_id"]
             by_type = readings[subject_id]
             for sensor_type, ts, value in zip(
                 row["sensor_types"], row["timestamps"], row["values"], strict=True
             ):
-                by_type[sensor_type].append((ts, value))
+                if sensor_type in ruled:
+                    by_type[sensor_type].append((ts, value))
             arrived[subject_id] = max(arrived.get(subject_id, row["created_at"]), row["created_at"])
 
         subject_ids = list(readings)

@@ -35,11 +35,30 @@ class Authenticator:
         hasher: KeyHasher,
         cache: CredentialCache,
         throttle: FailedAuthThrottle | None = None,
+        *,
+        max_known_keys: int = 100_000,
     ) -> None:
         self.pool = pool
         self.hasher = hasher
         self.cache = cache
         self.throttle = throttle
+        # Device keys found valid → their hash: parsing a key (CRC) and its HMAC are a pure
+        # function of the key, so a known key skips them. Whether the key is still valid is
+        # decided by the credential cache (revocation feed) exactly as before.
+        self._known_keys: dict[str, bytes] = {}
+        self._max_known_keys = max_known_keys
+
+    def _device_key_hash(self, token: str | None) -> bytes | None:
+        """The stored hash of a well-formed device or sensor key; None for anything else."""
+        if token is None:
+            return None
+        known = self._known_keys.get(token)
+        if known is not None:
+            return known
+        kind = parse_key(token)
+        if kind is None or kind is KeyKind.ADMIN:
+            return None
+        return self.hasher.hash(token)
 
     async def device(self, authorization: str | None, client: str | None = None) -> DevicePrincipal:
         """The device behind a device API key; 401 if there is none.
@@ -47,23 +66,33 @@ class Authenticator:
         With a `client` address, a key the cache does not know is an attempt of that address
         for the failed-auth throttle (429 once it has too many failures)."""
         token = bearer_token(authorization)
-        kind = parse_key(token) if token else None
-        key_hash = None
-        if token is not None and kind is not None and kind is not KeyKind.ADMIN:
-            key_hash = self.hasher.hash(token)
+        key_hash = self._device_key_hash(token)
+        if key_hash is not None:
             cached = self.cache.get(key_hash)
             if isinstance(cached, DevicePrincipal):
                 return cached
         principal = await self._lookup(key_hash, client, repository.find_device_by_key_hash)
-        if principal is None or key_hash is None:
+        if principal is None or key_hash is None or token is None:
+            if token is not None:
+                self._known_keys.pop(token, None)
             raise Unauthorized()
         self.cache.put(key_hash, principal)
+        if token not in self._known_keys:
+            if len(self._known_keys) >= self._max_known_keys:
+                self._known_keys.clear()  # rare; rebuilt from the next requests
+            self._known_keys[token] = key_hash
         return principal
 
     async def device_for_request(self, request: Request) -> DevicePrincipal:
         """The calling device (Zigbee sensors included: the router answers them 403)."""
+        authorization = request.headers.get("authorization")
+        key_hash = self._device_key_hash(bearer_token(authorization))
+        if key_hash is not None:  # the common case, without working out the client address
+            cached = self.cache.get(key_hash)
+            if isinstance(cached, DevicePrincipal):
+                return cached
         client = self.throttle.client_address(request) if self.throttle else None
-        return await self.device(request.headers.get("authorization"), client)
+        return await self.device(authorization, client)
 
     async def admin(self, authorization: str | None, client: str | None = None) -> AdminPrincipal:
         token = bearer_token(authorization)

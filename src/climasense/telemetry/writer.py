@@ -21,7 +21,7 @@ import contextlib
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -48,8 +48,6 @@ _RETRYABLE = (
 )
 _ATTEMPTS = 3
 
-ReadingKey = tuple[UUID, int, datetime]
-
 
 @dataclass(slots=True)
 class Submission:
@@ -72,13 +70,17 @@ class Submission:
 
 @dataclass(slots=True)
 class GroupRows:
-    """The columns of one commit: deduplicated readings and the devices to mark seen."""
+    """The columns of one commit: deduplicated readings and the devices to mark seen.
 
-    subjects: list[UUID] = field(default_factory=list)
+    Compact on purpose (see `repository.write_group`): devices by 1-based position in
+    `devices`, timestamps as integer microseconds since the Unix epoch."""
+
+    devices: list[UUID] = field(default_factory=list)
+    subjects: list[int] = field(default_factory=list)
     sensor_types: list[int] = field(default_factory=list)
-    timestamps: list[datetime] = field(default_factory=list)
+    micros: list[int] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
-    hub_ids: list[UUID | None] = field(default_factory=list)
+    hubs: list[int | None] = field(default_factory=list)
     # Position in the arrays above (1-based, like SQL ordinality) → submission index.
     owners: list[int] = field(default_factory=list)
     # Readings repeated inside the group itself: duplicates before the database sees them.
@@ -86,30 +88,55 @@ class GroupRows:
     seen: dict[UUID, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def gather(group: list[Submission]) -> GroupRows:
     rows = GroupRows(repeats=[0] * len(group))
-    keys: set[ReadingKey] = set()
+    positions: dict[UUID, int] = {}
+    keys: set[tuple[int, int, int]] = set()
     for owner, sub in enumerate(group):
         position = rows.seen.get(sub.device_id, (None, None))
         if sub.latitude is not None:
             position = (sub.latitude, sub.longitude)
         rows.seen[sub.device_id] = position
-        for subject, sensor_type, ts, value, hub_id in zip(
+        # Usually every reading of a request is the device's own: one lookup per request.
+        own = positions.get(sub.device_id)
+        if own is None:
+            rows.devices.append(sub.device_id)
+            own = positions[sub.device_id] = len(rows.devices)
+        for subject_id, sensor_type, ts, value, hub_id in zip(
             sub.subjects, sub.sensor_types, sub.timestamps, sub.values, sub.hub_ids, strict=True
         ):
-            key = (subject, sensor_type, ts)
+            if subject_id is sub.device_id:  # `submit` puts the very same object there
+                subject = own
+            else:
+                found = positions.get(subject_id)
+                if found is None:
+                    rows.devices.append(subject_id)
+                    found = positions[subject_id] = len(rows.devices)
+                subject = found
+            micros = (ts - _EPOCH) // _MICROSECOND
+            key = (subject, sensor_type, micros)
             if key in keys:
                 rows.repeats[owner] += 1
                 continue
             keys.add(key)
             rows.subjects.append(subject)
             rows.sensor_types.append(sensor_type)
-            rows.timestamps.append(ts)
+            rows.micros.append(micros)
             rows.values.append(value)
-            rows.hub_ids.append(hub_id)
+            if hub_id is None:
+                rows.hubs.append(None)
+            else:
+                hub = positions.get(hub_id)
+                if hub is None:
+                    rows.devices.append(hub_id)
+                    hub = positions[hub_id] = len(rows.devices)
+                rows.hubs.append(hub)
+                rows.seen.setdefault(subject_id, (None, None))
             rows.owners.append(owner)
-            if hub_id is not None:
-                rows.seen.setdefault(subject, (None, None))
     return rows
 
 

@@ -4,13 +4,16 @@ the alert outbox and hub sensors (CONTRACT §4.1, §4.5)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
+import pytest
+
+from tests.conftest import make_settings
 from tests.support.factories import bearer
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, live_server
 from tests.support.telemetry import (
     iso,
     minutes_ago,
@@ -20,6 +23,14 @@ from tests.support.telemetry import (
     reading,
     stored,
 )
+
+
+@pytest.fixture
+async def server(database_url: str, tmp_path: object) -> AsyncIterator[LiveServer]:
+    """The app without its in-process worker: the worker's alert evaluator consumes the
+    outbox rows these tests look at (a race that made the outbox tests flaky)."""
+    async with live_server(make_settings(database_url, tmp_path, run_worker=False)) as live:
+        yield live
 
 
 async def test_a_valid_batch_is_stored_and_answered_202(
