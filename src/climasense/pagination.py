@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import orjson
@@ -19,6 +19,17 @@ T = TypeVar("T")
 def encode_cursor(moment: datetime, tiebreak: str | int | UUID) -> str:
     raw = orjson.dumps([moment.isoformat(), str(tiebreak)])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def split_page(
+    rows: Sequence[Any], limit: int, time_key: str, tiebreak_key: str
+) -> tuple[Sequence[Any], str | None]:
+    """A list query fetches `limit + 1` rows: keep `limit`, and name the last one kept as the
+    next page's cursor if there was more."""
+    if len(rows) <= limit:
+        return rows, None
+    last = rows[limit - 1]
+    return rows[:limit], encode_cursor(last[time_key], last[tiebreak_key])
 
 
 def decode_cursor(cursor: str, tiebreak: Callable[[str], T]) -> tuple[datetime, T]:

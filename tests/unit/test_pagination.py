@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from climasense.errors import ValidationFailed
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, encode_cursor, split_page
 
 
 def test_a_cursor_round_trips_with_its_tiebreak_type() -> None:
@@ -34,3 +34,13 @@ def test_a_naive_time_or_a_wrong_tiebreak_is_refused() -> None:
         decode_cursor(naive, UUID)
     with pytest.raises(ValidationFailed):
         decode_cursor(encode_cursor(datetime.now(UTC), "not-a-uuid"), UUID)
+
+
+def test_split_page_keeps_limit_rows_and_names_the_last_one() -> None:
+    moment = datetime(2025, 3, 1, tzinfo=UTC)
+    rows = [{"at": moment, "id": n} for n in range(4)]
+    page, cursor = split_page(rows, 3, "at", "id")
+    assert page == rows[:3]
+    assert cursor is not None
+    assert decode_cursor(cursor, int) == (moment, 2)
+    assert split_page(rows, 4, "at", "id") == (rows, None)

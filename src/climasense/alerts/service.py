@@ -11,7 +11,7 @@ import asyncpg
 from climasense.alerts import repository, rule_repository
 from climasense.alerts.rules import SENSOR_TYPE_CODES, clear_threshold_problem
 from climasense.errors import Conflict, NotFound, ValidationFailed
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 from climasense.webhooks.repository import enqueue_alert_events
 
 _THRESHOLD_ONLY = ("sensor_type", "op", "threshold", "clear_threshold")
@@ -107,10 +107,8 @@ async def list_rules(
 ) -> tuple[list[dict[str, Any]], str | None]:
     after = decode_cursor(cursor, UUID) if cursor else None
     rows = await rule_repository.list_rules(pool, after, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["rule_id"])
-    return [rule_repository.rule_document(r) for r in rows[:limit]], next_cursor
+    page, next_cursor = split_page(rows, limit, "created_at", "rule_id")
+    return [rule_repository.rule_document(r) for r in page], next_cursor
 
 
 async def list_alerts(
@@ -133,10 +131,8 @@ async def list_alerts(
         after=after,
         limit=limit + 1,
     )
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(rows[limit - 1]["opened_at"], rows[limit - 1]["alert_id"])
-    return [repository.alert_document(r) for r in rows[:limit]], next_cursor
+    page, next_cursor = split_page(rows, limit, "opened_at", "alert_id")
+    return [repository.alert_document(r) for r in page], next_cursor
 
 
 async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from climasense.auth.keys import KeyHasher, KeyKind, generate_key
 from climasense.devices import repository
 from climasense.devices.repository import NewDevice
 from climasense.errors import NotFound
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 
 _SERIAL_PREFIX = {"standalone": "CS-ST", "hub": "CS-HB", "zigbee_sensor": "CS-ZB"}
 
@@ -61,12 +61,8 @@ async def list_devices(
     rows = await repository.list_devices(
         pool, batch=batch, kind=kind, online=online, model=model, after=after, limit=limit + 1
     )
-    devices = [dict(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(last["created_at"], last["serial_number"])
-    return devices, next_cursor
+    page, next_cursor = split_page(rows, limit, "created_at", "serial_number")
+    return [dict(row) for row in page], next_cursor
 
 
 async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:

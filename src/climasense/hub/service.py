@@ -12,7 +12,7 @@ from climasense.auth.keys import KeyHasher, KeyKind, parse_key
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.hub import repository
 from climasense.hub.schemas import SensorRegistration
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 
 # A decision is re-taken when a conditional write finds the state changed under it; after a
 # change the next read sees a paired sensor and answers, so two rounds settle any race.
@@ -87,11 +87,7 @@ async def list_sensors(
 ) -> tuple[list[dict[str, Any]], str | None]:
     after = decode_cursor(cursor, UUID) if cursor is not None else None
     rows = await repository.list_sensors(pool, hub_id, after=after, limit=page_size + 1)
-    page = rows[:page_size]
-    next_cursor = None
-    if len(rows) > page_size:
-        last = page[-1]
-        next_cursor = encode_cursor(last["paired_at"], last["sensor_id"])
+    page, next_cursor = split_page(rows, page_size, "paired_at", "sensor_id")
     sensors = [
         {
             "sensor_id": row["sensor_id"],

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from climasense.errors import NotFound, ValidationFailed
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 from climasense.webhooks import repository
 
 
@@ -32,10 +32,8 @@ async def list_webhooks(
 ) -> tuple[list[dict[str, Any]], str | None]:
     after = decode_cursor(cursor, UUID) if cursor else None
     rows = await repository.list_webhooks(pool, after, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:
-        next_cursor = encode_cursor(rows[limit - 1]["created_at"], rows[limit - 1]["webhook_id"])
-    return [dict(r) for r in rows[:limit]], next_cursor
+    page, next_cursor = split_page(rows, limit, "created_at", "webhook_id")
+    return [dict(r) for r in page], next_cursor
 
 
 async def get_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> dict[str, Any]:
