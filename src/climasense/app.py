@@ -89,10 +89,9 @@ class ClimaSenseApp:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
-            router = self.device_router
-            if router is None:
-                router = self.device_router = DeviceRouter(self.api.state.services, device_routes())
-            await router(scope, receive, send)
+            if self.device_router is None:  # built by the lifespan, before any request
+                raise RuntimeError("the app's lifespan has not run")
+            await self.device_router(scope, receive, send)
             return
         await self.api(scope, receive, send)
 

@@ -9,7 +9,6 @@ API process within 5 seconds even while the feed is unreachable.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import OrderedDict
@@ -89,9 +88,3 @@ class CredentialCache:
             except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
                 log.warning("credential feed poll failed: %s", type(exc).__name__)
             await asyncio.sleep(interval)
-
-    @staticmethod
-    async def stop(task: asyncio.Task[None]) -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -120,10 +120,6 @@ class DeviceRouter:
         return response
 
 
-def device_api_paths(routes: list[DeviceRoute]) -> set[tuple[str, str]]:
-    return {(r.method, r.path) for r in routes}
-
-
 def services_of(request: Request) -> Services:
     """The process's services, for a device handler."""
     services: Services = request.scope["climasense.services"]
