@@ -90,11 +90,17 @@ def parse_json(raw: bytes, *, allow_nul: bool = False) -> Any:
     return document
 
 
-async def read_json(request: Request, limit: int, *, allow_nul: bool = False) -> Any:
-    """The parsed body. `allow_nul`: the caller removes U+0000 itself before storing."""
+async def read_json_bytes(request: Request, limit: int) -> bytes:
+    """The raw bytes of a JSON body (415 for another type, 413 past `limit`, 400 if empty),
+    for callers that decode it themselves (telemetry's typed decode)."""
     if not is_json_content_type(request.headers.get("content-type")):
         raise UnsupportedMediaType()
     raw = await read_body(request, limit)
     if not raw:
         raise BadRequest("Request body is empty; a JSON document is required")
-    return parse_json(raw, allow_nul=allow_nul)
+    return raw
+
+
+async def read_json(request: Request, limit: int, *, allow_nul: bool = False) -> Any:
+    """The parsed body. `allow_nul`: the caller removes U+0000 itself before storing."""
+    return parse_json(await read_json_bytes(request, limit), allow_nul=allow_nul)

@@ -6,8 +6,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from climasense.auth.principals import DevicePrincipal
-from climasense.errors import BadRequest, UnsupportedMediaType
-from climasense.http.body import is_json_content_type, read_body
+from climasense.http.body import read_json_bytes
 from climasense.http.device_api import DeviceRoute, services_of
 from climasense.http.responses import JSONResponse
 from climasense.telemetry import service
@@ -15,11 +14,7 @@ from climasense.telemetry import service
 
 async def submit_telemetry(request: Request, device: DevicePrincipal) -> Response:
     services = services_of(request)
-    if not is_json_content_type(request.headers.get("content-type")):
-        raise UnsupportedMediaType()
-    raw = await read_body(request, services.settings.device_body_limit)
-    if not raw:
-        raise BadRequest("Request body is empty; a JSON document is required")
+    raw = await read_json_bytes(request, services.settings.device_body_limit)
     return JSONResponse(await service.ingest(services, device, raw), status_code=202)
 
 
