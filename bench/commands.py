@@ -14,29 +14,26 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
+# Run as a file (`python bench/x.py`): make `bench.common` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import free_port
+
 ADMIN_URL = os.environ.get(
     "CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
 SECRET = secrets.token_urlsafe(48)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 async def drive(

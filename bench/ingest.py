@@ -29,6 +29,10 @@ from uuid import UUID
 import asyncpg
 import httpx
 
+# Run as a file (`python bench/x.py`): make `bench.common` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import free_port
+
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "ingest.lua"
 PG_URL = os.environ.get("CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -39,14 +43,6 @@ WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
 THREADS, CONNECTIONS = 2, 64
 DEVICES = 1000
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def ensure_packages() -> None:

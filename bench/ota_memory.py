@@ -21,7 +21,6 @@ import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -33,17 +32,14 @@ from pathlib import Path
 import asyncpg
 import httpx
 
+# Run as a file (`python bench/x.py`): make `bench.common` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import free_port
+
 PG_URL = os.environ.get("CLIMASENSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
 SECRET = secrets.token_urlsafe(48)
 BLOCK = os.urandom(1024 * 1024)  # the image: this block repeated with a counter
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def rss_bytes(pid: int) -> int:
