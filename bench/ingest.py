@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import secrets
 import shutil
 import subprocess
@@ -220,13 +221,38 @@ def server_cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """User + system CPU of every running `postgres` process (the benchmark's cluster)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        name = text[text.find("(") + 1 : text.rfind(")")]
+        if name == "postgres":
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """CPU of this script's finished children: around a `wrk` run, that run's own CPU."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def with_cpu(pid: int, run: Any) -> dict[str, float]:
-    """Run a wrk phase and add the server's CPU time per request (µs): steadier than req/s
-    on a shared machine, where other load takes cores away from the server."""
-    before = server_cpu_seconds(pid)
+    """Run a wrk phase and add CPU time per request (µs) of the server, PostgreSQL and wrk:
+    steadier than req/s on a shared machine, and it shows where the two cores went."""
+    before = server_cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds()
     result: dict[str, float] = run()
-    spent = server_cpu_seconds(pid) - before
-    result["cpu_us"] = spent * 1e6 / max(1.0, result["rps"] * SECONDS)
+    after = server_cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds()
+    requests = max(1.0, result["rps"] * SECONDS)
+    result["cpu_us"] = (after[0] - before[0]) * 1e6 / requests
+    result["pg_cpu_us"] = (after[1] - before[1]) * 1e6 / requests
+    result["wrk_cpu_us"] = (after[2] - before[2]) * 1e6 / requests
     return result
 
 

@@ -57,7 +57,7 @@ class Settings:
     ingest_max_wait_ms: float = 2.0
     ingest_max_pending_readings: int = 200_000
     ingest_max_batch_readings: int = 5_000  # readings per group commit
-    ingest_concurrency: int = 2  # group commits in flight at once
+    ingest_concurrency: int = 1  # group commits in flight at once (see writer.py)
     max_sensors_per_hub: int = 64
     hub_sensors_page_size: int = 100
     run_worker: bool = True
@@ -97,6 +97,18 @@ class Settings:
                 raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
             return value
 
+        def number(name: str, default: float, minimum: float = 0.0) -> float:
+            raw = env.get(name)
+            if raw is None or raw == "":
+                return default
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
+            if not value >= minimum or value == float("inf"):
+                raise ConfigurationError(f"{name} must be a number >= {minimum}, got {raw!r}")
+            return value
+
         limits = _default_limits()
         for endpoint, current in list(limits.items()):
             prefix = f"CLIMASENSE_LIMIT_{endpoint.upper()}"
@@ -134,6 +146,12 @@ class Settings:
             max_sensors_per_hub=integer("CLIMASENSE_MAX_SENSORS_PER_HUB", 64, 1),
             hub_sensors_page_size=integer("CLIMASENSE_HUB_SENSORS_PAGE_SIZE", 100, 1),
             dashboard_session_hours=integer("CLIMASENSE_DASHBOARD_SESSION_HOURS", 12, 1),
+            ingest_max_wait_ms=number("CLIMASENSE_INGEST_MAX_WAIT_MS", 2.0),
+            ingest_max_pending_readings=integer(
+                "CLIMASENSE_INGEST_MAX_PENDING_READINGS", 200_000, 1
+            ),
+            ingest_max_batch_readings=integer("CLIMASENSE_INGEST_MAX_BATCH_READINGS", 5_000, 1),
+            ingest_concurrency=integer("CLIMASENSE_INGEST_CONCURRENCY", 1, 1),
             run_worker=env.get("CLIMASENSE_RUN_WORKER", "1") not in {"0", "false", "no"},
             log_level=env.get("CLIMASENSE_LOG_LEVEL", "info"),
             s3_region=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None,

@@ -57,6 +57,46 @@ async def test_concurrent_submissions_share_one_commit(
         assert len(await stored(server.services, d["device_id"])) == 5
 
 
+async def test_requests_arriving_during_a_commit_go_next_without_waiting(
+    server: LiveServer, token: str
+) -> None:
+    """Self-clocking: only a writer waking from idle waits max_wait (here 3 s); the requests
+    that queued while a commit was in flight are committed the moment it ends, together."""
+    devices = await provision(server.client, token, count=6, batch="telemetry")
+    first, *later = [UUID(d["device_id"]) for d in devices]
+    writer = IngestWriter(server.services.pool, engine="partitioned", max_wait=3.0)
+    task = asyncio.create_task(writer.run())
+    blocker = await server.services.pool.acquire()
+    try:
+        # Hold the first device's row: the first commit blocks on it (last_seen_at update).
+        transaction = blocker.transaction()
+        await transaction.start()
+        await blocker.execute("SELECT 1 FROM devices WHERE device_id = $1 FOR UPDATE", first)
+        first_answer = asyncio.create_task(writer.submit(first, batch_of(3)))
+        for _ in range(1000):  # the idle wait (3 s) ends and the first commit goes out
+            if _in_flight(writer):
+                break
+            await asyncio.sleep(0.01)
+        assert _in_flight(writer)
+        later_answers = [asyncio.create_task(writer.submit(d, batch_of(2))) for d in later]
+        await asyncio.sleep(0.05)
+        loop = asyncio.get_running_loop()
+        released = loop.time()
+        await transaction.rollback()
+        assert await first_answer == 0
+        assert await asyncio.gather(*later_answers) == [0] * len(later)
+        assert loop.time() - released < 1.5  # no second 3 s wait
+        assert writer.commits == 2  # the five later requests shared one commit
+    finally:
+        await server.services.pool.release(blocker)
+        task.cancel()
+        await writer.close()
+
+
+def _in_flight(writer: IngestWriter) -> bool:
+    return writer.pending_readings > 0 and not writer._queue
+
+
 async def test_a_failing_request_does_not_fail_its_neighbours(
     server: LiveServer, token: str, slow_writer: IngestWriter
 ) -> None:
