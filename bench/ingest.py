@@ -42,6 +42,11 @@ SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 # BENCH_QUICK=1 measures only the trivial endpoint and telemetry x10 (+ profile), for iterating.
 WORKERS = int(os.environ.get("BENCH_WORKERS", "1"))
 QUICK = os.environ.get("BENCH_QUICK", "") not in ("", "0")
+HTTP = os.environ.get("BENCH_HTTP") or "climasense.http.protocol:CoalescingHttpToolsProtocol"
+# BENCH_WORKER=separate (default): the API process(es) run with CLIMASENSE_RUN_WORKER=0 and one
+# `climasense worker` process evaluates alerts (the scale-out layout); inprocess: `serve`'s
+# default, the worker inside the (single) API process.
+SEPARATE_WORKER = os.environ.get("BENCH_WORKER", "separate") != "inprocess"
 THREADS, CONNECTIONS = 2, 64
 DEVICES = 1000
 
@@ -243,17 +248,43 @@ def children_cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def with_cpu(pid: int, run: Any) -> dict[str, float]:
-    """Run a wrk phase and add CPU time per request (µs) of the server, PostgreSQL and wrk:
-    steadier than req/s on a shared machine, and it shows where the two cores went."""
-    before = server_cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds()
+# The process running the alert evaluator etc. when it is separate (BENCH_WORKER=separate).
+WORKER_PID: list[int] = []
+
+
+def _cpu_now(pid: int) -> tuple[float, float, float, float]:
+    worker = server_cpu_seconds(WORKER_PID[0]) if WORKER_PID else 0.0
+    return server_cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds(), worker
+
+
+async def with_cpu(pid: int, run: Any, drain_url: str | None = None) -> dict[str, float]:
+    """Run a wrk phase and add CPU time per request (µs) of the API server, PostgreSQL, wrk
+    and the separate worker: steadier than req/s on a shared machine, and it shows where the
+    two cores went. With `drain_url`, wait (up to 60 s) for the alert evaluator to empty the
+    outbox after the phase and count that CPU too: work deferred is still work."""
+    before = _cpu_now(pid)
     result: dict[str, float] = run()
-    after = server_cpu_seconds(pid), postgres_cpu_seconds(), children_cpu_seconds()
+    if drain_url is not None:
+        result["drain_s"] = await drain_outbox(drain_url)
+    after = _cpu_now(pid)
     requests = max(1.0, result["rps"] * SECONDS)
-    result["cpu_us"] = (after[0] - before[0]) * 1e6 / requests
-    result["pg_cpu_us"] = (after[1] - before[1]) * 1e6 / requests
-    result["wrk_cpu_us"] = (after[2] - before[2]) * 1e6 / requests
+    for index, name in enumerate(("cpu_us", "pg_cpu_us", "wrk_cpu_us", "worker_cpu_us")):
+        result[name] = (after[index] - before[index]) * 1e6 / requests
     return result
+
+
+async def drain_outbox(url: str, limit: float = 60.0) -> float:
+    """Seconds until the alert outbox is empty (every stored reading evaluated)."""
+    conn = await asyncpg.connect(url)
+    try:
+        start = time.perf_counter()
+        while time.perf_counter() - start < limit:
+            if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM alert_outbox)"):
+                break
+            await asyncio.sleep(0.05)
+        return time.perf_counter() - start
+    finally:
+        await conn.close()
 
 
 async def commits(url: str) -> int:
@@ -290,6 +321,9 @@ async def main() -> None:
         "CLIMASENSE_FAILED_AUTH_LIMIT": "1000000000",
         "CLIMASENSE_LOG_LEVEL": "warning",
     }
+    if SEPARATE_WORKER:
+        env["CLIMASENSE_RUN_WORKER"] = "0"
+    worker: subprocess.Popen[bytes] | None = None
     server = subprocess.Popen(
         [
             sys.executable,
@@ -304,6 +338,10 @@ async def main() -> None:
             "--log-level",
             "warning",
             "--no-access-log",
+            # As `climasense serve` runs it (BENCH_HTTP=httptools: uvicorn's own protocol).
+            "--no-server-header",
+            "--http",
+            HTTP,
             *(["--workers", str(WORKERS)] if WORKERS > 1 else []),
         ],
         env=env,
@@ -312,6 +350,9 @@ async def main() -> None:
     base = f"http://127.0.0.1:{port}"
     try:
         await wait_http(base + "/healthz", server)
+        if SEPARATE_WORKER:  # after the server: it has migrated the database
+            worker = subprocess.Popen([sys.executable, "-m", "climasense", "worker"], env=env)
+            WORKER_PID.append(worker.pid)
         conn = await asyncpg.connect(db_url)
         sync = await conn.fetchval("SHOW synchronous_commit")
         await conn.close()
@@ -335,19 +376,24 @@ async def main() -> None:
         now = int(time.time())
         print(
             f"server pid {server.pid}, {DEVICES} devices, synchronous_commit={sync}, "
-            f"{SECONDS} s per phase, wrk -t{THREADS} -c{CONNECTIONS}, {WORKERS} API process(es)",
+            f"{SECONDS} s per phase, wrk -t{THREADS} -c{CONNECTIONS}, {WORKERS} API process(es), "
+            f"alert worker {'separate' if SEPARATE_WORKER else 'in process'}",
             flush=True,
         )
 
         pid = server.pid
-        trivial = with_cpu(pid, lambda: wrk(base, "get", URL_PATH="/v1/nope", KEYS_FILE=keys_file))
+        trivial = await with_cpu(
+            pid, lambda: wrk(base, "get", URL_PATH="/v1/nope", KEYS_FILE=keys_file)
+        )
         print(
             f"trivial 404 {trivial['rps']:.0f} req/s, {trivial['cpu_us']:.0f} µs CPU/request",
             flush=True,
         )
         before = await commits(db_url)
-        ten = with_cpu(
-            pid, lambda: wrk(base, "telemetry", READINGS=10, T0=now - 60, KEYS_FILE=keys_file)
+        ten = await with_cpu(
+            pid,
+            lambda: wrk(base, "telemetry", READINGS=10, T0=now - 60, KEYS_FILE=keys_file),
+            drain_url=db_url,
         )
         per_commit = ten["rps"] * SECONDS * 10 / max(1, await commits(db_url) - before)
         print(f"telemetry x10: {ten}", flush=True)
@@ -365,7 +411,11 @@ async def main() -> None:
         health = wrk(base, "get", URL_PATH="/healthz", KEYS_FILE=keys_file)
         print(f"/healthz {health['rps']:.0f} req/s", flush=True)
 
-        hundred = wrk(base, "telemetry", READINGS=100, T0=now - 20 * 86400, KEYS_FILE=keys_file)
+        hundred = await with_cpu(
+            pid,
+            lambda: wrk(base, "telemetry", READINGS=100, T0=now - 20 * 86400, KEYS_FILE=keys_file),
+            drain_url=db_url,
+        )
         print(f"telemetry x100: {hundred}", flush=True)
 
         copy_rps = await copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
@@ -405,7 +455,11 @@ async def main() -> None:
             (
                 await client.post(influx_url + "/query", params={"q": "CREATE DATABASE bench"})
             ).raise_for_status()
+        influx_cpu = server_cpu_seconds(influx.pid)
         influx_run = wrk(influx_url, "influx", READINGS=10, T0=now - 60, KEYS_FILE=keys_file)
+        influx_run["cpu_us"] = (
+            (server_cpu_seconds(influx.pid) - influx_cpu) * 1e6 / (influx_run["rps"] * SECONDS)
+        )
         print(f"influx /write x10: {influx_run}", flush=True)
 
         profile = (
@@ -433,7 +487,9 @@ async def main() -> None:
         )
         print(
             f"4. telemetry x10 {ten['rps']:.0f} req/s / InfluxDB /write {influx_run['rps']:.0f} req/s "
-            f"= {ten['rps'] / influx_run['rps']:.2f}  (target >= 1.0)"
+            f"= {ten['rps'] / influx_run['rps']:.2f}  (target >= 1.0); CPU per request: "
+            f"InfluxDB {influx_run['cpu_us']:.0f} µs, ours {ten['cpu_us']:.0f} µs API + "
+            f"{ten['pg_cpu_us']:.0f} µs PostgreSQL + {ten['worker_cpu_us']:.0f} µs worker"
         )
         failures = ten["failed"] + hundred["failed"] + paced["failed"] + influx_run["failed"]
         print(f"non-success answers during load: {failures}")
@@ -442,7 +498,7 @@ async def main() -> None:
             for line in profile:
                 print("  " + line)
     finally:
-        for proc in (server, influx):
+        for proc in (server, worker, influx):
             if proc is not None and proc.poll() is None:
                 proc.terminate()
                 try:

@@ -12,6 +12,7 @@ import httpx
 import uvicorn
 
 from climasense.app import ClimaSenseApp, create_app
+from climasense.http.protocol import CoalescingHttpToolsProtocol
 from climasense.services import Services
 from climasense.settings import Settings
 
@@ -50,6 +51,8 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         # As `climasense serve`; and a request that never ends fails its test at shutdown
         # instead of hanging the whole run.
         timeout_graceful_shutdown=20,
+        http=CoalescingHttpToolsProtocol,  # as `climasense serve`: every HTTP test uses it
+        server_header=False,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -55,6 +55,8 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     """Run the API (device + operator + dashboard) and, by default, the background worker."""
     import uvicorn
 
+    from climasense.http.protocol import CoalescingHttpToolsProtocol
+
     settings = Settings.from_env()
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
@@ -89,6 +91,8 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             # Whether X-Forwarded-For names the client is CLIMASENSE_TRUST_FORWARDED_FOR's
             # decision (failed-auth throttle), not uvicorn's loopback default.
             proxy_headers=False,
+            # One send(2) per response instead of two (see climasense.http.protocol).
+            http=CoalescingHttpToolsProtocol,
         )
     finally:
         if embedded is not None:
