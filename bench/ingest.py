@@ -46,7 +46,9 @@ HTTP = os.environ.get("BENCH_HTTP") or "climasense.http.protocol:CoalescingHttpT
 # BENCH_WORKER=separate (default): the API process(es) run with CLIMASENSE_RUN_WORKER=0 and one
 # `climasense worker` process evaluates alerts (the scale-out layout); inprocess: `serve`'s
 # default, the worker inside the (single) API process.
-SEPARATE_WORKER = os.environ.get("BENCH_WORKER", "separate") != "inprocess"
+# none: no alert evaluation at all (the ingest path alone; the outbox just fills up).
+WORKER_MODE = os.environ.get("BENCH_WORKER", "separate")
+SEPARATE_WORKER = WORKER_MODE == "separate"
 THREADS, CONNECTIONS = 2, 64
 DEVICES = 1000
 
@@ -321,7 +323,7 @@ async def main() -> None:
         "CLIMASENSE_FAILED_AUTH_LIMIT": "1000000000",
         "CLIMASENSE_LOG_LEVEL": "warning",
     }
-    if SEPARATE_WORKER:
+    if WORKER_MODE != "inprocess":
         env["CLIMASENSE_RUN_WORKER"] = "0"
     worker: subprocess.Popen[bytes] | None = None
     server = subprocess.Popen(
@@ -377,7 +379,7 @@ async def main() -> None:
         print(
             f"server pid {server.pid}, {DEVICES} devices, synchronous_commit={sync}, "
             f"{SECONDS} s per phase, wrk -t{THREADS} -c{CONNECTIONS}, {WORKERS} API process(es), "
-            f"alert worker {'separate' if SEPARATE_WORKER else 'in process'}",
+            f"alert worker: {WORKER_MODE}",
             flush=True,
         )
 
@@ -393,7 +395,7 @@ async def main() -> None:
         ten = await with_cpu(
             pid,
             lambda: wrk(base, "telemetry", READINGS=10, T0=now - 60, KEYS_FILE=keys_file),
-            drain_url=db_url,
+            drain_url=db_url if WORKER_MODE != "none" else None,
         )
         per_commit = ten["rps"] * SECONDS * 10 / max(1, await commits(db_url) - before)
         print(f"telemetry x10: {ten}", flush=True)
@@ -414,7 +416,7 @@ async def main() -> None:
         hundred = await with_cpu(
             pid,
             lambda: wrk(base, "telemetry", READINGS=100, T0=now - 20 * 86400, KEYS_FILE=keys_file),
-            drain_url=db_url,
+            drain_url=db_url if WORKER_MODE != "none" else None,
         )
         print(f"telemetry x100: {hundred}", flush=True)
 
