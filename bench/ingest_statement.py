@@ -1,0 +1,114 @@
+"""What each part of the group-commit statement costs PostgreSQL, per reading.
+
+`.venv/bin/python bench/ingest_statement.py` (about 30 s; local PostgreSQL at
+CLIMASENSE_BENCH_PG_URL). On a fresh migrated database with 1,000 devices it runs the real
+ingest statement (`telemetry.repository.ingest_statement`, plain PostgreSQL) with groups of
+30 devices × 10 new readings, and variants with one part left out, and prints the backend's
+CPU time (from /proc, user + system) per reading for each. The difference to `full` is what
+that part costs. Variants run in turn twice (ABAB…) to show the noise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+from climasense.db.migrate import migrate
+from climasense.telemetry import repository
+from climasense.telemetry.writer import GroupRows
+
+PG_URL = os.environ.get("CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+GROUPS = int(os.environ.get("BENCH_GROUPS", "150"))
+DEVICES_PER_GROUP, READINGS_PER_DEVICE = 30, 10
+
+
+def backend_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def without_cte(statement: str, name: str) -> str:
+    """The statement with the data-modifying CTE `name` left out."""
+    start = statement.index(f"{name} AS (")
+    end = statement.index("\n)", start) + 2
+    comma = statement.rfind(",", 0, start)
+    return statement[:comma] + statement[end:]
+
+
+def variants() -> dict[str, str]:
+    full = repository.ingest_statement("partitioned")
+    no_seen = full.replace("WHERE d.device_id = t.device_id", "WHERE false")
+    return {
+        "full": full,
+        "no duplicate report": full.split("\nSELECT s.ord FROM src")[0] + "\nSELECT 1",
+        "no hourly rollup": without_cte(full, "hourly"),
+        "no latest values": without_cte(full, "latest"),
+        "no alert outbox": without_cte(full, "outbox"),
+        "no last-seen update": no_seen,
+        "readings insert only": without_cte(
+            without_cte(without_cte(no_seen, "hourly"), "latest"), "outbox"
+        ).split("\nSELECT s.ord FROM src")[0]
+        + "\nSELECT 1",
+    }
+
+
+def group(devices: list[uuid.UUID], index: int, base_micros: int) -> GroupRows:
+    rows = GroupRows()
+    first = (index * DEVICES_PER_GROUP) % len(devices)
+    rows.devices = devices[first : first + DEVICES_PER_GROUP]
+    for position, device_id in enumerate(rows.devices, start=1):
+        for j in range(READINGS_PER_DEVICE):
+            rows.subjects.append(position)
+            rows.sensor_types.append(j % 7 + 1)
+            rows.micros.append(base_micros - index * 10_000_000 - (j // 7) * 1_000_000)
+            rows.values.append(21.5)
+            rows.hubs.append(None)
+        rows.seen[device_id] = (None, None)
+    return rows
+
+
+async def main() -> None:
+    admin = await asyncpg.connect(PG_URL)
+    name = f"cs_bench_{secrets.token_hex(4)}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        conn = await asyncpg.connect(PG_URL.rsplit("/", 1)[0] + "/" + name)
+        await migrate(conn)
+        devices = [uuid.uuid4() for _ in range(1000)]
+        await conn.executemany(
+            """INSERT INTO devices (device_id, serial_number, kind, model, batch)
+               VALUES ($1, $2, 'standalone', 'CS-100', 'bench')""",
+            [(d, f"CS-ST-{i:07d}") for i, d in enumerate(devices)],
+        )
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        base = int(time.time() - 86400) * 1_000_000
+        statements = variants()
+        index = 0
+        print(f"backend CPU per reading, {GROUPS} groups of 300 new readings per figure")
+        for _ in range(2):
+            for label, statement in statements.items():
+                spent, readings = 0.0, 0
+                for _ in range(GROUPS):
+                    index += 1
+                    rows = group(devices, index, base)
+                    before = backend_cpu(pid)
+                    await repository.write_group(conn, statement, rows)
+                    spent += backend_cpu(pid) - before
+                    readings += len(rows.subjects)
+                print(f"  {label:22s} {spent * 1e6 / readings:6.2f} µs", flush=True)
+        await conn.close()
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
