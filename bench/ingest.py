@@ -342,6 +342,7 @@ async def main() -> None:
             "--no-access-log",
             # As `climasense serve` runs it (BENCH_HTTP=httptools: uvicorn's own protocol).
             "--no-server-header",
+            "--no-proxy-headers",
             "--http",
             HTTP,
             *(["--workers", str(WORKERS)] if WORKERS > 1 else []),
