@@ -2,8 +2,10 @@
 --   telemetry  POST /v1/telemetry, READINGS readings per request, every reading a new key
 --   influx     POST /write?db=bench (InfluxDB line protocol), the same readings
 --   get        GET URL_PATH (the trivial endpoint)
--- Each wrk thread takes its own slice of the device keys in KEYS_FILE; timestamps count back
--- from T0 (epoch seconds) so no reading repeats. DELAY_MS paces each connection (for p99).
+-- Each wrk thread takes its own slice of the device keys in KEYS_FILE; timestamps count
+-- forward from T0 (epoch seconds), as a device reports, so no reading repeats and none is
+-- older than its series' newest (the alert evaluator's late path). DELAY_MS paces each
+-- connection (for p99).
 local mode = os.getenv("MODE") or "telemetry"
 local n = tonumber(os.getenv("READINGS") or "10")
 local t0 = tonumber(os.getenv("T0") or tostring(os.time() - 60))
@@ -56,7 +58,7 @@ function request()
   local parts = {}
   for j = 0, n - 1 do
     local ty = (j % 7) + 1
-    local ts = t0 - round * span - math.floor(j / 7)
+    local ts = t0 + round * span + math.floor(j / 7)
     if mode == "influx" then
       parts[#parts + 1] = "reading,device=" .. ids[i] .. ",sensor=" .. types[ty] ..
         " value=" .. values[ty] .. " " .. ts .. "000000000"

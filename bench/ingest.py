@@ -377,6 +377,9 @@ async def main() -> None:
         keys_file = workdir / "keys.txt"
         keys_file.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
         now = int(time.time())
+        # Phases use increasing time ranges (timestamps move forward within each, see
+        # ingest.lua), all inside the 90-day backfill window; COPY writes 40 days back.
+        x10_t0 = now - 85 * 86400
         print(
             f"server pid {server.pid}, {DEVICES} devices, synchronous_commit={sync}, "
             f"{SECONDS} s per phase, wrk -t{THREADS} -c{CONNECTIONS}, {WORKERS} API process(es), "
@@ -395,7 +398,7 @@ async def main() -> None:
         before = await commits(db_url)
         ten = await with_cpu(
             pid,
-            lambda: wrk(base, "telemetry", READINGS=10, T0=now - 60, KEYS_FILE=keys_file),
+            lambda: wrk(base, "telemetry", READINGS=10, T0=x10_t0, KEYS_FILE=keys_file),
             drain_url=db_url if WORKER_MODE != "none" else None,
         )
         per_commit = ten["rps"] * SECONDS * 10 / max(1, await commits(db_url) - before)
@@ -416,7 +419,7 @@ async def main() -> None:
 
         hundred = await with_cpu(
             pid,
-            lambda: wrk(base, "telemetry", READINGS=100, T0=now - 20 * 86400, KEYS_FILE=keys_file),
+            lambda: wrk(base, "telemetry", READINGS=100, T0=now - 80 * 86400, KEYS_FILE=keys_file),
             drain_url=db_url if WORKER_MODE != "none" else None,
         )
         print(f"telemetry x100: {hundred}", flush=True)
@@ -435,7 +438,7 @@ async def main() -> None:
             "telemetry",
             connections=paced_connections,
             READINGS=10,
-            T0=now - 45 * 86400,
+            T0=now - 75 * 86400,
             DELAY_MS=delay_ms,
             KEYS_FILE=keys_file,
         )
@@ -445,7 +448,7 @@ async def main() -> None:
             "telemetry",
             connections=paced_connections,
             READINGS=10,
-            T0=now - 50 * 86400,
+            T0=now - 74 * 86400,
             DELAY_MS=delay_ms,
             KEYS_FILE=keys_file,
         )
@@ -460,7 +463,7 @@ async def main() -> None:
                 await client.post(influx_url + "/query", params={"q": "CREATE DATABASE bench"})
             ).raise_for_status()
         influx_cpu = server_cpu_seconds(influx.pid)
-        influx_run = wrk(influx_url, "influx", READINGS=10, T0=now - 60, KEYS_FILE=keys_file)
+        influx_run = wrk(influx_url, "influx", READINGS=10, T0=x10_t0, KEYS_FILE=keys_file)
         influx_run["cpu_us"] = (
             (server_cpu_seconds(influx.pid) - influx_cpu) * 1e6 / (influx_run["rps"] * SECONDS)
         )
