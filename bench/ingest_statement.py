@@ -3,7 +3,8 @@
 `.venv/bin/python bench/ingest_statement.py` (about 30 s; local PostgreSQL at
 CLIMASENSE_BENCH_PG_URL). On a fresh migrated database with 1,000 devices it runs the real
 ingest statement (`telemetry.repository.ingest_statement`, plain PostgreSQL) with groups of
-30 devices × 10 new readings, and variants with one part left out, and prints the backend's
+30 devices × 10 new readings (timestamps moving forward, as devices report: each reading
+replaces its latest value), and variants with one part left out, and prints the backend's
 CPU time (from /proc, user + system) per reading for each. The difference to `full` is what
 that part costs. Variants run in turn twice (ABAB…) to show the noise.
 """
@@ -68,7 +69,7 @@ def group(devices: list[uuid.UUID], index: int, base_micros: int) -> GroupRows:
         for j in range(READINGS_PER_DEVICE):
             rows.subjects.append(position)
             rows.sensor_types.append(j % 7 + 1)
-            rows.micros.append(base_micros - index * 10_000_000 - (j // 7) * 1_000_000)
+            rows.micros.append(base_micros + index * 10_000_000 + (j // 7) * 1_000_000)
             rows.values.append(21.5)
             rows.hubs.append(None)
         rows.seen[device_id] = (None, None)
