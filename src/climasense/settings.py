@@ -9,9 +9,11 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 
 from climasense.alerts.config import AlertSettings
+from climasense.env_values import read_integer, read_number
 from climasense.errors import ConfigurationError
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "xxx", "placeholder"}
@@ -85,29 +87,8 @@ class Settings:
             environ = dict(os.environ)
         env = environ
 
-        def integer(name: str, default: int, minimum: int = 0) -> int:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = int(raw)
-            except ValueError:
-                raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
-            if value < minimum:
-                raise ConfigurationError(f"{name} must be at least {minimum}, got {value}")
-            return value
-
-        def number(name: str, default: float, minimum: float = 0.0) -> float:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
-            if not value >= minimum or value == float("inf"):
-                raise ConfigurationError(f"{name} must be a number >= {minimum}, got {raw!r}")
-            return value
+        integer = partial(read_integer, env)
+        number = partial(read_number, env)
 
         limits = _default_limits()
         for endpoint, current in list(limits.items()):

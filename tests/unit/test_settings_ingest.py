@@ -1,4 +1,4 @@
-"""Group-commit tuning read from the environment, and its refusals."""
+"""Numbers read from the environment (group-commit tuning, alert tuning), and refusals."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ def test_ingest_settings_from_environment() -> None:
         ("CLIMASENSE_INGEST_MAX_WAIT_MS", "soon"),
         ("CLIMASENSE_INGEST_CONCURRENCY", "0"),
         ("CLIMASENSE_INGEST_MAX_BATCH_READINGS", "ten"),
+        # The alert settings read their numbers through the same helper.
+        ("CLIMASENSE_ALERT_POLL_SECONDS", "inf"),
+        ("CLIMASENSE_ALERT_BATCH_SIZE", "0"),
     ],
 )
 def test_bad_ingest_settings_are_refused_with_the_name(name: str, raw: str) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 
-from climasense.errors import ConfigurationError
+from climasense.env_values import read_number
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,18 +25,7 @@ class AlertSettings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
-        def number(name: str, default: float, minimum: float) -> float:
-            raw = env.get(name)
-            if raw is None or raw == "":
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                raise ConfigurationError(f"{name} must be a number, got {raw!r}") from None
-            if not value >= minimum:
-                raise ConfigurationError(f"{name} must be at least {minimum}, got {raw}")
-            return value
-
+        number = partial(read_number, env)
         defaults = cls()
         return cls(
             poll_seconds=number("CLIMASENSE_ALERT_POLL_SECONDS", defaults.poll_seconds, 0.01),
