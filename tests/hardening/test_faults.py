@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import asyncpg
 import httpx
@@ -25,7 +24,6 @@ from tests.conftest import make_settings
 from tests.hardening.cluster import api_process, cluster_env, operator_token
 from tests.hardening.fleet import telemetry_routed, unlimited
 from tests.hardening.load import Answer, Journal, TelemetryLoad, deliver
-from tests.integration.foundation.test_db_outage import through
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import free_port, live_server
 from tests.support.tcp_proxy import TcpProxy
@@ -273,11 +271,10 @@ async def test_postgres_immediate_stop_and_restart_under_write_load(
 async def test_latency_and_resets_between_server_and_postgres(
     database_url: str, tmp_path: Path
 ) -> None:
-    target = urlsplit(database_url)
-    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    proxy = await TcpProxy.for_url(database_url).start()
     try:
         settings = make_settings(
-            through(proxy, database_url), tmp_path, rate_limits=unlimited(), run_worker=False
+            proxy.url_through(database_url), tmp_path, rate_limits=unlimited(), run_worker=False
         )
         async with live_server(settings) as server:
             token = await admin_token(server.services)
@@ -313,10 +310,9 @@ async def test_latency_and_resets_between_server_and_postgres(
 
 
 async def test_sigterm_lets_in_flight_requests_finish(database_url: str, tmp_path: Path) -> None:
-    target = urlsplit(database_url)
-    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    proxy = await TcpProxy.for_url(database_url).start()
     try:
-        env = cluster_env(through(proxy, database_url), tmp_path / "data")
+        env = cluster_env(proxy.url_through(database_url), tmp_path / "data")
         async with api_process("api", env, tmp_path) as api:
             assert api.url is not None
             async with httpx.AsyncClient(base_url=api.url, timeout=60) as client:

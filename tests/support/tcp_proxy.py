@@ -1,11 +1,13 @@
 """A small asyncio TCP proxy for fault injection between the server and PostgreSQL, Redis or
-S3 (toxiproxy is not installable here): forward, add latency, refuse, or reset connections."""
+S3 (toxiproxy is not installable here): forward, add latency, refuse, or reset connections;
+`stop()` then `start(proxy.port)` takes the service away and brings it back on the same port."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import socket
+from urllib.parse import urlsplit, urlunsplit
 
 
 class TcpProxy:
@@ -17,6 +19,18 @@ class TcpProxy:
         self._pipes: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = 0
+
+    @classmethod
+    def for_url(cls, url: str, default_port: int = 5432) -> TcpProxy:
+        """A proxy in front of the host and port of a service URL."""
+        parts = urlsplit(url)
+        return cls(parts.hostname or "127.0.0.1", parts.port or default_port)
+
+    def url_through(self, url: str) -> str:
+        """`url` with its host and port replaced by this proxy's (credentials kept)."""
+        parts = urlsplit(url)
+        user = parts.netloc.rsplit("@", 1)[0] + "@" if "@" in parts.netloc else ""
+        return urlunsplit(parts._replace(netloc=f"{user}127.0.0.1:{self.port}"))
 
     async def start(self, port: int = 0) -> TcpProxy:
         self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)

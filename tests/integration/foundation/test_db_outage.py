@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 from tests.conftest import make_settings
 from tests.support.factories import admin_token, bearer, provision
@@ -14,18 +13,10 @@ from tests.support.server import live_server
 from tests.support.tcp_proxy import TcpProxy
 
 
-def through(proxy: TcpProxy, url: str) -> str:
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)
-    host = f"127.0.0.1:{proxy.port}"
-    return urlunsplit(parts._replace(netloc=f"{netloc[0]}@{host}" if len(netloc) == 2 else host))
-
-
 async def test_outage_gives_503_then_recovers(database_url: str, tmp_path: Path) -> None:
-    target = urlsplit(database_url)
-    proxy = await TcpProxy(target.hostname or "127.0.0.1", target.port or 5432).start()
+    proxy = await TcpProxy.for_url(database_url).start()
     try:
-        settings = make_settings(through(proxy, database_url), tmp_path)
+        settings = make_settings(proxy.url_through(database_url), tmp_path)
         async with live_server(settings) as server:
             token = await admin_token(server.services)
             [device] = await provision(server.client, token)

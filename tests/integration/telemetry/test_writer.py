@@ -16,8 +16,8 @@ from climasense.telemetry.validation import ValidatedBatch
 from climasense.telemetry.writer import IngestWriter
 from tests.conftest import make_settings
 from tests.support.factories import admin_token, provision
-from tests.support.proxy import TcpProxy
 from tests.support.server import LiveServer, live_server
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.telemetry import minutes_ago, post_batch, reading, stored
 
 
@@ -178,8 +178,7 @@ async def test_back_pressure_over_http_is_503_with_retry_after(
 async def test_database_outage_is_503_and_stores_nothing(
     database_url: str, tmp_path: Path, make_device: Callable[..., Any]
 ) -> None:
-    proxy = TcpProxy.for_url(database_url)
-    await proxy.start()
+    proxy = await TcpProxy.for_url(database_url).start()
     settings = make_settings(proxy.url_through(database_url), tmp_path, run_worker=False)
     try:
         async with live_server(settings) as live:
@@ -200,7 +199,7 @@ async def test_database_outage_is_503_and_stores_nothing(
                 assert int(down.headers["Retry-After"]) >= 1
                 assert "asyncpg" not in down.text
 
-            await proxy.start()
+            await proxy.start(proxy.port)
             direct = await asyncio.wait_for(_readings_direct(database_url, device["device_id"]), 10)
             assert [r[0] for r in direct] == [1]  # only the reading answered 202
             again = await post_batch(live.client, key, lost)
