@@ -430,28 +430,23 @@ async def main() -> None:
         half = ten["rps"] / 2
         # 32: at ≥ 1 ms of delay each, 16 connections could not reach half of ~6,700 req/s.
         paced_connections = 32
+
         # Each paced connection sends, waits for the answer, then sleeps DELAY_MS: calibrate the
         # sleep with the latency seen at roughly that rate, then measure.
-        delay_ms = max(1, round(paced_connections * 1000 / half))
-        probe = wrk(
-            base,
-            "telemetry",
-            connections=paced_connections,
-            READINGS=10,
-            T0=now - 75 * 86400,
-            DELAY_MS=delay_ms,
-            KEYS_FILE=keys_file,
-        )
+        def paced_run(days_back: int, delay_ms: int) -> dict[str, float]:
+            return wrk(
+                base,
+                "telemetry",
+                connections=paced_connections,
+                READINGS=10,
+                T0=now - days_back * 86400,
+                DELAY_MS=delay_ms,
+                KEYS_FILE=keys_file,
+            )
+
+        probe = paced_run(75, max(1, round(paced_connections * 1000 / half)))
         delay_ms = max(1, round(paced_connections * 1000 / half - probe["p50_ms"]))
-        paced = wrk(
-            base,
-            "telemetry",
-            connections=paced_connections,
-            READINGS=10,
-            T0=now - 74 * 86400,
-            DELAY_MS=delay_ms,
-            KEYS_FILE=keys_file,
-        )
+        paced = paced_run(74, delay_ms)
         print(f"paced (target {half:.0f} req/s, delay {delay_ms} ms): {paced}", flush=True)
 
         influx_dir = workdir / "influx"
