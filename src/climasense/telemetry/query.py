@@ -19,7 +19,7 @@ import msgspec
 
 from climasense.errors import NotFound, ValidationFailed
 from climasense.http.responses import utc_now
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 from climasense.telemetry import repository
 from climasense.telemetry.partitions import EPOCH
 from climasense.telemetry.sensor_types import BY_CODE, BY_NAME, SENSOR_TYPES
@@ -92,7 +92,8 @@ async def read_points(
     after = decode_cursor(cursor, int) if cursor else None
     reported_sensor = await subject_of(pool, device_id, sensor_id)
     subject = sensor_id or device_id
-    rows = await repository.points(pool, subject, codes, start, end, after, limit)
+    rows = await repository.points(pool, subject, codes, start, end, after, limit + 1)
+    page, next_cursor = split_page(rows, limit, "ts", "sensor_type")
     points = [
         {
             "timestamp": row["ts"],
@@ -100,11 +101,8 @@ async def read_points(
             "sensor_id": reported_sensor,
             "value": row["value"],
         }
-        for row in rows
+        for row in page
     ]
-    next_cursor = None
-    if len(rows) == limit:
-        next_cursor = encode_cursor(rows[-1]["ts"], rows[-1]["sensor_type"])
     return {"points": points, "next_cursor": next_cursor}
 
 

@@ -89,6 +89,18 @@ async def test_pages_chain_to_the_same_sequence(
     assert paged == everything
 
 
+async def test_a_page_that_ends_the_readings_has_no_next_cursor(
+    server: LiveServer, token: str, loaded: dict[str, Any]
+) -> None:
+    """As every list: a cursor only when more rows exist, not when exactly `limit` remain."""
+    everything = (await get(server, token, loaded["device_id"])).json()["points"]
+    exact = (await get(server, token, loaded["device_id"], limit=len(everything))).json()
+    assert exact["points"] == everything
+    assert exact["next_cursor"] is None
+    short = (await get(server, token, loaded["device_id"], limit=len(everything) - 1)).json()
+    assert short["next_cursor"] is not None
+
+
 async def test_filters_by_type_and_half_open_range(
     server: LiveServer, token: str, loaded: dict[str, Any]
 ) -> None:
