@@ -18,65 +18,17 @@ from starlette.types import Receive, Scope, Send
 
 from climasense import __version__
 from climasense.admin.router import build_admin_router
-from climasense.auth.cache import CredentialCache
-from climasense.auth.keys import KeyHasher
-from climasense.auth.service import Authenticator
-from climasense.db.migrate import migrate
-from climasense.db.pool import create_pool
 from climasense.device_routes import device_routes
 from climasense.docs_ui import router as docs_router
-from climasense.errors import ConfigurationError
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.http.device_api import DeviceRouter
-from climasense.limits.factory import build_rate_limiter
-from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.openapi import merge
-from climasense.plugins import start_components
-from climasense.services import Services
+from climasense.runtime import build_services
 from climasense.settings import Settings
 from climasense.web.router import install as install_dashboard
 
 log = logging.getLogger(__name__)
-
-
-async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    if settings.database_url is None:
-        raise ConfigurationError(
-            "create_app needs a database URL (the CLI starts the embedded one)"
-        )
-    pool = await create_pool(
-        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-    )
-    try:
-        if run_migrations:
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        hasher = KeyHasher(settings.resolved_secret_key())
-        cache = CredentialCache(ttl=settings.auth_cache_seconds)
-        await cache.poll_once(pool)
-        rate_limiter = await build_rate_limiter(settings)
-        throttle = FailedAuthThrottle(
-            rate_limiter,
-            settings.failed_auth_limit,
-            trust_forwarded_for=settings.trust_forwarded_for,
-        )
-        services = Services(
-            settings=settings,
-            pool=pool,
-            hasher=hasher,
-            credential_cache=cache,
-            authenticator=Authenticator(pool, hasher, cache, throttle),
-            rate_limiter=rate_limiter,
-        )
-    except BaseException:
-        await pool.close()
-        raise
-    services.spawn(
-        cache.run_poller(pool, settings.revocation_poll_seconds), "credential-revocation-feed"
-    )
-    await start_components(services)
-    return services
 
 
 class ClimaSenseApp:

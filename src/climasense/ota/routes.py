@@ -16,8 +16,7 @@ from climasense.services import Services
 
 
 def blob_store(services: Services) -> BlobStore:
-    store: BlobStore = services.extras["blobstore"]
-    return store
+    return services.blob_store
 
 
 async def check(request: Request, device: DevicePrincipal) -> Response:

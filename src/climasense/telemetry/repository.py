@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
-
-if TYPE_CHECKING:
-    from climasense.telemetry.writer import GroupRows
 
 # One statement = one implicit transaction = one round trip for a whole group commit.
 # Parameters are compact, because encoding them is the writer's main CPU cost: each device id
@@ -82,6 +79,26 @@ def ingest_statement(engine: str) -> str:
     """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PG at ingest."""
     hourly = "" if engine == "timescaledb" else _HOURLY
     return f"WITH {_SOURCE}{hourly}{_DUPLICATES}"
+
+
+@dataclass(slots=True)
+class GroupRows:
+    """The columns of one commit: deduplicated readings and the devices to mark seen.
+
+    Compact on purpose (see `repository.write_group`): devices by 1-based position in
+    `devices`, timestamps as integer microseconds since the Unix epoch."""
+
+    devices: list[UUID] = field(default_factory=list)
+    subjects: list[int] = field(default_factory=list)
+    sensor_types: list[int] = field(default_factory=list)
+    micros: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    hubs: list[int | None] = field(default_factory=list)
+    # Position in the arrays above (1-based, like SQL ordinality) → submission index.
+    owners: list[int] = field(default_factory=list)
+    # Readings repeated inside the group itself: duplicates before the database sees them.
+    repeats: list[int] = field(default_factory=list)
+    seen: dict[UUID, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 async def write_group(conn: asyncpg.Connection, statement: str, rows: GroupRows) -> list[int]:

@@ -19,7 +19,7 @@ async def test_a_lost_object_is_503_not_a_short_image(ota: Ota) -> None:
     await publish(client, token, model, "1.0.0", ["a"], b"image bytes")
     async with ota.server.services.pool.acquire() as conn:
         blob_key = await conn.fetchval("SELECT blob_key FROM firmware WHERE model = $1", model)
-    await ota.server.services.extras["blobstore"].delete(blob_key)
+    await ota.server.services.blob_store.delete(blob_key)
     response = await client.get("/v1/ota/download/1.0.0", headers=bearer(key))
     assert_error(response, 503, "unavailable")
     assert response.headers["Retry-After"]

@@ -62,7 +62,7 @@ async def test_bad_bodies(ota_store: Ota) -> None:
 
 
 async def stored_objects(ota: Ota) -> set[str]:
-    store = ota.server.services.extras["blobstore"]
+    store = ota.server.services.blob_store
     if isinstance(store, LocalBlobStore):
         return {p.name for p in store.root.glob("*.bin")}
     assert isinstance(store, S3BlobStore)
