@@ -17,12 +17,12 @@ from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from climasense import __version__
-from climasense.admin.router import build_admin_router
-from climasense.device_routes import device_routes
+from climasense.api.device_router import DeviceRouter
+from climasense.api.device_routes import device_routes
+from climasense.api.operator_routes import build_admin_router
 from climasense.docs_ui import router as docs_router
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
-from climasense.http.device_api import DeviceRouter
 from climasense.openapi import merge
 from climasense.runtime import build_services
 from climasense.settings import Settings
@@ -96,5 +96,5 @@ def create_app(
 
 
 def app_from_env() -> ClimaSenseApp:
-    """Factory for `uvicorn --factory climasense.app:app_from_env` (one per worker process)."""
+    """Factory for `uvicorn --factory climasense.api.app:app_from_env` (one per worker process)."""
     return create_app(Settings.from_env(), freeze_gc=True)
