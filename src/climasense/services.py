@@ -8,18 +8,22 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from climasense.auth.cache import CredentialCache
-from climasense.auth.keys import KeyHasher
-from climasense.auth.service import Authenticator
-from climasense.blobstore.base import BlobStore
-from climasense.limits.base import RateLimiter
-from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.settings import Settings
-from climasense.telemetry.writer import IngestWriter
+
+if TYPE_CHECKING:
+    # Types only: the components are built by `climasense.runtime`; importing them here would
+    # make this container (named by every layer) depend on the domains at run time.
+    from climasense.auth.cache import CredentialCache
+    from climasense.auth.keys import KeyHasher
+    from climasense.auth.service import Authenticator
+    from climasense.blobstore.base import BlobStore
+    from climasense.limits.base import RateLimiter
+    from climasense.limits.failed_auth import FailedAuthThrottle
+    from climasense.telemetry.writer import IngestWriter
 
 log = logging.getLogger(__name__)
 

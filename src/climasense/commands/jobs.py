@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from climasense.background import PeriodicJob
 from climasense.commands import service
-from climasense.worker.job import PeriodicJob
 
 if TYPE_CHECKING:
     from climasense.services import Services

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from climasense.background import PeriodicJob
 from climasense.ota import releases
-from climasense.worker.job import PeriodicJob
 
 if TYPE_CHECKING:
     from climasense.services import Services

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from climasense.background import PeriodicJob
 from climasense.settings import Settings
 from climasense.telemetry import partitions
 from climasense.telemetry.repository import storage_engine
-from climasense.worker.job import PeriodicJob
 
 if TYPE_CHECKING:
     from climasense.services import Services

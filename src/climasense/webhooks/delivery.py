@@ -10,15 +10,17 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from climasense.alerts.config import AlertSettings
 from climasense.http.responses import dumps
-from climasense.services import Services
 from climasense.webhooks import repository
 from climasense.webhooks.sender import SIGNATURE_HEADER, HttpxSender, WebhookSender, sign
+
+if TYPE_CHECKING:
+    from climasense.alerts.config import AlertSettings
+    from climasense.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from climasense.worker.job import LoopJob, PeriodicJob
+from climasense.background import LoopJob, PeriodicJob
 
 if TYPE_CHECKING:
     from climasense.services import Services

@@ -1,5 +1,5 @@
-"""What a background job is, apart from the runner: domains import these to declare their
-jobs (`<domain>/jobs.py`), `worker.jobs` gathers them, `worker.runner` runs them."""
+"""What a background job is, apart from the runner (no upward imports): domains declare their
+jobs with these (`<domain>/jobs.py`), `worker.jobs` gathers them, `worker.runner` runs them."""
 
 from __future__ import annotations
 
