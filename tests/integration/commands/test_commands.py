@@ -20,7 +20,7 @@ from tests.integration.commands.support import (
     send,
     send_ok,
 )
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
 

@@ -10,7 +10,7 @@ from climasense.ota.jobs import PERIODIC_JOBS
 from climasense.worker.runner import run_periodic_once
 from tests.integration.ota.conftest import Ota, ota_settings
 from tests.integration.ota.helpers import device_keys, new_model, publish, report
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import live_server
 

@@ -8,7 +8,7 @@ import pytest
 
 from tests.integration.ota.conftest import Ota, ota_settings
 from tests.integration.ota.helpers import device_keys, new_model, publish, upload
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer
 from tests.support.server import free_port, live_server
 

@@ -10,7 +10,7 @@ from climasense.blobstore.local import LocalBlobStore
 from climasense.blobstore.s3 import S3BlobStore
 from tests.integration.ota.conftest import Ota
 from tests.integration.ota.helpers import new_model, upload
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer
 
 
