@@ -1,9 +1,10 @@
 """The composition root: every runtime component of a process, built in order in one place.
 
 `build_services` is what the API's lifespan and `climasense worker` call: pool (and
-migrations), credentials, limits, authenticator, ingest writer, blob store, then the background
-tasks (revocation feed, writer loop) and, when `run_worker`, the worker's jobs. Components a
-later one depends on are built first; closing runs in reverse (`Services.close`).
+migrations), credentials, limits, authenticator, ingest writer, blob store, webhook sender,
+then the background tasks (revocation feed, writer loop) and, when `run_worker`, the worker's
+jobs. Components a later one depends on are built first; closing runs in reverse
+(`Services.close`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from climasense.services import Services
 from climasense.settings import Settings
 from climasense.telemetry import repository as telemetry_repository
 from climasense.telemetry.writer import IngestWriter
+from climasense.webhooks.sender import HttpxSender
 from climasense.worker.jobs import LOOP_JOBS, PERIODIC_JOBS
 from climasense.worker.runner import start_worker
 
@@ -60,6 +62,8 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         )
         blob_store = await build_blob_store(settings)
         undo.push_async_callback(blob_store.close)
+        webhook_sender = HttpxSender(settings.alerts.webhook_timeout_seconds)
+        undo.push_async_callback(webhook_sender.close)
         services = Services(
             settings=settings,
             pool=pool,
@@ -70,12 +74,14 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
             authenticator=Authenticator(pool, hasher, cache, throttle),
             ingest=ingest,
             blob_store=blob_store,
+            webhook_sender=webhook_sender,
         )
         undo.pop_all()
     # From here on `services.close()` undoes everything, in reverse order of registration.
     services.on_close(pool.close)
     services.on_close(rate_limiter.close)
     services.on_close(blob_store.close)
+    services.on_close(webhook_sender.close)
     services.spawn(
         cache.run_poller(pool, settings.revocation_poll_seconds), "credential-revocation-feed"
     )

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from climasense.limits.base import RateLimiter
     from climasense.limits.failed_auth import FailedAuthThrottle
     from climasense.telemetry.writer import IngestWriter
+    from climasense.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ class Services:
     authenticator: Authenticator
     ingest: IngestWriter
     blob_store: BlobStore
+    webhook_sender: WebhookSender
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
