@@ -332,7 +332,7 @@ async def main() -> None:
             "-m",
             "uvicorn",
             "--factory",
-            "climasense.app:app_from_env",
+            "climasense.api.app:app_from_env",
             "--host",
             "127.0.0.1",
             "--port",

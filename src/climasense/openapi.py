@@ -1,7 +1,7 @@
 """The server's `/openapi.json`: the contract's device API (`contract/openapi.yaml`, served as
 written, since it is the contract) merged with the operator API FastAPI generates from code.
 
-`tests/integration/test_openapi.py` checks that every device path and method in the contract
+`tests/integration/api/test_openapi.py` checks that every device path and method in the contract
 is routed, and that the served document equals the contract for `/v1`.
 """
 

@@ -1,4 +1,5 @@
-"""The runtime services of one API process, built by the app's lifespan and passed down."""
+"""The runtime services of one process: every component, typed, built in order by the
+composition root (`climasense.runtime.build_services`) and passed down."""
 
 from __future__ import annotations
 
@@ -7,15 +8,23 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from climasense.auth.cache import CredentialCache
-from climasense.auth.keys import KeyHasher
-from climasense.auth.service import Authenticator
-from climasense.limits.base import RateLimiter
 from climasense.settings import Settings
+
+if TYPE_CHECKING:
+    # Types only: the components are built by `climasense.runtime`; importing them here would
+    # make this container (named by every layer) depend on the domains at run time.
+    from climasense.auth.cache import CredentialCache
+    from climasense.auth.keys import KeyHasher
+    from climasense.auth.service import Authenticator
+    from climasense.blobstore.base import BlobStore
+    from climasense.limits.base import RateLimiter
+    from climasense.limits.failed_auth import FailedAuthThrottle
+    from climasense.telemetry.writer import IngestWriter
+    from climasense.webhooks.sender import WebhookSender
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +42,12 @@ class Services:
     pool: asyncpg.Pool
     hasher: KeyHasher
     credential_cache: CredentialCache
-    authenticator: Authenticator
     rate_limiter: RateLimiter
-    # Components added by later capabilities (ingest writer, blob store, …) by name.
-    extras: dict[str, Any] = field(default_factory=dict)
+    failed_auth: FailedAuthThrottle
+    authenticator: Authenticator
+    ingest: IngestWriter
+    blob_store: BlobStore
+    webhook_sender: WebhookSender
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -58,5 +69,3 @@ class Services:
         for closer in reversed(self._closers):
             with contextlib.suppress(Exception):
                 await closer()
-        await self.rate_limiter.close()
-        await self.pool.close()

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from climasense.device_routes import device_routes
+from climasense.api.device_routes import device_routes
 from climasense.settings import RateLimit, Settings
 from tests.support.factories import bearer
 

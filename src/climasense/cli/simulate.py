@@ -189,11 +189,8 @@ def _summary(stats: Stats, fleet: list[Any], started: float) -> dict[str, Any]:
 
 
 def _line(summary: dict[str, Any]) -> str:
-    text = (
+    return (
         f"[{summary['seconds']:>7.1f} s] {summary['telemetry_posts']} posts, "
         f"{summary['readings_accepted']} readings, {summary['commands_acked']} commands acked, "
         f"{summary['ota_completed']} updates, {summary['rate_limited']} rate-limited"
     )
-    if summary["missing_endpoints"]:
-        text += f"; not on this server: {', '.join(summary['missing_endpoints'])}"
-    return text

@@ -9,8 +9,8 @@ import signal
 
 import click
 
-from climasense.app import build_services
 from climasense.cli.context import check_database, resolve_database
+from climasense.runtime import build_services
 from climasense.settings import Settings
 
 

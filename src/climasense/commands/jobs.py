@@ -7,12 +7,15 @@ its ack is refused); it keeps the stored status, the history and the live index 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import asyncpg
 
+from climasense.background import PeriodicJob
 from climasense.commands import service
-from climasense.services import Services
-from climasense.worker.runner import PeriodicJob
+
+if TYPE_CHECKING:
+    from climasense.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -25,5 +28,4 @@ async def expire_commands(_: Services, conn: asyncpg.Connection) -> None:
         log.info("marked %d commands expired", expired)
 
 
-def command_jobs() -> list[PeriodicJob]:
-    return [PeriodicJob("commands_expiry", EXPIRY_INTERVAL_SECONDS, expire_commands)]
+PERIODIC_JOBS = (PeriodicJob("commands_expiry", EXPIRY_INTERVAL_SECONDS, expire_commands),)

@@ -12,7 +12,7 @@ from functools import cache
 from typing import Any
 
 from climasense.errors import ValidationFailed
-from climasense.telemetry.sensor_types import NAMES
+from climasense.sensor_types import NAMES
 
 SENSOR_TYPES = NAMES  # CONTRACT §4.1
 _SENSOR_SET = frozenset(SENSOR_TYPES)

@@ -7,6 +7,7 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from climasense.alerts import service as alerts_service
 from climasense.auth import repository as credentials
 from climasense.auth.keys import KeyHasher, KeyKind, generate_key
 from climasense.devices import repository
@@ -69,8 +70,6 @@ async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
     row = await repository.get_device(pool, device_id)
     if row is None:
         raise NotFound("Device not found")
-    from climasense.alerts import service as alerts_service  # imports this module: no cycle
-
     detail = dict(row)
     detail.pop("key_hash", None)
     detail["latest_readings"] = [

@@ -4,12 +4,15 @@ so every active release is re-evaluated periodically, not only when a device rep
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import asyncpg
 
+from climasense.background import PeriodicJob
 from climasense.ota import releases
-from climasense.services import Services
-from climasense.worker.runner import PeriodicJob
+
+if TYPE_CHECKING:
+    from climasense.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -23,5 +26,6 @@ async def evaluate_releases(services: Services, conn: asyncpg.Connection) -> Non
 EVALUATION_INTERVAL_SECONDS = 60.0
 
 
-def periodic_jobs() -> list[PeriodicJob]:
-    return [PeriodicJob("ota-release-evaluation", EVALUATION_INTERVAL_SECONDS, evaluate_releases)]
+PERIODIC_JOBS = (
+    PeriodicJob("ota-release-evaluation", EVALUATION_INTERVAL_SECONDS, evaluate_releases),
+)

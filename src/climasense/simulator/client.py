@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -36,12 +36,9 @@ class Stats:
     ota_failed: int = 0
     downloads_resumed: int = 0
     sensors_registered: int = 0
-    missing_endpoints: set[str] = field(default_factory=set)
 
     def as_dict(self) -> dict[str, Any]:
-        found = {k: v for k, v in self.__dict__.items() if k != "missing_endpoints"}
-        found["missing_endpoints"] = sorted(self.missing_endpoints)
-        return found
+        return dict(self.__dict__)
 
 
 def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float:
@@ -83,8 +80,6 @@ class DeviceClient:
                 self.stats.errors += 1
                 return None
             if response.status_code not in _RETRYABLE:
-                if response.status_code == 404 and _is_unknown_route(response):
-                    self.stats.missing_endpoints.add(f"{method} {path.split('?')[0]}")
                 return response
             if response.status_code == 429:
                 self.stats.rate_limited += 1
@@ -152,13 +147,3 @@ class Fetched:
             and self.response is not None
             and self.response.status_code in {200, 206}
         )
-
-
-def _is_unknown_route(response: httpx.Response) -> bool:
-    # The device router answers an unrouted path with the bare `Not found`; a route that knows
-    # the resource names what is missing ("Command not found").
-    try:
-        body = response.json()
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("message") == "Not found"

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING
 
 import asyncpg
 
+from climasense.background import PeriodicJob
 from climasense.settings import Settings
 from climasense.telemetry import partitions
 from climasense.telemetry.repository import storage_engine
-from climasense.worker.runner import PeriodicJob
 
 if TYPE_CHECKING:
     from climasense.services import Services
@@ -94,5 +94,4 @@ async def _run(services: Services, conn: asyncpg.Connection) -> None:
     await maintain(conn, services.settings)
 
 
-def storage_job() -> PeriodicJob:
-    return PeriodicJob("telemetry-storage", INTERVAL_SECONDS, _run)
+PERIODIC_JOBS = (PeriodicJob("telemetry-storage", INTERVAL_SECONDS, _run),)

@@ -20,9 +20,9 @@ import msgspec
 from climasense.errors import NotFound, ValidationFailed
 from climasense.http.responses import utc_now
 from climasense.pagination import decode_cursor, split_page
+from climasense.sensor_types import BY_CODE, BY_NAME, SENSOR_TYPES
 from climasense.telemetry import repository
 from climasense.telemetry.partitions import EPOCH
-from climasense.telemetry.sensor_types import BY_CODE, BY_NAME, SENSOR_TYPES
 from climasense.telemetry.validation import AwareDatetime
 
 MAX_BUCKETS = 10_000

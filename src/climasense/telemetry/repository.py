@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
 
-if TYPE_CHECKING:
-    from climasense.telemetry.writer import GroupRows
+from climasense.alerts.outbox import OUTBOX_CTE
 
 # One statement = one implicit transaction = one round trip for a whole group commit.
 # Parameters are compact, because encoding them is the writer's main CPU cost: each device id
@@ -18,7 +17,8 @@ if TYPE_CHECKING:
 # float8 product stays below 2^53 µs), not a uuid and a timestamptz per reading.
 # Data-modifying CTEs all run to completion and see the same snapshot; `ins` returns only the
 # rows this statement inserted (ON CONFLICT DO NOTHING skips readings already stored), so the
-# outbox, latest values and rollups are fed exactly the new readings, each once.
+# outbox, latest values and rollups are fed exactly the new readings, each once. The outbox CTE
+# belongs to the alert system (`alerts.outbox`, with its shard count).
 _SOURCE = """
 src AS (
     SELECT ($9::uuid[])[s.subject] AS device_id, s.sensor_type,
@@ -33,14 +33,7 @@ ins AS (
     ON CONFLICT DO NOTHING
     RETURNING device_id, sensor_type, ts, value
 ),
-outbox AS (
-    INSERT INTO alert_outbox (device_id, shard, sensor_types, timestamps, "values")
-    SELECT device_id, hashtext(device_id::text) & 63,
-           array_agg(sensor_type ORDER BY ts, sensor_type),
-           array_agg(ts ORDER BY ts, sensor_type),
-           array_agg(value ORDER BY ts, sensor_type)
-    FROM ins GROUP BY device_id
-),
+{OUTBOX},
 latest AS (
     INSERT INTO latest_readings AS l (device_id, sensor_type, ts, value)
     SELECT DISTINCT ON (device_id, sensor_type) device_id, sensor_type, ts, value
@@ -81,7 +74,28 @@ WHERE NOT EXISTS (
 def ingest_statement(engine: str) -> str:
     """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PG at ingest."""
     hourly = "" if engine == "timescaledb" else _HOURLY
-    return f"WITH {_SOURCE}{hourly}{_DUPLICATES}"
+    source = _SOURCE.replace("{OUTBOX}", OUTBOX_CTE)
+    return f"WITH {source}{hourly}{_DUPLICATES}"
+
+
+@dataclass(slots=True)
+class GroupRows:
+    """The columns of one commit: deduplicated readings and the devices to mark seen.
+
+    Compact on purpose (see `repository.write_group`): devices by 1-based position in
+    `devices`, timestamps as integer microseconds since the Unix epoch."""
+
+    devices: list[UUID] = field(default_factory=list)
+    subjects: list[int] = field(default_factory=list)
+    sensor_types: list[int] = field(default_factory=list)
+    micros: list[int] = field(default_factory=list)
+    values: list[float] = field(default_factory=list)
+    hubs: list[int | None] = field(default_factory=list)
+    # Position in the arrays above (1-based, like SQL ordinality) → submission index.
+    owners: list[int] = field(default_factory=list)
+    # Readings repeated inside the group itself: duplicates before the database sees them.
+    repeats: list[int] = field(default_factory=list)
+    seen: dict[UUID, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 async def write_group(conn: asyncpg.Connection, statement: str, rows: GroupRows) -> list[int]:

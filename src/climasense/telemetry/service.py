@@ -6,21 +6,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from climasense.auth.principals import DevicePrincipal
-from climasense.errors import Unavailable
 from climasense.http.responses import utc_now
 from climasense.telemetry import repository
 from climasense.telemetry.validation import TimeWindow, ValidatedBatch, decode_batch
-from climasense.telemetry.writer import IngestWriter
 
 if TYPE_CHECKING:
     from climasense.services import Services
-
-
-def writer_of(services: Services) -> IngestWriter:
-    writer = services.extras.get("ingest")
-    if not isinstance(writer, IngestWriter):
-        raise Unavailable("Ingest is not running")
-    return writer
 
 
 async def ingest(services: Services, device: DevicePrincipal, raw: bytes) -> dict[str, Any]:
@@ -34,7 +25,7 @@ async def ingest(services: Services, device: DevicePrincipal, raw: bytes) -> dic
     batch = decode_batch(raw, window, is_hub=device.is_hub)
     if device.is_hub:
         await _reject_foreign_sensors(services, device, batch)
-    duplicates = await writer_of(services).submit(device.device_id, batch)
+    duplicates = await services.ingest.submit(device.device_id, batch)
     return {
         "accepted": len(batch.indexes),
         "rejected": len(batch.errors),

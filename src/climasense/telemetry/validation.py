@@ -24,7 +24,7 @@ import msgspec
 import orjson
 
 from climasense.errors import BadRequest, ValidationFailed
-from climasense.telemetry.sensor_types import BY_NAME
+from climasense.sensor_types import BY_NAME
 
 MAX_READINGS = 100
 ALLOWED_FIELDS = frozenset({"readings", "latitude", "longitude"})

@@ -27,7 +27,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
 from uuid import UUID
 
 import asyncpg
@@ -35,10 +34,8 @@ import asyncpg
 from climasense.errors import Unavailable
 from climasense.http.errors import DEPENDENCY_ERRORS
 from climasense.telemetry import repository
+from climasense.telemetry.repository import GroupRows
 from climasense.telemetry.validation import ValidatedBatch
-
-if TYPE_CHECKING:
-    from climasense.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -71,26 +68,6 @@ class Submission:
     @property
     def size(self) -> int:
         return len(self.subjects)
-
-
-@dataclass(slots=True)
-class GroupRows:
-    """The columns of one commit: deduplicated readings and the devices to mark seen.
-
-    Compact on purpose (see `repository.write_group`): devices by 1-based position in
-    `devices`, timestamps as integer microseconds since the Unix epoch."""
-
-    devices: list[UUID] = field(default_factory=list)
-    subjects: list[int] = field(default_factory=list)
-    sensor_types: list[int] = field(default_factory=list)
-    micros: list[int] = field(default_factory=list)
-    values: list[float] = field(default_factory=list)
-    hubs: list[int | None] = field(default_factory=list)
-    # Position in the arrays above (1-based, like SQL ordinality) → submission index.
-    owners: list[int] = field(default_factory=list)
-    # Readings repeated inside the group itself: duplicates before the database sees them.
-    repeats: list[int] = field(default_factory=list)
-    seen: dict[UUID, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -330,25 +307,3 @@ class IngestWriter:
                 duplicates[rows.owners[position - 1]] += 1
             return duplicates
         raise AssertionError("unreachable")
-
-
-async def start_ingest_writer(services: Services) -> None:
-    """Starter (plugins.py): build the writer, run its loop, stop it with the services."""
-    settings = services.settings
-    engine = await repository.storage_engine(services.pool)
-    writer = IngestWriter(
-        services.pool,
-        engine=engine,
-        max_wait=settings.ingest_max_wait_ms / 1000,
-        max_pending=settings.ingest_max_pending_readings,
-        max_batch=settings.ingest_max_batch_readings,
-        concurrency=settings.ingest_concurrency,
-    )
-    services.extras["ingest"] = writer
-    services.spawn(writer.run(), "ingest-writer")
-
-    async def close() -> None:
-        with contextlib.suppress(Exception):
-            await writer.close()
-
-    services.on_close(close)

@@ -1,8 +1,8 @@
 """What each page reads and does, in the operator API's terms (CONTRACT §5/§6).
 
-Every read returns plain data or `None` when the server has no such capability yet (its route
-answers 404/405): pages show an empty state instead of failing. Every action returns the API's
-`ApiResult`, whose error message the page shows as it is.
+Every read returns plain data, or `None` when the API answered with an error (the resource is
+not found, the database is unavailable, …): the page shows its empty state. Every action
+returns the API's `ApiResult`, whose error message the page shows as it is.
 """
 
 from __future__ import annotations

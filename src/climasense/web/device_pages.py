@@ -24,7 +24,7 @@ from climasense.web.common import (
     secure,
     text_field,
 )
-from climasense.web.operator_api import ApiResult, OperatorAPI
+from climasense.web.operator_api import OperatorAPI
 
 router = APIRouter(include_in_schema=False)
 
@@ -188,14 +188,6 @@ def settings_patch(form: Any) -> dict[str, Any]:
     return patch
 
 
-def _unavailable(result: ApiResult, what: str) -> str | None:
-    if result.status in {404, 405} and (
-        not isinstance(result.body, dict) or result.body.get("message") in {None, "Not found"}
-    ):
-        return f"{what} is not available on this server yet."
-    return None
-
-
 @router.post("/devices/{device_id}/settings")
 async def save_settings(request: Request, device_id: str, session: SessionDep) -> Response:
     form = await checked_form(request, session)
@@ -214,9 +206,7 @@ async def save_settings(request: Request, device_id: str, session: SessionDep) -
             error="These settings were changed by someone else since you opened the page; "
             "the form now shows the current version. Review it and save again.",
         )
-    return redirect(
-        request, page, error=_unavailable(result, "Changing settings") or result.message
-    )
+    return redirect(request, page, error=result.message)
 
 
 @router.post("/devices/{device_id}/commands")
@@ -244,7 +234,7 @@ async def send_command(request: Request, device_id: str, session: SessionDep) ->
     )
     if result.ok:
         return redirect(request, page, ok=f"{text_field(form, 'type')} command sent.")
-    return redirect(request, page, error=_unavailable(result, "Sending commands") or result.message)
+    return redirect(request, page, error=result.message)
 
 
 @router.post("/devices/{device_id}/commands/{command_id}/cancel")

@@ -128,8 +128,6 @@ async def _upload(request: Request, session: DashboardSession, form: FormData) -
     if result.ok:
         size = result.body.get("size_bytes") if isinstance(result.body, dict) else None
         return redirect(request, "/firmware", ok=f"Uploaded {model} {version} ({size} bytes).")
-    if result.missing and result.message in {"", "Not found", "Method not allowed"}:
-        return redirect(request, "/firmware", error="Firmware upload is not available yet.")
     return redirect(request, "/firmware", error=result.message)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from climasense.telemetry.sensor_types import NAMES
+from climasense.sensor_types import NAMES
 
 SENSOR_TYPES = list(NAMES)
 

@@ -5,11 +5,8 @@ Pages read and act through the same HTTP operator API the CLI and scripts use (s
 same error bodies, same shapes as CONTRACT §5), without a network hop: the request is handed to
 the FastAPI app as an ASGI call whose scope carries the signed-in operator under
 `OPERATOR_SCOPE_KEY`. Only code in this process can put a key in an ASGI scope (clients control
-headers, never the scope), and `admin.deps.require_admin` accepts that principal in place of a
+headers, never the scope), and `http.operator_deps.require_admin` accepts that principal in place of a
 Bearer token.
-
-A capability that is not part of this server (its routes answer 404/405) reads as `None`, so
-each page shows an empty state until it lands.
 """
 
 from __future__ import annotations
@@ -40,11 +37,6 @@ class ApiResult:
     @property
     def ok(self) -> bool:
         return 200 <= self.status < 300
-
-    @property
-    def missing(self) -> bool:
-        """The server has no such route (a capability not installed), or nothing by that id."""
-        return self.status in {404, 405}
 
     @property
     def message(self) -> str:

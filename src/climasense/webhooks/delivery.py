@@ -10,15 +10,17 @@ import logging
 import random
 import time
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from climasense.alerts.config import AlertSettings
 from climasense.http.responses import dumps
-from climasense.services import Services
 from climasense.webhooks import repository
-from climasense.webhooks.sender import SIGNATURE_HEADER, HttpxSender, WebhookSender, sign
+from climasense.webhooks.sender import SIGNATURE_HEADER, WebhookSender, sign
+
+if TYPE_CHECKING:
+    from climasense.alerts.config import AlertSettings
+    from climasense.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -79,11 +81,7 @@ async def _deliver(
 
 async def run_delivery(services: Services) -> None:
     settings = services.settings.alerts
-    sender = HttpxSender(settings.webhook_timeout_seconds)
-    try:
-        while True:
-            sent = await deliver_due(services.pool, sender, settings)
-            if sent < settings.webhook_batch_size:
-                await asyncio.sleep(settings.webhook_poll_seconds)
-    finally:
-        await sender.close()
+    while True:
+        sent = await deliver_due(services.pool, services.webhook_sender, settings)
+        if sent < settings.webhook_batch_size:
+            await asyncio.sleep(settings.webhook_poll_seconds)

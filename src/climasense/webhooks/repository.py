@@ -8,28 +8,24 @@ from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
-import orjson
-
-from climasense.alerts import repository as alerts
-from climasense.http.responses import dumps
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _WEBHOOK_COLUMNS = "webhook_id, url, created_at"
 
 
-async def enqueue_alert_events(
-    conn: asyncpg.Connection, events: Sequence[tuple[str, UUID]]
+async def has_live_webhooks(conn: asyncpg.Connection) -> bool:
+    live: bool = await conn.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM webhooks WHERE deleted_at IS NULL)"
+    )
+    return live
+
+
+async def enqueue_deliveries(
+    conn: asyncpg.Connection, events: Sequence[tuple[str, UUID]], documents: dict[UUID, Any]
 ) -> None:
-    """Queue one delivery per (event, live webhook), with the alert as it is now in this
-    transaction. Called in the transaction that changed the alerts."""
-    if not events:
-        return
-    if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM webhooks WHERE deleted_at IS NULL)"):
-        return
-    rows = await alerts.alerts_by_id(conn, list({alert_id for _, alert_id in events}))
-    # Serialised as the API shows it (RFC 3339 `Z` times), then stored as jsonb.
-    documents = {r["alert_id"]: orjson.loads(dumps(alerts.alert_document(r))) for r in rows}
+    """Queue one delivery per (event, live webhook) with the alert's document (events whose
+    alert has no document are skipped)."""
     present = [(kind, alert_id) for kind, alert_id in events if alert_id in documents]
     await conn.execute(
         """INSERT INTO webhook_deliveries (webhook_id, alert_id, event_type, alert)

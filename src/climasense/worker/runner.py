@@ -12,28 +12,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import zlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import asyncpg
+from climasense.background import LoopJob, PeriodicJob
 
-from climasense.services import Services
+if TYPE_CHECKING:
+    from climasense.services import Services
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class PeriodicJob:
-    name: str
-    interval: float
-    # Called inside a transaction on `conn`, only while this process holds the job's lock.
-    run: Callable[[Services, asyncpg.Connection], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class LoopJob:
-    name: str
-    run: Callable[[Services], Awaitable[None]]
 
 
 def job_lock_key(name: str) -> int:
@@ -71,10 +58,10 @@ async def _loop(services: Services, job: LoopJob) -> None:
             await asyncio.sleep(1)
 
 
-def start_worker(services: Services) -> None:
-    from climasense.worker.jobs import loop_jobs, periodic_jobs
-
-    for periodic in periodic_jobs():
+def start_worker(
+    services: Services, periodic_jobs: Iterable[PeriodicJob], loop_jobs: Iterable[LoopJob]
+) -> None:
+    for periodic in periodic_jobs:
         services.spawn(_periodic(services, periodic), f"job:{periodic.name}")
-    for loop in loop_jobs():
+    for loop in loop_jobs:
         services.spawn(_loop(services, loop), f"loop:{loop.name}")

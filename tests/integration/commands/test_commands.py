@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from climasense.commands.jobs import command_jobs
+from climasense.commands.jobs import PERIODIC_JOBS
 from climasense.worker.runner import run_periodic_once
 from tests.integration.commands.support import (
     ack,
@@ -20,7 +20,7 @@ from tests.integration.commands.support import (
     send,
     send_ok,
 )
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
 
@@ -292,7 +292,7 @@ async def test_expiry_job_marks_only_commands_past_expiry(
     old = await send_ok(server, token, device["device_id"], "reboot")
     fresh = await send_ok(server, token, device["device_id"], "diagnostics")
     await age(server, old["command_id"], 24 * 3600 + 1)
-    [job] = [j for j in command_jobs() if j.name == "commands_expiry"]
+    [job] = [j for j in PERIODIC_JOBS if j.name == "commands_expiry"]
     # The server's own worker may hold the job's lock for a moment (it runs the job at start).
     for _ in range(50):
         if await run_periodic_once(server.services, job):

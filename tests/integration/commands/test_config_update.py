@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.integration.commands.support import ack, history, pending, send_ok
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
 

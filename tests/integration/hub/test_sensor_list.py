@@ -13,7 +13,7 @@ from tests.integration.hub.pairing import (
     listed_sensor_ids,
     register,
 )
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import LiveServer, live_server
 

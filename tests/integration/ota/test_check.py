@@ -6,7 +6,7 @@ import hashlib
 
 from tests.integration.ota.conftest import Ota
 from tests.integration.ota.helpers import check, device_keys, new_model, publish, release, upload
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer, provision
 
 

@@ -12,7 +12,7 @@ import pytest
 
 from tests.integration.ota.conftest import Ota
 from tests.integration.ota.helpers import device_keys, new_model, publish
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer
 
 SIZE = 1024 * 1024 + 12_345  # not a multiple of any chunk size

@@ -16,7 +16,7 @@ from tests.integration.ota.helpers import (
     report,
     upload,
 )
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer
 
 

@@ -6,11 +6,11 @@ import asyncio
 from datetime import datetime
 from pathlib import Path
 
-from climasense.ota.jobs import periodic_jobs
+from climasense.ota.jobs import PERIODIC_JOBS
 from climasense.worker.runner import run_periodic_once
 from tests.integration.ota.conftest import Ota, ota_settings
 from tests.integration.ota.helpers import device_keys, new_model, publish, report
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import live_server
 
@@ -88,7 +88,7 @@ async def test_stuck_devices_count_as_failed(fresh_database_url: str, tmp_path: 
         body = (await client.get(url, headers=bearer(token))).json()
         assert (body["stuck"], body["finished"], body["failed_including_stuck"]) == (2, 6, 2)
         assert body["state"] == "active"  # nothing evaluated it yet
-        [job] = periodic_jobs()
+        [job] = PERIODIC_JOBS
         assert await run_periodic_once(server.services, job)
         body = (await client.get(url, headers=bearer(token))).json()
         assert (body["state"], body["auto_paused"]) == ("paused", True)

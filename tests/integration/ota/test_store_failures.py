@@ -8,7 +8,7 @@ import pytest
 
 from tests.integration.ota.conftest import Ota, ota_settings
 from tests.integration.ota.helpers import device_keys, new_model, publish, upload
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer
 from tests.support.server import free_port, live_server
 
@@ -19,7 +19,7 @@ async def test_a_lost_object_is_503_not_a_short_image(ota: Ota) -> None:
     await publish(client, token, model, "1.0.0", ["a"], b"image bytes")
     async with ota.server.services.pool.acquire() as conn:
         blob_key = await conn.fetchval("SELECT blob_key FROM firmware WHERE model = $1", model)
-    await ota.server.services.extras["blobstore"].delete(blob_key)
+    await ota.server.services.blob_store.delete(blob_key)
     response = await client.get("/v1/ota/download/1.0.0", headers=bearer(key))
     assert_error(response, 503, "unavailable")
     assert response.headers["Retry-After"]

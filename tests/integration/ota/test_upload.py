@@ -10,7 +10,7 @@ from climasense.blobstore.local import LocalBlobStore
 from climasense.blobstore.s3 import S3BlobStore
 from tests.integration.ota.conftest import Ota
 from tests.integration.ota.helpers import new_model, upload
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import bearer
 
 
@@ -62,7 +62,7 @@ async def test_bad_bodies(ota_store: Ota) -> None:
 
 
 async def stored_objects(ota: Ota) -> set[str]:
-    store = ota.server.services.extras["blobstore"]
+    store = ota.server.services.blob_store
     if isinstance(store, LocalBlobStore):
         return {p.name for p in store.root.glob("*.bin")}
     assert isinstance(store, S3BlobStore)

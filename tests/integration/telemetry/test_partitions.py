@@ -61,7 +61,7 @@ async def ledger(live: LiveServer) -> list[partitions.Span]:
 
 async def write(live: LiveServer, device_id: str, *times: datetime) -> None:
     """Through the production writer, bypassing the API's time window (time travel)."""
-    writer: IngestWriter = live.services.extras["ingest"]
+    writer: IngestWriter = live.services.ingest
     batch = ValidatedBatch(total=len(times))
     for i, ts in enumerate(times):
         batch.indexes.append(i)
@@ -124,7 +124,7 @@ async def test_rows_in_the_default_partition_move_into_their_new_partition(
     )
     assert await live.services.pool.fetchval("SELECT count(*) FROM readings_default") == 0
     # Still one reading per key: a retry after the move is a duplicate.
-    writer: IngestWriter = live.services.extras["ingest"]
+    writer: IngestWriter = live.services.ingest
     batch = ValidatedBatch(total=1, indexes=[0], sensor_types=[1], timestamps=[later])
     batch.values.append(20.0)
     batch.sensor_ids.append(None)

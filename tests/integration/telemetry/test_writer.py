@@ -136,7 +136,7 @@ async def test_http_requests_are_coalesced_and_answered_after_commit(
     async with live_server(settings) as live:
         token = await admin_token(live.services)
         devices = await provision(live.client, token, count=30, batch="telemetry")
-        writer = live.services.extras["ingest"]
+        writer = live.services.ingest
         commits_before = writer.commits
 
         async def submit_and_check(device: dict[str, Any]) -> None:

@@ -195,15 +195,6 @@ async def test_429_gives_up_rather_than_wait_past_the_deadline(
     assert device.client.slept == []  # type: ignore[attr-defined]
 
 
-async def test_unrouted_endpoints_are_noted(http_for: list[httpx.AsyncClient]) -> None:
-    api = FakeDeviceAPI()
-    device = make_device(api, http_for)
-    response = await device.client.request("GET", "/v1/nope")
-    assert response is not None
-    assert response.status_code == 404
-    assert device.client.stats.missing_endpoints == {"GET /v1/nope"}
-
-
 async def test_backfill_is_dense_for_two_days_and_hourly_before(
     http_for: list[httpx.AsyncClient],
 ) -> None:

@@ -69,10 +69,10 @@ async def test_streams_a_body_in_chunks() -> None:
     assert result.body["bytes"] == 1_000_000
 
 
-async def test_missing_routes_read_as_missing_with_the_api_message() -> None:
+async def test_a_404_is_an_error_with_the_api_message() -> None:
     api = OperatorAPI(APP, OPERATOR, {})
     result = await api.get("/gone")
-    assert result.missing
+    assert result.status == 404
     assert not result.ok
     assert result.message == "Not found"
 

@@ -4,7 +4,7 @@ retention.
 
 A reading is identified by (device_id, sensor_type, ts): `device_id` is the subject that took
 it — a standalone device, a hub, or a Zigbee sensor (whose `sensor_id` is its device id).
-`sensor_type` is a small integer (see `climasense.telemetry.sensor_types`), `hub_id` is set on
+`sensor_type` is a small integer (see `climasense.sensor_types`), `hub_id` is set on
 the readings a hub submitted for one of its sensors.
 """
 

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from starlette.responses import Response
 
-from climasense.admin.deps import ServicesDep
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.responses import JSONResponse
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404

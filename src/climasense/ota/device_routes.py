@@ -9,15 +9,14 @@ from starlette.types import Receive, Scope, Send
 from climasense.auth.principals import DevicePrincipal
 from climasense.blobstore import BlobReader, BlobStore
 from climasense.http.body import read_json
-from climasense.http.device_api import DeviceRoute, services_of
+from climasense.http.device_route import DeviceRoute, services_of
 from climasense.http.responses import JSONResponse
 from climasense.ota import device as ota
 from climasense.services import Services
 
 
 def blob_store(services: Services) -> BlobStore:
-    store: BlobStore = services.extras["blobstore"]
-    return store
+    return services.blob_store
 
 
 async def check(request: Request, device: DevicePrincipal) -> Response:

@@ -7,7 +7,7 @@ from starlette.responses import Response
 
 from climasense.auth.principals import DevicePrincipal
 from climasense.http.body import read_json
-from climasense.http.device_api import DeviceRoute, services_of
+from climasense.http.device_route import DeviceRoute, services_of
 from climasense.http.responses import JSONResponse
 from climasense.hub import service
 from climasense.hub.schemas import parse_registration

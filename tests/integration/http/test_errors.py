@@ -4,16 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
+from tests.support.errors import assert_error
 from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
-
-
-def assert_error(response: object, status: int, code: str) -> None:
-    assert response.status_code == status, response.text  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
-    assert set(body) >= {"error", "message", "details"}
-    assert body["error"] == code
-    assert isinstance(body["details"], list)
 
 
 async def test_unknown_paths_and_methods(server: LiveServer) -> None:

@@ -9,39 +9,21 @@ handler. Every authenticated answer, errors included, carries the RateLimit head
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from climasense.auth.principals import DevicePrincipal
 from climasense.errors import ClimaSenseError, Forbidden, MethodNotAllowed, NotFound, RateLimited
 from climasense.http.body import check_declared_length
+from climasense.http.device_route import DeviceRoute
 from climasense.http.errors import exception_to_response
 from climasense.http.responses import error_response
 from climasense.limits.headers import rate_limit_headers
 
 if TYPE_CHECKING:
     from climasense.services import Services
-
-DeviceHandler = Callable[[Request, DevicePrincipal], Awaitable[Response]]
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRoute:
-    method: str
-    path: str
-    handler: DeviceHandler
-    limit: str = "default"  # key into Settings.rate_limits
-    hub_only: bool = False
-    operation: str = field(default="")
-
-    @property
-    def label(self) -> str:
-        return self.operation or f"{self.method} {self.path}"
 
 
 def _compile(path: str) -> re.Pattern[str]:
@@ -118,9 +100,3 @@ class DeviceRouter:
             response = exception_to_response(exc)
         response.headers.update(headers)
         return response
-
-
-def services_of(request: Request) -> Services:
-    """The process's services, for a device handler."""
-    services: Services = request.scope["climasense.services"]
-    return services

@@ -7,7 +7,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from climasense.admin.deps import ServicesDep
 from climasense.alerts import service
 from climasense.alerts.schemas import (
     AlertList,
@@ -19,6 +18,7 @@ from climasense.alerts.schemas import (
     RulePatch,
     Severity,
 )
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 

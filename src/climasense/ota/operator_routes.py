@@ -6,13 +6,13 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from climasense.admin.deps import ServicesDep
 from climasense.errors import UnsupportedMediaType
 from climasense.http.body import check_declared_length
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.ota import firmware, releases
-from climasense.ota.routes import blob_store
+from climasense.ota.device_routes import blob_store
 from climasense.ota.schemas import Firmware, FirmwareList, Release, ReleaseCreate, ReleaseList
 
 router = APIRouter(tags=["firmware"], route_class=JSONRoute)

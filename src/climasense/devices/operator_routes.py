@@ -6,7 +6,6 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from climasense.admin.deps import ServicesDep
 from climasense.devices import service
 from climasense.devices.schemas import (
     ApiKeyResponse,
@@ -16,6 +15,7 @@ from climasense.devices.schemas import (
     ProvisionResponse,
     RevokeResponse,
 )
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 

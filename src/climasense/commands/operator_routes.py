@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from climasense.admin.deps import ServicesDep
 from climasense.commands import service
 from climasense.commands.schemas import CommandList, CommandRequest, CommandView
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 

@@ -18,13 +18,13 @@ _CANDIDATES = [
         if "CLIMASENSE_CONTRACT_DIR" in os.environ
         else []
     ),
-    *(parent / "shared" / "contract" for parent in Path(__file__).resolve().parents[3:]),
+    *(parent / "shared" / "contract" for parent in Path(__file__).resolve().parents[4:]),
 ]
 CONTRACT = next(
     (found for folder in _CANDIDATES if (found := folder / "openapi.yaml").exists()),
     None,
 )
-PACKAGED = Path(__file__).resolve().parents[2] / "src" / "climasense" / "contract" / "openapi.yaml"
+PACKAGED = Path(__file__).resolve().parents[3] / "src" / "climasense" / "contract" / "openapi.yaml"
 
 
 def test_packaged_contract_is_the_shared_contract() -> None:

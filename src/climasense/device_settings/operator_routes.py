@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from climasense.admin.deps import ServicesDep
 from climasense.device_settings import service
-from climasense.device_settings.routes import settings_response
+from climasense.device_settings.device_routes import settings_response
 from climasense.http.body import read_json
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 

@@ -1,8 +1,12 @@
 """`create_app(settings)`: the ASGI application and its lifespan.
 
 The returned app is a thin dispatcher: `/v1/*` goes to the lean device router (the hot path),
-everything else — operator API, health, docs, dashboard — to FastAPI, which also runs the
-lifespan that opens the pool, migrates, and starts the background tasks.
+everything else to FastAPI, which also runs the lifespan that builds the services
+(`climasense.runtime`). Inside FastAPI, every path under `/admin/v1` is handed by prefix to the
+operator API's own FastAPI app (`OperatorPrefix`, the first route to look at), so an operator
+request is matched against the operator routes alone, never against the dashboard's, and the
+rest (health, docs, `/openapi.json`, the dashboard) never against the operator's.
+`/openapi.json` documents both apps' routes, as one API.
 """
 
 from __future__ import annotations
@@ -14,69 +18,22 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from climasense import __version__
-from climasense.admin.router import build_admin_router
-from climasense.auth.cache import CredentialCache
-from climasense.auth.keys import KeyHasher
-from climasense.auth.service import Authenticator
-from climasense.db.migrate import migrate
-from climasense.db.pool import create_pool
-from climasense.device_routes import device_routes
+from climasense.api.device_router import DeviceRouter
+from climasense.api.device_routes import device_routes
+from climasense.api.operator_routes import build_admin_router
 from climasense.docs_ui import router as docs_router
-from climasense.errors import ConfigurationError
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
-from climasense.http.device_api import DeviceRouter
-from climasense.limits.factory import build_rate_limiter
-from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.openapi import merge
-from climasense.plugins import start_components
-from climasense.services import Services
+from climasense.runtime import build_services
 from climasense.settings import Settings
 from climasense.web.router import install as install_dashboard
 
 log = logging.getLogger(__name__)
-
-
-async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    if settings.database_url is None:
-        raise ConfigurationError(
-            "create_app needs a database URL (the CLI starts the embedded one)"
-        )
-    pool = await create_pool(
-        settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
-    )
-    try:
-        if run_migrations:
-            async with pool.acquire() as conn:
-                await migrate(conn)
-        hasher = KeyHasher(settings.resolved_secret_key())
-        cache = CredentialCache(ttl=settings.auth_cache_seconds)
-        await cache.poll_once(pool)
-        rate_limiter = await build_rate_limiter(settings)
-        throttle = FailedAuthThrottle(
-            rate_limiter,
-            settings.failed_auth_limit,
-            trust_forwarded_for=settings.trust_forwarded_for,
-        )
-        services = Services(
-            settings=settings,
-            pool=pool,
-            hasher=hasher,
-            credential_cache=cache,
-            authenticator=Authenticator(pool, hasher, cache, throttle),
-            rate_limiter=rate_limiter,
-        )
-    except BaseException:
-        await pool.close()
-        raise
-    services.spawn(
-        cache.run_poller(pool, settings.revocation_poll_seconds), "credential-revocation-feed"
-    )
-    await start_components(services)
-    return services
 
 
 class ClimaSenseApp:
@@ -96,6 +53,33 @@ class ClimaSenseApp:
         await self.api(scope, receive, send)
 
 
+OPERATOR_PREFIX = "/admin/v1"
+
+
+class OperatorPrefix(BaseRoute):
+    """A route of the outer FastAPI app that hands every path under `prefix` to `app` whole
+    (path unchanged): the outer app's middleware and lifespan apply, its routes are not walked."""
+
+    def __init__(self, prefix: str, app: FastAPI) -> None:
+        self.prefix = prefix
+        self.app = app
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            if path.startswith(self.prefix) and (
+                len(path) == len(self.prefix) or path[len(self.prefix)] == "/"
+            ):
+                return Match.FULL, {}
+        return Match.NONE, {}
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings, *, run_migrations: bool = True, freeze_gc: bool = False
 ) -> ClimaSenseApp:
@@ -103,6 +87,7 @@ def create_app(
     async def lifespan(api: FastAPI) -> AsyncIterator[dict[str, Any]]:
         services = await build_services(settings, run_migrations=run_migrations)
         api.state.services = services
+        operator_api.state.services = services
         wrapper.device_router = DeviceRouter(services, device_routes())
         if freeze_gc:
             # What exists now (modules, app, routes, pools) lives as long as the process: move
@@ -125,16 +110,20 @@ def create_app(
         openapi_url="/openapi.json",
     )
     http_errors.install(api)
+    operator_api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    http_errors.install(operator_api)
+    operator_api.include_router(build_admin_router())
+    api.router.routes.append(OperatorPrefix(OPERATOR_PREFIX, operator_api))
     api.include_router(health_router)
     api.include_router(docs_router)
-    api.include_router(build_admin_router())
     install_dashboard(api)
 
     def openapi() -> dict[str, Any]:
         if api.openapi_schema is None:
             from fastapi.openapi.utils import get_openapi
 
-            generated = get_openapi(title=api.title, version=api.version, routes=api.routes)
+            routes = [*api.routes, *operator_api.routes]
+            generated = get_openapi(title=api.title, version=api.version, routes=routes)
             api.openapi_schema = merge(generated)
         return api.openapi_schema
 
@@ -144,5 +133,5 @@ def create_app(
 
 
 def app_from_env() -> ClimaSenseApp:
-    """Factory for `uvicorn --factory climasense.app:app_from_env` (one per worker process)."""
+    """Factory for `uvicorn --factory climasense.api.app:app_from_env` (one per worker process)."""
     return create_app(Settings.from_env(), freeze_gc=True)

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from climasense.auth.principals import DevicePrincipal
 from climasense.device_settings import service
 from climasense.http.body import read_json
-from climasense.http.device_api import DeviceRoute, services_of
+from climasense.http.device_route import DeviceRoute, services_of
 from climasense.http.responses import JSONResponse
 
 

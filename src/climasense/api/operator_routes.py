@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
-from climasense.admin.deps import require_admin
-from climasense.alerts.routes import router as alerts_router
-from climasense.commands.admin_routes import router as commands_router
-from climasense.device_settings.admin_routes import router as settings_router
-from climasense.devices.routes import router as devices_router
+from climasense.alerts.operator_routes import router as alerts_router
+from climasense.commands.operator_routes import router as commands_router
+from climasense.device_settings.operator_routes import router as settings_router
+from climasense.devices.operator_routes import router as devices_router
+from climasense.http.operator_deps import require_admin
 from climasense.http.routing import JSONRoute
-from climasense.ota.admin_routes import router as firmware_router
-from climasense.telemetry.admin_routes import router as telemetry_router
-from climasense.webhooks.routes import router as webhooks_router
+from climasense.ota.operator_routes import router as firmware_router
+from climasense.telemetry.operator_routes import router as telemetry_router
+from climasense.webhooks.operator_routes import router as webhooks_router
 
 
 def build_admin_router() -> APIRouter:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from climasense.admin.deps import ServicesDep
+from climasense.http.operator_deps import ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.webhooks import service

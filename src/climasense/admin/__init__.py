@@ -1,1 +1,0 @@
-"""The operator API (`/admin/v1`): shared dependencies and the router that gathers domains."""
