@@ -1,5 +1,6 @@
 # Sourced by scripts/serve and scripts/test: a virtualenv in .venv with the project installed.
-# Re-installs only when pyproject.toml changed. Usage: bootstrap_venv [extras]
+# Installs from the lock files (requirements.lock, requirements-dev.lock; see scripts/lock).
+# Usage: bootstrap_venv [dev]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +28,23 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+ensure_uv() {
+  # The lock files are written by uv (scripts/lock); a private copy lives in .venv-tools.
+  UV="$(command -v uv || true)"
+  if [ -z "$UV" ]; then
+    local tools="$ROOT/.venv-tools"
+    if [ ! -x "$tools/bin/uv" ]; then
+      "$(find_python)" -m venv "$tools"
+      "$tools/bin/python" -m pip install -q --disable-pip-version-check uv
+    fi
+    UV="$tools/bin/uv"
+  fi
+}
+
 bootstrap_venv() {
+  # bootstrap_venv [dev]: installs the pinned, hash-checked dependencies from the lock file
+  # (requirements.lock, or requirements-dev.lock for dev), then the project itself without
+  # dependencies. Re-installs when the lock file or pyproject.toml changed.
   local extras="${1:-}"
   local python
   if ! python="$(find_python)"; then
@@ -38,14 +55,15 @@ bootstrap_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     "$python" -m venv "$VENV" || { apt_install python3-venv && "$python" -m venv "$VENV"; }
   fi
+  local lock="$ROOT/requirements.lock"
+  [ "$extras" = dev ] && lock="$ROOT/requirements-dev.lock"
   local stamp="$VENV/.installed-${extras:-base}"
   local digest
-  digest="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  digest="$(cat "$lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip >/dev/null
-    local target="$ROOT"
-    [ -n "$extras" ] && target="$ROOT[$extras]"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$target"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
     echo "$digest" > "$stamp"
   fi
 }
