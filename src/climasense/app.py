@@ -25,7 +25,6 @@ from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
 from climasense.device_routes import device_routes
 from climasense.docs_ui import router as docs_router
-from climasense.errors import ConfigurationError
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.http.device_api import DeviceRouter
@@ -41,10 +40,7 @@ log = logging.getLogger(__name__)
 
 
 async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    if settings.database_url is None:
-        raise ConfigurationError(
-            "create_app needs a database URL (the CLI starts the embedded one)"
-        )
+    settings = settings.runtime()  # refuses settings without a database URL
     pool = await create_pool(
         settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max
     )

@@ -15,7 +15,7 @@ from climasense.auth.cache import CredentialCache
 from climasense.auth.keys import KeyHasher
 from climasense.auth.service import Authenticator
 from climasense.limits.base import RateLimiter
-from climasense.settings import Settings
+from climasense.settings import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ def _report_death(task: asyncio.Task[Any]) -> None:
 
 @dataclass
 class Services:
-    settings: Settings
+    settings: RuntimeSettings
     pool: asyncpg.Pool
     hasher: KeyHasher
     credential_cache: CredentialCache
