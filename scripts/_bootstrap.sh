@@ -29,16 +29,10 @@ apt_install() {
 }
 
 ensure_uv() {
-  # The lock files are written by uv (scripts/lock); a private copy lives in .venv-tools.
-  UV="$(command -v uv || true)"
-  if [ -z "$UV" ]; then
-    local tools="$ROOT/.venv-tools"
-    if [ ! -x "$tools/bin/uv" ]; then
-      "$(find_python)" -m venv "$tools"
-      "$tools/bin/python" -m pip install -q --disable-pip-version-check uv
-    fi
-    UV="$tools/bin/uv"
-  fi
+  # uv writes the lock files (scripts/lock); it is a dev dependency, so it comes from the
+  # current lock (a stale lock still installs: re-locking is what brings it up to date).
+  bootstrap_venv dev
+  UV="$VENV/bin/uv"
 }
 
 bootstrap_venv() {
