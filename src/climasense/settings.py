@@ -21,7 +21,7 @@ import os
 import secrets
 import typing
 from collections.abc import Iterator, Mapping
-from dataclasses import MISSING, dataclass, field, fields, is_dataclass, replace
+from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Self
 
@@ -49,6 +49,9 @@ def _default_limits() -> dict[str, RateLimit]:
         "default": RateLimit(60, 60),
     }
 
+
+# Failed device authentications per client address (CLIMASENSE_FAILED_AUTH_LIMIT per minute).
+_FAILED_AUTH_DEFAULT = RateLimit(30, 60)
 
 # Device rate limits: each has CLIMASENSE_LIMIT_<NAME> (requests) and ..._WINDOW (seconds).
 RATE_LIMIT_MEANING = {
@@ -159,7 +162,7 @@ class Settings:
         minimum=0,
     )
     rate_limits: dict[str, RateLimit] = field(default_factory=_default_limits)
-    failed_auth_limit: RateLimit = RateLimit(30, 60)
+    failed_auth_limit: RateLimit = _FAILED_AUTH_DEFAULT
     trust_forwarded_for: bool = setting(
         False,
         "CLIMASENSE_TRUST_FORWARDED_FOR",
@@ -324,11 +327,9 @@ class Settings:
                 _convert(env, name + "_WINDOW", int, current.window_seconds, 1),
             )
         values["rate_limits"] = limits
-        default_failed = cls.__dataclass_fields__["failed_auth_limit"].default
-        assert isinstance(default_failed, RateLimit)
         values["failed_auth_limit"] = RateLimit(
-            _convert(env, FAILED_AUTH_VARIABLE, int, default_failed.limit, 1),
-            default_failed.window_seconds,
+            _convert(env, FAILED_AUTH_VARIABLE, int, _FAILED_AUTH_DEFAULT.limit, 1),
+            _FAILED_AUTH_DEFAULT.window_seconds,
         )
         values["alerts"] = AlertSettings(**_values_from(AlertSettings, env))
         return cls(**values)
@@ -401,7 +402,7 @@ class Variable:
 
 
 def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls, globalns=vars(__import__(cls.__module__, fromlist=["_"])))
+    return typing.get_type_hints(cls)
 
 
 def _values_from(cls: type, env: Mapping[str, str]) -> dict[str, Any]:
@@ -547,8 +548,7 @@ def variables() -> list[Variable]:
                 f"rate_limits[{endpoint!r}].window_seconds",
             )
         )
-    failed = Settings.__dataclass_fields__["failed_auth_limit"].default
-    assert isinstance(failed, RateLimit)
+    failed = _FAILED_AUTH_DEFAULT
     found.append(
         Variable(
             (FAILED_AUTH_VARIABLE,),
@@ -560,7 +560,6 @@ def variables() -> list[Variable]:
         )
     )
     found.extend(_fields_of(AlertSettings, "alerts."))
-    assert all(is_dataclass(Settings) for _ in found)
     return found
 
 
