@@ -1,5 +1,6 @@
 # Sourced by scripts/serve and scripts/test: a virtualenv in .venv with the project installed.
-# Re-installs only when pyproject.toml changed. Usage: bootstrap_venv [extras]
+# Installs from the lock files (requirements.lock, requirements-dev.lock; see scripts/lock).
+# Usage: bootstrap_venv [dev]
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,7 +28,17 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+ensure_uv() {
+  # uv writes the lock files (scripts/lock); it is a dev dependency, so it comes from the
+  # current lock (a stale lock still installs: re-locking is what brings it up to date).
+  bootstrap_venv dev
+  UV="$VENV/bin/uv"
+}
+
 bootstrap_venv() {
+  # bootstrap_venv [dev]: installs the pinned, hash-checked dependencies from the lock file
+  # (requirements.lock, or requirements-dev.lock for dev), then the project itself without
+  # dependencies. Re-installs when the lock file or pyproject.toml changed.
   local extras="${1:-}"
   local python
   if ! python="$(find_python)"; then
@@ -38,14 +49,15 @@ bootstrap_venv() {
   if [ ! -x "$VENV/bin/python" ]; then
     "$python" -m venv "$VENV" || { apt_install python3-venv && "$python" -m venv "$VENV"; }
   fi
+  local lock="$ROOT/requirements.lock"
+  [ "$extras" = dev ] && lock="$ROOT/requirements-dev.lock"
   local stamp="$VENV/.installed-${extras:-base}"
   local digest
-  digest="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  digest="$(cat "$lock" "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$digest" ]; then
     "$VENV/bin/python" -m pip install -q --disable-pip-version-check -U pip >/dev/null
-    local target="$ROOT"
-    [ -n "$extras" ] && target="$ROOT[$extras]"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$target"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --require-hashes -r "$lock"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
     echo "$digest" > "$stamp"
   fi
 }

@@ -1,22 +1,29 @@
-"""Every error the service raises on purpose, and the contract body each becomes.
+"""Every error the service raises on purpose, arranged by what it means.
 
-    ClimaSenseError                  -> status, error code, message, details
-     +-- BadRequest (400 invalid_json)
-     +-- Unauthorized (401 unauthorized)
-     +-- Forbidden (403 forbidden)
-     +-- NotFound (404 not_found)
-     +-- MethodNotAllowed (405 method_not_allowed)
-     +-- Conflict (409 conflict, or a more specific code)
-     +-- PreconditionFailed (412 precondition_failed)
-     +-- PayloadTooLarge (413 payload_too_large)
-     +-- UnsupportedMediaType (415 unsupported_media_type)
-     +-- RangeNotSatisfiable (416 range_not_satisfiable)
-     +-- ValidationFailed (422 validation_error, or a more specific code)
-     +-- RateLimited (429 rate_limited)
-     +-- Unavailable (503 unavailable)
-    ConfigurationError               -> refused at start: a message and exit code 2
+    ClimaSenseError                    status, error code, message, details -> the contract body
+     +-- DomainError                   what was asked cannot be done (services raise these)
+     |    +-- BadRequest          400  the body is not a JSON document (invalid_json)
+     |    +-- ValidationFailed    422  the document or a parameter is invalid (validation_error, ...)
+     |    +-- Unauthorized        401  no valid credential
+     |    |    +-- web.common.SignInRequired      dashboard page without a session
+     |    +-- Forbidden           403  the credential may not do this
+     |    |    +-- web.common.FormRejected        dashboard form failed its CSRF/origin check
+     |    +-- NotFound            404  no such thing
+     |    |    +-- blobstore.BlobNotFound         no object under this key in the blob store
+     |    +-- Conflict            409  clashes with the current state (conflict, or a finer code)
+     |    +-- PreconditionFailed  412  If-Match and the like do not hold
+     |    +-- RateLimited         429  too many requests
+     |    +-- Unavailable         503  a dependency failed; retry (Retry-After)
+     |         +-- blobstore.BlobStoreError       the blob store failed or refused
+     +-- http.protocol_errors.ProtocolError      how the request was sent (HTTP itself)
+          +-- MethodNotAllowed    405
+          +-- PayloadTooLarge     413
+          +-- UnsupportedMediaType 415
+          +-- RangeNotSatisfiable 416
+    ConfigurationError                 refused at start: a message and exit code 2
 
-Services raise these; one handler in `climasense.http.errors` turns them into responses.
+Services raise these; one handler in `climasense.http.errors` turns them into responses
+(the dashboard renders its two as pages, `web/router.py`).
 """
 
 from __future__ import annotations
@@ -47,79 +54,59 @@ class ClimaSenseError(Exception):
         return {"error": self.error_code, "message": self.message, "details": self.details}
 
 
-class BadRequest(ClimaSenseError):
+class DomainError(ClimaSenseError):
+    """What was asked cannot be done: the request's meaning, not its HTTP form."""
+
+
+class BadRequest(DomainError):
     status = 400
     code = "invalid_json"
     default_message = "Request body is not valid JSON"
 
 
-class Unauthorized(ClimaSenseError):
+class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
     default_message = "Invalid or missing API key"
 
 
-class Forbidden(ClimaSenseError):
+class Forbidden(DomainError):
     status = 403
     code = "forbidden"
     default_message = "This key may not do this"
 
 
-class NotFound(ClimaSenseError):
+class NotFound(DomainError):
     status = 404
     code = "not_found"
     default_message = "Not found"
 
 
-class MethodNotAllowed(ClimaSenseError):
-    status = 405
-    code = "method_not_allowed"
-    default_message = "Method not allowed"
-
-
-class Conflict(ClimaSenseError):
+class Conflict(DomainError):
     status = 409
     code = "conflict"
     default_message = "Conflict with the current state"
 
 
-class PreconditionFailed(ClimaSenseError):
+class PreconditionFailed(DomainError):
     status = 412
     code = "precondition_failed"
     default_message = "Precondition failed"
 
 
-class PayloadTooLarge(ClimaSenseError):
-    status = 413
-    code = "payload_too_large"
-    default_message = "Request body is too large"
-
-
-class UnsupportedMediaType(ClimaSenseError):
-    status = 415
-    code = "unsupported_media_type"
-    default_message = "Content-Type must be application/json"
-
-
-class RangeNotSatisfiable(ClimaSenseError):
-    status = 416
-    code = "range_not_satisfiable"
-    default_message = "Range is outside the image"
-
-
-class ValidationFailed(ClimaSenseError):
+class ValidationFailed(DomainError):
     status = 422
     code = "validation_error"
     default_message = "Request is invalid"
 
 
-class RateLimited(ClimaSenseError):
+class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
     default_message = "Too many requests"
 
 
-class Unavailable(ClimaSenseError):
+class Unavailable(DomainError):
     status = 503
     code = "unavailable"
     default_message = "Service temporarily unavailable"

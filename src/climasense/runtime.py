@@ -17,7 +17,6 @@ from climasense.auth.service import Authenticator
 from climasense.blobstore.factory import build_blob_store
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
-from climasense.errors import ConfigurationError
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.services import Services
@@ -30,10 +29,7 @@ from climasense.worker.runner import start_worker
 
 
 async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
-    if settings.database_url is None:
-        raise ConfigurationError(
-            "create_app needs a database URL (the CLI starts the embedded one)"
-        )
+    settings = settings.runtime()  # refuses settings without a database URL
     async with contextlib.AsyncExitStack() as undo:  # closes what was built if a step fails
         pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from climasense.settings import Settings
+from climasense.settings import RuntimeSettings
 
 if TYPE_CHECKING:
     # Types only: the components are built by `climasense.runtime`; importing them here would
@@ -38,7 +38,7 @@ def _report_death(task: asyncio.Task[Any]) -> None:
 
 @dataclass
 class Services:
-    settings: Settings
+    settings: RuntimeSettings
     pool: asyncpg.Pool
     hasher: KeyHasher
     credential_cache: CredentialCache

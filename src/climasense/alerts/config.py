@@ -1,45 +1,76 @@
-"""Tuning of alert evaluation, offline detection and webhook delivery (`Settings.alerts`)."""
+"""Tuning of alert evaluation, offline detection and webhook delivery (`Settings.alerts`).
+
+Each field declares its environment variable; `Settings.from_env` reads them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 
-from climasense.env_values import read_number
+from climasense.setting_fields import setting
 
 
 @dataclass(frozen=True, slots=True)
 class AlertSettings:
-    poll_seconds: float = 0.1  # idle evaluator: how often it looks at its shards' outbox
-    busy_poll_seconds: float = 0.02  # after a batch that found rows (but not a full batch)
-    batch_size: int = 500  # outbox rows per evaluation transaction
-    rebalance_seconds: float = 2.0  # how often an evaluator revisits its share of shards
-    webhook_poll_seconds: float = 0.2
-    webhook_batch_size: int = 50
-    webhook_per_endpoint: int = 5  # deliveries to one endpoint in flight per sender round
-    webhook_timeout_seconds: float = 5.0
-    webhook_retry_base_seconds: float = 2.0
-    webhook_retry_max_seconds: float = 3600.0
-    webhook_max_attempts: int = 12
+    poll_seconds: float = setting(
+        0.1,
+        "CLIMASENSE_ALERT_POLL_SECONDS",
+        "Idle alert evaluator: how often it looks at its shards' outbox.",
+        minimum=0.01,
+    )
+    busy_poll_seconds: float = setting(
+        0.02,
+        "CLIMASENSE_ALERT_BUSY_POLL_SECONDS",
+        "Alert evaluator: next look after a batch that found rows (but not a full batch).",
+        minimum=0.001,
+    )
+    batch_size: int = setting(
+        500, "CLIMASENSE_ALERT_BATCH_SIZE", "Outbox rows per evaluation transaction.", minimum=1
+    )
+    rebalance_seconds: float = setting(
+        2.0,
+        "CLIMASENSE_ALERT_REBALANCE_SECONDS",
+        "How often an evaluator revisits its share of shards.",
+        minimum=0.1,
+    )
+    webhook_poll_seconds: float = setting(
+        0.2,
+        "CLIMASENSE_WEBHOOK_POLL_SECONDS",
+        "How often the webhook sender looks for work.",
+        minimum=0.01,
+    )
+    webhook_batch_size: int = setting(
+        50, "CLIMASENSE_WEBHOOK_BATCH_SIZE", "Deliveries claimed per sender round.", minimum=1
+    )
+    webhook_per_endpoint: int = setting(
+        5,
+        "CLIMASENSE_WEBHOOK_PER_ENDPOINT",
+        "Deliveries to one endpoint in flight per sender round.",
+        minimum=1,
+    )
+    webhook_timeout_seconds: float = setting(
+        5.0, "CLIMASENSE_WEBHOOK_TIMEOUT_SECONDS", "Timeout of one webhook request.", minimum=0.1
+    )
+    webhook_retry_base_seconds: float = setting(
+        2.0,
+        "CLIMASENSE_WEBHOOK_RETRY_BASE_SECONDS",
+        "First retry delay of a failed delivery (doubles each attempt).",
+        minimum=0.01,
+    )
+    webhook_retry_max_seconds: float = setting(
+        3600.0,
+        "CLIMASENSE_WEBHOOK_RETRY_MAX_SECONDS",
+        "Longest delay between two delivery attempts.",
+        minimum=0.01,
+    )
+    webhook_max_attempts: int = setting(
+        12, "CLIMASENSE_WEBHOOK_MAX_ATTEMPTS", "Attempts before a delivery is given up.", minimum=1
+    )
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
-        number = partial(read_number, env)
-        defaults = cls()
-        return cls(
-            poll_seconds=number("CLIMASENSE_ALERT_POLL_SECONDS", defaults.poll_seconds, 0.01),
-            busy_poll_seconds=number(
-                "CLIMASENSE_ALERT_BUSY_POLL_SECONDS", defaults.busy_poll_seconds, 0.001
-            ),
-            batch_size=int(number("CLIMASENSE_ALERT_BATCH_SIZE", defaults.batch_size, 1)),
-            webhook_timeout_seconds=number(
-                "CLIMASENSE_WEBHOOK_TIMEOUT_SECONDS", defaults.webhook_timeout_seconds, 0.1
-            ),
-            webhook_retry_base_seconds=number(
-                "CLIMASENSE_WEBHOOK_RETRY_BASE_SECONDS", defaults.webhook_retry_base_seconds, 0.01
-            ),
-            webhook_max_attempts=int(
-                number("CLIMASENSE_WEBHOOK_MAX_ATTEMPTS", defaults.webhook_max_attempts, 1)
-            ),
-        )
+        """Only these settings from `env` (the whole set: `Settings.from_env`)."""
+        from climasense.settings import Settings
+
+        return Settings.from_env(env, load_dotenv=False).alerts

@@ -217,7 +217,6 @@ def pause_after(done: int, settings: AlertSettings) -> float:
 
 async def run_evaluator(services: Services) -> None:
     settings = services.settings.alerts
-    assert services.settings.database_url is not None  # build_services refuses to start without
     rules = RuleSet()
     # A connection of its own, outside the pool: it lives as long as the loop (its session
     # holds the shard locks), and must not keep the pool from closing.

@@ -83,9 +83,11 @@ class OperatorPrefix(BaseRoute):
 def create_app(
     settings: Settings, *, run_migrations: bool = True, freeze_gc: bool = False
 ) -> ClimaSenseApp:
+    runtime = settings.runtime()  # the database URL is known before the app is built
+
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[dict[str, Any]]:
-        services = await build_services(settings, run_migrations=run_migrations)
+        services = await build_services(runtime, run_migrations=run_migrations)
         api.state.services = services
         operator_api.state.services = services
         wrapper.device_router = DeviceRouter(services, device_routes())

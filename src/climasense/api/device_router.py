@@ -15,10 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from climasense.errors import ClimaSenseError, Forbidden, MethodNotAllowed, NotFound, RateLimited
+from climasense.errors import ClimaSenseError, Forbidden, NotFound, RateLimited
 from climasense.http.body import check_declared_length
 from climasense.http.device_route import DeviceRoute
 from climasense.http.errors import exception_to_response
+from climasense.http.protocol_errors import MethodNotAllowed
 from climasense.http.responses import error_response
 from climasense.limits.headers import rate_limit_headers
 

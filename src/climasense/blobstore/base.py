@@ -13,14 +13,16 @@ from collections.abc import AsyncGenerator, AsyncIterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from climasense.errors import NotFound, Unavailable
+
 _KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
 
 
-class BlobNotFound(Exception):
+class BlobNotFound(NotFound):
     """No object under this key."""
 
 
-class BlobStoreError(Exception):
+class BlobStoreError(Unavailable):
     """The store could not be reached or refused the operation (answered as 503)."""
 
 

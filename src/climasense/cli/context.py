@@ -13,17 +13,17 @@ from climasense.db.embedded import EmbeddedPostgres
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
 from climasense.errors import ConfigurationError
-from climasense.settings import Settings
+from climasense.settings import RuntimeSettings, Settings
 
 
-def resolve_database(settings: Settings) -> tuple[Settings, EmbeddedPostgres | None]:
+def resolve_database(settings: Settings) -> tuple[RuntimeSettings, EmbeddedPostgres | None]:
     """Settings with a database URL; the embedded server if this call started it."""
     if settings.database_url is not None:
-        return settings, None
-    embedded = EmbeddedPostgres(settings.data_dir)
+        return settings.runtime(), None
+    embedded = EmbeddedPostgres(settings.data_dir, bindir_setting=settings.pg_bindir)
     dsn, started = embedded.start()
     secret = settings.resolved_secret_key()  # kept in the data folder, before the URL is set
-    return settings.with_overrides(database_url=dsn, secret_key=secret), (
+    return settings.with_overrides(database_url=dsn, secret_key=secret).runtime(), (
         embedded if started else None
     )
 
@@ -43,7 +43,6 @@ async def check_database(dsn: str, timeout: float = 10) -> None:
 async def database(settings: Settings) -> AsyncIterator[tuple[Settings, asyncpg.Pool]]:
     resolved, started = resolve_database(settings)
     try:
-        assert resolved.database_url is not None
         await check_database(resolved.database_url)
         pool = await create_pool(resolved.database_url, min_size=1, max_size=4)
         try:

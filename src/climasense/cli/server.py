@@ -64,7 +64,6 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     lock_fd = _lock_data_dir(settings.data_dir) if settings.database_url is None else None
     resolved, embedded = resolve_database(settings)
     try:
-        assert resolved.database_url is not None
         asyncio.run(check_database(resolved.database_url))
         # Worker processes build their settings from the environment: hand them the embedded
         # database's URL and the server secret this process resolved.

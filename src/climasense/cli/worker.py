@@ -24,7 +24,6 @@ def worker() -> None:
     resolved, embedded = resolve_database(settings)
 
     async def run() -> None:
-        assert resolved.database_url is not None
         await check_database(resolved.database_url)
         services = await build_services(resolved.with_overrides(run_worker=True))
         stop = asyncio.Event()

@@ -30,10 +30,11 @@ _DB_NAME = "climasense"
 _DB_USER = "climasense"
 
 
-def find_bindir() -> Path:
+def find_bindir(explicit: Path | None = None) -> Path:
+    """PostgreSQL's server programs: `explicit` (CLIMASENSE_PG_BINDIR), or found on the system."""
     candidates: list[Path] = []
-    if explicit := os.environ.get("CLIMASENSE_PG_BINDIR"):
-        candidates.append(Path(explicit))
+    if explicit is not None:
+        candidates.append(explicit)
     if pg_config := shutil.which("pg_config"):
         try:
             out = subprocess.run(
@@ -64,6 +65,7 @@ def _free_port() -> int:
 @dataclass
 class EmbeddedPostgres:
     data_dir: Path
+    bindir_setting: Path | None = None  # CLIMASENSE_PG_BINDIR
 
     def __post_init__(self) -> None:
         self.data_dir = self.data_dir.resolve()
@@ -75,7 +77,7 @@ class EmbeddedPostgres:
     @property
     def bindir(self) -> Path:
         if self._bindir is None:
-            self._bindir = find_bindir()
+            self._bindir = find_bindir(self.bindir_setting)
         return self._bindir
 
     def _command(self, tool: str, *args: str) -> list[str]:

@@ -9,7 +9,8 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
-from climasense.errors import BadRequest, PayloadTooLarge, UnsupportedMediaType, ValidationFailed
+from climasense.errors import BadRequest, ValidationFailed
+from climasense.http.protocol_errors import PayloadTooLarge, UnsupportedMediaType
 
 JSON_TYPES = frozenset({"application/json", "application/merge-patch+json"})
 

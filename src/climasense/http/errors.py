@@ -12,14 +12,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from climasense.errors import (
-    BadRequest,
-    ClimaSenseError,
-    MethodNotAllowed,
-    NotFound,
-    Unavailable,
-    ValidationFailed,
-)
+from climasense.errors import BadRequest, ClimaSenseError, NotFound, Unavailable, ValidationFailed
+from climasense.http.protocol_errors import MethodNotAllowed
 from climasense.http.responses import JSONResponse, error_response
 
 log = logging.getLogger(__name__)

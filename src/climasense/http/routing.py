@@ -11,8 +11,8 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from climasense.errors import UnsupportedMediaType
 from climasense.http.body import is_json_content_type, reject_nul
+from climasense.http.protocol_errors import UnsupportedMediaType
 
 
 class StrictJSONRequest(Request):

@@ -11,7 +11,8 @@ from typing import Any
 import asyncpg
 
 from climasense.blobstore import BlobStore, BlobStoreError
-from climasense.errors import Conflict, NotFound, PayloadTooLarge, Unavailable, ValidationFailed
+from climasense.errors import Conflict, NotFound, Unavailable, ValidationFailed
+from climasense.http.protocol_errors import PayloadTooLarge
 from climasense.ota import repository, versions
 
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 
-from climasense.errors import UnsupportedMediaType
 from climasense.http.body import check_declared_length
 from climasense.http.operator_deps import ServicesDep
+from climasense.http.protocol_errors import UnsupportedMediaType
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.ota import firmware, releases

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from climasense.errors import RangeNotSatisfiable
+from climasense.http.protocol_errors import RangeNotSatisfiable
 
 _SPEC = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
 

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from climasense.errors import Forbidden, Unauthorized
 from climasense.services import Services
 from climasense.web import charts, format, sessions
 from climasense.web.operator_api import OperatorAPI
@@ -35,17 +36,14 @@ SECURITY_HEADERS = {
 }
 
 
-class SignInRequired(Exception):
+class SignInRequired(Unauthorized):
     """No valid session: pages redirect to sign-in, live endpoints answer 401."""
 
+    default_message = "Sign in first"
 
-class FormRejected(Exception):
-    """A state-changing request failed its CSRF/origin check or was throttled."""
 
-    def __init__(self, message: str, status: int = 403) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
+class FormRejected(Forbidden):
+    """A state-changing request failed its CSRF/origin check (rendered as a 403 page)."""
 
 
 @cache

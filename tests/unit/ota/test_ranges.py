@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from climasense.errors import RangeNotSatisfiable
+from climasense.http.protocol_errors import RangeNotSatisfiable
 from climasense.ota.ranges import ByteRange, if_range_allows, parse_range
 
 SIZE = 1000
