@@ -10,6 +10,7 @@ from climasense.commands.admin_routes import router as commands_router
 from climasense.device_settings.admin_routes import router as settings_router
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
+from climasense.openapi_operator import operation_id
 from climasense.ota.admin_routes import router as firmware_router
 from climasense.telemetry.admin_routes import router as telemetry_router
 from climasense.webhooks.routes import router as webhooks_router
@@ -17,7 +18,10 @@ from climasense.webhooks.routes import router as webhooks_router
 
 def build_admin_router() -> APIRouter:
     router = APIRouter(
-        prefix="/admin/v1", dependencies=[Depends(require_admin)], route_class=JSONRoute
+        prefix="/admin/v1",
+        dependencies=[Depends(require_admin)],
+        route_class=JSONRoute,
+        generate_unique_id_function=operation_id,  # readable operationIds (openapi_operator)
     )
     router.include_router(devices_router)
     router.include_router(settings_router)
