@@ -32,6 +32,7 @@ from climasense.http.device_api import DeviceRouter
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.openapi import merge
+from climasense.openapi_operator import operation_id
 from climasense.plugins import start_components
 from climasense.services import Services
 from climasense.settings import Settings
@@ -123,6 +124,7 @@ def create_app(
         docs_url=None,  # served from package files by climasense.docs_ui, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,  # readable operationIds (openapi_operator)
     )
     http_errors.install(api)
     api.include_router(health_router)
