@@ -77,5 +77,8 @@ async def test_generated_client_parses_404_and_422_into_the_error_model(
     assert isinstance(invalid.parsed, error_model)
     assert invalid.parsed.error == "validation_error"
     assert [d.field for d in invalid.parsed.details] == ["limit"]
+    # A success parses into its typed model too (the session database is shared: any devices).
     assert listed.status_code == 200
-    assert listed.parsed.devices == []
+    assert isinstance(listed.parsed, load("models.device_list").DeviceList)
+    summary = load("models.device_summary").DeviceSummary
+    assert all(isinstance(device, summary) for device in listed.parsed.devices)
