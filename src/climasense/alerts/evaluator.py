@@ -43,8 +43,8 @@ class RuleSet:
         for rule in await rule_repository.live_rules(conn):
             if rule.kind == "device_offline":
                 offline.append(rule)
-            elif rule.sensor_type is not None:
-                by_sensor_type[rule.sensor_type].append(rule)
+            elif rule.sensor_type_code is not None:
+                by_sensor_type[rule.sensor_type_code].append(rule)
         self.by_sensor_type, self.offline, self.version = dict(by_sensor_type), offline, current
 
 

@@ -57,6 +57,10 @@ class RulePatch(BaseModel):
 
 
 class RuleOut(BaseModel):
+    """The response schema of a rule (`alerts.rules.Rule`, read from its attributes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     rule_id: UUID
     name: str
     kind: RuleKind
