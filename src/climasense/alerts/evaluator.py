@@ -12,7 +12,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -57,7 +56,7 @@ class _Changes:
     resolve_ids: list[UUID] = field(default_factory=list)
     resolve_at: list[datetime] = field(default_factory=list)
     resolve_values: list[float | None] = field(default_factory=list)
-    new_alerts: list[dict[str, Any]] = field(default_factory=list)
+    new_alerts: list[repository.NewAlert] = field(default_factory=list)
 
     def resolve(self, alert_id: UUID, at: datetime, value: float | None) -> None:
         self.resolve_ids.append(alert_id)
@@ -170,16 +169,16 @@ async def _evaluate_series(
         changes.resolve(alert_id, *outcome.resolved)
     if outcome.opened_at is not None:
         changes.new_alerts.append(
-            {
-                "rule_id": rule.rule_id,
-                "subject_id": subject.subject_id,
-                "device_id": subject.device_id,
-                "sensor_id": subject.sensor_id,
-                "sensor_type": sensor_type,
-                "severity": rule.severity,
-                "opened_at": outcome.opened_at,
-                "value": outcome.opened_value,
-            }
+            repository.NewAlert(
+                rule_id=rule.rule_id,
+                subject_id=subject.subject_id,
+                device_id=subject.device_id,
+                sensor_id=subject.sensor_id,
+                sensor_type=sensor_type,
+                severity=rule.severity,
+                opened_at=outcome.opened_at,
+                value=outcome.opened_value,
+            )
         )
 
 

@@ -84,7 +84,7 @@ async def list_alerts(
         cursor=cursor,
         limit=limit,
     )
-    return AlertList.model_validate({"alerts": alerts, "next_cursor": next_cursor})
+    return AlertList(alerts=[AlertOut.model_validate(a) for a in alerts], next_cursor=next_cursor)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)

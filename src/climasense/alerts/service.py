@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 
 from climasense.alerts import repository, rule_repository
+from climasense.alerts.repository import Alert
 from climasense.alerts.rules import Rule, clear_threshold_problem
 from climasense.alerts.schemas import RuleCreate, RulePatch
 from climasense.errors import Conflict, NotFound, ValidationFailed
@@ -141,9 +142,9 @@ async def list_alerts(
     rule_id: UUID | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Alert], str | None]:
     after = decode_cursor(cursor, UUID) if cursor else None
-    rows = await repository.list_alerts(
+    alerts = await repository.list_alerts(
         pool,
         state=state,
         device_id=device_id,
@@ -152,26 +153,25 @@ async def list_alerts(
         after=after,
         limit=limit + 1,
     )
-    page, next_cursor = split_page(rows, limit, "opened_at", "alert_id")
-    return [repository.alert_document(r) for r in page], next_cursor
+    # split_page reads the cursor's keys by name from each row.
+    keys = [{"opened_at": a.opened_at, "alert_id": a.alert_id} for a in alerts]
+    _, next_cursor = split_page(keys, limit, "opened_at", "alert_id")
+    return alerts[:limit], next_cursor
 
 
-async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> dict[str, Any]:
+async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> Alert:
     """Acknowledge an open alert (idempotent); a resolved alert cannot be acknowledged (409)."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.acknowledge(conn, alert_id)
-    if row is None:
+        alert = await repository.acknowledge(conn, alert_id)
+    if alert is None:
         raise NotFound("Alert not found")
-    if row["state"] == "resolved":
+    if alert.state == "resolved":
         raise Conflict("Alert is already resolved", code="alert_resolved")
-    return repository.alert_document(row)
+    return alert
 
 
 async def unresolved_for_device(
     conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID
-) -> list[dict[str, Any]]:
+) -> list[Alert]:
     """Open and acknowledged alerts of a device (and, for a hub, of its sensors)."""
-    return [
-        repository.alert_document(r)
-        for r in await repository.unresolved_for_device(conn, device_id)
-    ]
+    return await repository.unresolved_for_device(conn, device_id)

@@ -27,9 +27,9 @@ async def enqueue_alert_events(
         return
     if not await conn.fetchval("SELECT EXISTS (SELECT 1 FROM webhooks WHERE deleted_at IS NULL)"):
         return
-    rows = await alerts.alerts_by_id(conn, list({alert_id for _, alert_id in events}))
+    found = await alerts.alerts_by_id(conn, list({alert_id for _, alert_id in events}))
     # Serialised as the API shows it (RFC 3339 `Z` times), then stored as jsonb.
-    documents = {r["alert_id"]: orjson.loads(dumps(alerts.alert_document(r))) for r in rows}
+    documents = {a.alert_id: orjson.loads(dumps(a.document())) for a in found}
     present = [(kind, alert_id) for kind, alert_id in events if alert_id in documents]
     await conn.execute(
         """INSERT INTO webhook_deliveries (webhook_id, alert_id, event_type, alert)
