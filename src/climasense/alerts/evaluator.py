@@ -79,22 +79,17 @@ async def evaluate_batch(
         arrived: dict[UUID, datetime] = {}
         ruled = rules.by_sensor_type  # readings of a type no rule watches are not looked at
         for row in rows:
-            subject_id = row["device_id"]
+            subject_id = row.device_id
             by_type = readings[subject_id]
             for sensor_type, ts, value in zip(
-                row["sensor_types"], row["timestamps"], row["values"], strict=True
+                row.sensor_types, row.timestamps, row.values, strict=True
             ):
                 if sensor_type in ruled:
                     by_type[sensor_type].append((ts, value))
-            arrived[subject_id] = max(arrived.get(subject_id, row["created_at"]), row["created_at"])
+            arrived[subject_id] = max(arrived.get(subject_id, row.created_at), row.created_at)
 
         subject_ids = list(readings)
-        subjects = {
-            r["device_id"]: Subject(
-                r["device_id"], r["kind"], r["batch"], r["hub_id"], r["hub_batch"]
-            )
-            for r in await repository.subjects(conn, subject_ids)
-        }
+        subjects = await repository.subjects(conn, subject_ids)
         unresolved = await repository.unresolved_alerts(conn, subject_ids)
         states = await repository.load_series(conn, subject_ids)
         changes = _Changes()

@@ -6,12 +6,13 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from climasense.alerts.evaluation import Reading, SeriesState
+from climasense.alerts.rules import Subject
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -82,26 +83,39 @@ def alert_from_row(row: asyncpg.Record) -> Alert:
 # --- the evaluator ---------------------------------------------------------------------------
 
 
-async def claim_outbox(conn: asyncpg.Connection, shards: list[int], limit: int) -> list[Any]:
+class OutboxRow(NamedTuple):
+    """Readings of one telemetry batch the evaluator has still to look at."""
+
+    device_id: UUID
+    sensor_types: list[int]
+    timestamps: list[datetime]
+    values: list[float]
+    created_at: datetime
+
+
+async def claim_outbox(conn: asyncpg.Connection, shards: list[int], limit: int) -> list[OutboxRow]:
     """Delete (and return) the oldest outbox rows of these shards, in this transaction: they are
     gone exactly when the alert changes they cause commit."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """DELETE FROM alert_outbox WHERE outbox_id IN (
                SELECT outbox_id FROM alert_outbox WHERE shard = ANY($1::smallint[])
                ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED)
-           RETURNING outbox_id, device_id, sensor_types, timestamps, "values", created_at""",
+           RETURNING device_id, sensor_types, timestamps, "values", created_at""",
         shards,
         limit,
     )
+    return [OutboxRow(*row) for row in rows]
 
 
-async def subjects(conn: asyncpg.Connection, device_ids: list[UUID]) -> list[Any]:
-    return await conn.fetch(
+async def subjects(conn: asyncpg.Connection, device_ids: list[UUID]) -> dict[UUID, Subject]:
+    """The devices that took these readings, by id (unknown ids are left out)."""
+    rows = await conn.fetch(
         """SELECT d.device_id, d.kind, d.batch, d.hub_id, h.batch AS hub_batch
            FROM devices d LEFT JOIN devices h ON h.device_id = d.hub_id
            WHERE d.device_id = ANY($1::uuid[])""",
         device_ids,
     )
+    return {r["device_id"]: Subject(*r) for r in rows}
 
 
 async def load_series(
