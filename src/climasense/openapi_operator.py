@@ -26,7 +26,9 @@ Statuses (each with the `Error` body), for every `/admin/v1` operation:
 for one operation. A status an operation already documents itself (`responses=` on its route)
 keeps its description; only its body schema becomes `Error` when it is an error status.
 
-`422` is the contract's `Error` everywhere in the document (also outside `/admin/v1`), and the
+FastAPI's "Response …" titles of inline response bodies are dropped (a generated client
+then names those classes from the operationId). `422` is the contract's `Error` everywhere in
+the document (also outside `/admin/v1`), and the
 `HTTPValidationError` and `ValidationError` components are dropped.
 
 Operation ids: `operation_id()` is the operator router's `generate_unique_id_function`. An
@@ -220,6 +222,13 @@ def complete(generated: dict[str, Any]) -> dict[str, Any]:
         for method, operation in item.items():
             responses: dict[str, Any] = operation.setdefault("responses", {})
             for status, response in list(responses.items()):
+                for media in response.get("content", {}).values():
+                    # FastAPI's title for an inline body ("Response Getmodelsettingsdefaults")
+                    # would name a generated client's class; without it the client names it
+                    # from the operationId and status.
+                    schema = media.get("schema", {})
+                    if str(schema.get("title", "")).startswith("Response "):
+                        del schema["title"]
                 if status == "422" or _uses_validation_error(response):
                     own = response.get("description")
                     responses[status] = error_response(
