@@ -28,8 +28,8 @@ keeps its description; only its body schema becomes `Error` when it is an error 
 
 FastAPI's "Response …" titles of inline response bodies are dropped (a generated client
 then names those classes from the operationId). `422` is the contract's `Error` everywhere in
-the document (also outside `/admin/v1`), and the
-`HTTPValidationError` and `ValidationError` components are dropped.
+the document (also outside `/admin/v1`), and the `HTTPValidationError` and `ValidationError`
+components are dropped.
 
 Operation ids: `operation_id()` is the operator router's `generate_unique_id_function`. An
 explicit `operation_id=` on a route wins (FastAPI's rule); otherwise `OPERATION_IDS` maps an
