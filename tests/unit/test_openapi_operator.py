@@ -13,6 +13,7 @@ import pytest
 from climasense.app import create_app
 from climasense.openapi_operator import (
     ERROR_REF,
+    OPERATION_IDS,
     OPERATOR_PREFIX,
     STATUS_OVERRIDES,
     camel_case,
@@ -55,8 +56,10 @@ def test_operation_ids_are_unique_and_readable() -> None:
     assert unreadable == []
     admin = {op["operationId"] for _, _, op in operations(OPERATOR_PREFIX)}
     assert {"listDevices", "getDevice", "provisionDevices", "revokeDeviceKey"} <= admin
-    # Every override names an operation that exists (a renamed endpoint is noticed).
+    # Every override and every chosen id names an operation that exists: an endpoint function
+    # renamed without its entry here is noticed (its operationId would change silently).
     assert set(STATUS_OVERRIDES) <= admin
+    assert set(OPERATION_IDS.values()) <= admin
 
 
 @pytest.mark.parametrize(
