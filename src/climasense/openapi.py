@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from climasense import openapi_operator
+
 
 @cache
 def contract_spec() -> dict[str, Any]:
@@ -23,6 +25,8 @@ def contract_spec() -> dict[str, Any]:
 
 
 def merge(generated: dict[str, Any]) -> dict[str, Any]:
+    # Statuses, error bodies and tags of the operator API: climasense.openapi_operator.
+    generated = openapi_operator.complete(generated)
     contract = copy.deepcopy(contract_spec())
     merged: dict[str, Any] = {
         "openapi": contract["openapi"],
@@ -56,6 +60,9 @@ def merge(generated: dict[str, Any]) -> dict[str, Any]:
     for operation in (op for ops in generated.get("paths", {}).values() for op in ops.values()):
         for tag in operation.get("tags", []):
             if tag not in known_tags:
-                merged["tags"].append({"name": tag})
+                description = openapi_operator.TAG_DESCRIPTIONS.get(tag)
+                merged["tags"].append(
+                    {"name": tag, **({"description": description} if description else {})}
+                )
                 known_tags.add(tag)
     return merged

@@ -12,7 +12,6 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -43,8 +42,8 @@ class RuleSet:
         for rule in await rule_repository.live_rules(conn):
             if rule.kind == "device_offline":
                 offline.append(rule)
-            elif rule.sensor_type is not None:
-                by_sensor_type[rule.sensor_type].append(rule)
+            elif rule.sensor_type_code is not None:
+                by_sensor_type[rule.sensor_type_code].append(rule)
         self.by_sensor_type, self.offline, self.version = dict(by_sensor_type), offline, current
 
 
@@ -57,7 +56,7 @@ class _Changes:
     resolve_ids: list[UUID] = field(default_factory=list)
     resolve_at: list[datetime] = field(default_factory=list)
     resolve_values: list[float | None] = field(default_factory=list)
-    new_alerts: list[dict[str, Any]] = field(default_factory=list)
+    new_alerts: list[repository.NewAlert] = field(default_factory=list)
 
     def resolve(self, alert_id: UUID, at: datetime, value: float | None) -> None:
         self.resolve_ids.append(alert_id)
@@ -80,22 +79,17 @@ async def evaluate_batch(
         arrived: dict[UUID, datetime] = {}
         ruled = rules.by_sensor_type  # readings of a type no rule watches are not looked at
         for row in rows:
-            subject_id = row["device_id"]
+            subject_id = row.device_id
             by_type = readings[subject_id]
             for sensor_type, ts, value in zip(
-                row["sensor_types"], row["timestamps"], row["values"], strict=True
+                row.sensor_types, row.timestamps, row.values, strict=True
             ):
                 if sensor_type in ruled:
                     by_type[sensor_type].append((ts, value))
-            arrived[subject_id] = max(arrived.get(subject_id, row["created_at"]), row["created_at"])
+            arrived[subject_id] = max(arrived.get(subject_id, row.created_at), row.created_at)
 
         subject_ids = list(readings)
-        subjects = {
-            r["device_id"]: Subject(
-                r["device_id"], r["kind"], r["batch"], r["hub_id"], r["hub_batch"]
-            )
-            for r in await repository.subjects(conn, subject_ids)
-        }
+        subjects = await repository.subjects(conn, subject_ids)
         unresolved = await repository.unresolved_alerts(conn, subject_ids)
         states = await repository.load_series(conn, subject_ids)
         changes = _Changes()
@@ -170,16 +164,16 @@ async def _evaluate_series(
         changes.resolve(alert_id, *outcome.resolved)
     if outcome.opened_at is not None:
         changes.new_alerts.append(
-            {
-                "rule_id": rule.rule_id,
-                "subject_id": subject.subject_id,
-                "device_id": subject.device_id,
-                "sensor_id": subject.sensor_id,
-                "sensor_type": sensor_type,
-                "severity": rule.severity,
-                "opened_at": outcome.opened_at,
-                "value": outcome.opened_value,
-            }
+            repository.NewAlert(
+                rule_id=rule.rule_id,
+                subject_id=subject.subject_id,
+                device_id=subject.device_id,
+                sensor_id=subject.sensor_id,
+                sensor_type=sensor_type,
+                severity=rule.severity,
+                opened_at=outcome.opened_at,
+                value=outcome.opened_value,
+            )
         )
 
 

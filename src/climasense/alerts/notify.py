@@ -21,7 +21,7 @@ async def enqueue_alert_events(
     the alerts."""
     if not events or not await has_live_webhooks(conn):
         return
-    rows = await repository.alerts_by_id(conn, list({alert_id for _, alert_id in events}))
+    found = await repository.alerts_by_id(conn, list({alert_id for _, alert_id in events}))
     # Serialised as the API shows it (RFC 3339 `Z` times), then stored as jsonb.
-    documents = {r["alert_id"]: orjson.loads(dumps(repository.alert_document(r))) for r in rows}
+    documents = {a.alert_id: orjson.loads(dumps(a.document())) for a in found}
     await enqueue_deliveries(conn, events, documents)

@@ -28,8 +28,7 @@ router = APIRouter(tags=["alerts"], route_class=JSONRoute)
 @router.post("/alert-rules", status_code=201, response_model=RuleOut)
 async def create_rule(body: RuleCreate, services: ServicesDep) -> RuleOut:
     """Create a rule; every evaluator applies it from its next batch, without a restart."""
-    rule = await service.create_rule(services.pool, body.model_dump())
-    return RuleOut.model_validate(rule)
+    return RuleOut.model_validate(await service.create_rule(services.pool, body))
 
 
 @router.get("/alert-rules", response_model=RuleList)
@@ -40,7 +39,7 @@ async def list_rules(
 ) -> RuleList:
     """Live rules, oldest first (the defaults and `device_offline` included)."""
     rules, next_cursor = await service.list_rules(services.pool, cursor, limit)
-    return RuleList.model_validate({"rules": rules, "next_cursor": next_cursor})
+    return RuleList(rules=[RuleOut.model_validate(r) for r in rules], next_cursor=next_cursor)
 
 
 @router.get("/alert-rules/{rule_id}", response_model=RuleOut)
@@ -54,8 +53,7 @@ async def get_rule(rule_id: str, services: ServicesDep) -> RuleOut:
 async def update_rule(rule_id: str, body: RulePatch, services: ServicesDep) -> RuleOut:
     """Change a rule's name, condition, duration or severity. Its series restart from the
     next reading; alerts already open stay open until a reading clears them."""
-    patch = body.model_dump(include=body.model_fields_set)
-    rule = await service.update_rule(services.pool, uuid_or_404(rule_id, "Alert rule"), patch)
+    rule = await service.update_rule(services.pool, uuid_or_404(rule_id, "Alert rule"), body)
     return RuleOut.model_validate(rule)
 
 
@@ -86,7 +84,7 @@ async def list_alerts(
         cursor=cursor,
         limit=limit,
     )
-    return AlertList.model_validate({"alerts": alerts, "next_cursor": next_cursor})
+    return AlertList(alerts=[AlertOut.model_validate(a) for a in alerts], next_cursor=next_cursor)
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)

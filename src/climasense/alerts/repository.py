@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from climasense.alerts.evaluation import Reading, SeriesState
+from climasense.alerts.rules import Subject
 
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
@@ -21,47 +24,98 @@ ALERT_COLUMNS = """
 _ALERT_FROM = "alerts a LEFT JOIN sensor_types st ON st.code = a.sensor_type"
 
 
-def alert_document(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
-    """An alert as the API and webhook events show it."""
-    return {
-        "alert_id": row["alert_id"],
-        "rule_id": row["rule_id"],
-        "device_id": row["device_id"],
-        "sensor_id": row["sensor_id"],
-        "sensor_type": row["sensor_type"],
-        "severity": row["severity"],
-        "state": row["state"],
-        "opened_at": row["opened_at"],
-        "resolved_at": row["resolved_at"],
-        "acknowledged_at": row["acknowledged_at"],
-        "value": row["value"],
-        "resolved_value": row["resolved_value"],
-    }
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """An alert as stored and as the API shows it (`AlertOut` reads these attributes)."""
+
+    alert_id: UUID
+    rule_id: UUID
+    device_id: UUID  # for a hub's Zigbee sensor, the hub
+    sensor_id: UUID | None
+    sensor_type: str | None  # a sensor type name; None for device_offline
+    severity: str
+    state: str
+    opened_at: datetime
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+    value: float | None
+    resolved_value: float | None
+
+    def document(self) -> dict[str, Any]:
+        """The alert as a JSON document (webhook events, the device detail)."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class NewAlert:
+    """An alert the evaluator opens (`open_alerts` inserts it)."""
+
+    rule_id: UUID
+    subject_id: UUID
+    device_id: UUID
+    sensor_id: UUID | None
+    sensor_type: int  # the sensor type's code
+    severity: str
+    opened_at: datetime
+    value: float | None
+
+
+_NEW_ALERT_COLUMNS = tuple(f.name for f in dataclasses.fields(NewAlert))
+
+
+def alert_from_row(row: asyncpg.Record) -> Alert:
+    return Alert(
+        alert_id=row["alert_id"],
+        rule_id=row["rule_id"],
+        device_id=row["device_id"],
+        sensor_id=row["sensor_id"],
+        sensor_type=row["sensor_type"],
+        severity=row["severity"],
+        state=row["state"],
+        opened_at=row["opened_at"],
+        resolved_at=row["resolved_at"],
+        acknowledged_at=row["acknowledged_at"],
+        value=row["value"],
+        resolved_value=row["resolved_value"],
+    )
 
 
 # --- the evaluator ---------------------------------------------------------------------------
 
 
-async def claim_outbox(conn: asyncpg.Connection, shards: list[int], limit: int) -> list[Any]:
+class OutboxRow(NamedTuple):
+    """Readings of one telemetry batch the evaluator has still to look at."""
+
+    device_id: UUID
+    sensor_types: list[int]
+    timestamps: list[datetime]
+    values: list[float]
+    created_at: datetime
+
+
+async def claim_outbox(conn: asyncpg.Connection, shards: list[int], limit: int) -> list[OutboxRow]:
     """Delete (and return) the oldest outbox rows of these shards, in this transaction: they are
     gone exactly when the alert changes they cause commit."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """DELETE FROM alert_outbox WHERE outbox_id IN (
                SELECT outbox_id FROM alert_outbox WHERE shard = ANY($1::smallint[])
                ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED)
-           RETURNING outbox_id, device_id, sensor_types, timestamps, "values", created_at""",
+           RETURNING device_id, sensor_types, timestamps, "values", created_at""",
         shards,
         limit,
     )
+    return [OutboxRow(*row) for row in rows]
 
 
-async def subjects(conn: asyncpg.Connection, device_ids: list[UUID]) -> list[Any]:
-    return await conn.fetch(
+async def subjects(conn: asyncpg.Connection, device_ids: list[UUID]) -> dict[UUID, Subject]:
+    """The devices that took these readings, by id (unknown ids are left out)."""
+    rows = await conn.fetch(
         """SELECT d.device_id, d.kind, d.batch, d.hub_id, h.batch AS hub_batch
            FROM devices d LEFT JOIN devices h ON h.device_id = d.hub_id
            WHERE d.device_id = ANY($1::uuid[])""",
         device_ids,
     )
+    return {r["device_id"]: Subject(*r) for r in rows}
 
 
 async def load_series(
@@ -163,7 +217,7 @@ async def resolve(
     return [r["alert_id"] for r in rows]
 
 
-async def open_alerts(conn: asyncpg.Connection, new_alerts: list[dict[str, Any]]) -> list[UUID]:
+async def open_alerts(conn: asyncpg.Connection, new_alerts: list[NewAlert]) -> list[UUID]:
     """Insert new open alerts; one that would be a second unresolved alert for its (rule,
     subject) is not inserted (the partial unique index), and not returned."""
     if not new_alerts:
@@ -179,28 +233,17 @@ async def open_alerts(conn: asyncpg.Connection, new_alerts: list[dict[str, Any]]
                      opened_at, value)
            ON CONFLICT (rule_id, subject_id) WHERE state <> 'resolved' DO NOTHING
            RETURNING alert_id""",
-        *(
-            [a[column] for a in new_alerts]
-            for column in (
-                "rule_id",
-                "subject_id",
-                "device_id",
-                "sensor_id",
-                "sensor_type",
-                "severity",
-                "opened_at",
-                "value",
-            )
-        ),
+        *([getattr(a, column) for a in new_alerts] for column in _NEW_ALERT_COLUMNS),
     )
     return [r["alert_id"] for r in rows]
 
 
-async def alerts_by_id(conn: asyncpg.Connection, alert_ids: list[UUID]) -> list[Any]:
-    return await conn.fetch(
+async def alerts_by_id(conn: asyncpg.Connection, alert_ids: list[UUID]) -> list[Alert]:
+    rows = await conn.fetch(
         f"SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM} WHERE a.alert_id = ANY($1::uuid[])",
         alert_ids,
     )
+    return [alert_from_row(r) for r in rows]
 
 
 # --- the operator API ------------------------------------------------------------------------
@@ -215,7 +258,7 @@ async def list_alerts(
     rule_id: UUID | None,
     after: tuple[datetime, UUID] | None,
     limit: int,
-) -> list[Any]:
+) -> list[Alert]:
     conditions = ["true"]
     args: list[Any] = []
 
@@ -234,24 +277,26 @@ async def list_alerts(
         conditions.append(f"a.rule_id = {arg(rule_id)}")
     if after is not None:
         conditions.append(f"(a.opened_at, a.alert_id) < ({arg(after[0])}, {arg(after[1])})")
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"""SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM}
             WHERE {" AND ".join(conditions)}
             ORDER BY a.opened_at DESC, a.alert_id DESC LIMIT {arg(limit)}""",
         *args,
     )
+    return [alert_from_row(r) for r in rows]
 
 
-async def unresolved_for_device(conn: Conn, device_id: UUID) -> list[Any]:
-    return await conn.fetch(
+async def unresolved_for_device(conn: Conn, device_id: UUID) -> list[Alert]:
+    rows = await conn.fetch(
         f"""SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM}
             WHERE (a.device_id = $1 OR a.subject_id = $1) AND a.state <> 'resolved'
             ORDER BY a.opened_at DESC, a.alert_id DESC""",
         device_id,
     )
+    return [alert_from_row(r) for r in rows]
 
 
-async def acknowledge(conn: Conn, alert_id: UUID) -> Any:
+async def acknowledge(conn: Conn, alert_id: UUID) -> Alert | None:
     """Acknowledge an open alert; returns the alert row (whatever its state), None if unknown."""
     await conn.execute(
         """UPDATE alerts SET state = 'acknowledged', acknowledged_at = clock_timestamp(),
@@ -259,6 +304,7 @@ async def acknowledge(conn: Conn, alert_id: UUID) -> Any:
            WHERE alert_id = $1 AND state = 'open'""",
         alert_id,
     )
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"SELECT {ALERT_COLUMNS} FROM {_ALERT_FROM} WHERE a.alert_id = $1", alert_id
     )
+    return None if row is None else alert_from_row(row)

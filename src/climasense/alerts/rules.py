@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from uuid import UUID
 
 from climasense.sensor_types import CODES
@@ -62,14 +63,34 @@ def clear_threshold_problem(op: str, threshold: float, clear_threshold: float) -
 
 @dataclass(frozen=True, slots=True)
 class Rule:
+    """An alert rule, once: the row the repository returns, what the service hands the API
+    (`RuleOut` is its response schema, read from these attributes) and what the evaluator
+    applies (`condition`, `sensor_type_code`, `applies_to`)."""
+
     rule_id: UUID
+    name: str
     kind: str  # "threshold" | "device_offline"
-    severity: str
-    sensor_type: int | None
-    condition: Condition | None
+    sensor_type: str | None  # a sensor type name (`temperature`), None for device_offline
+    op: str | None
+    threshold: float | None
+    clear_threshold: float | None
     for_seconds: int
+    severity: str
     batch: str | None
     device_id: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    condition: Condition | None = field(init=False, compare=False, repr=False)
+    sensor_type_code: int | None = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Derived once here, not per reading in the evaluator's loop.
+        condition = None
+        if self.kind == "threshold" and self.op is not None and self.threshold is not None:
+            condition = Condition(self.op, self.threshold, self.clear_threshold)
+        code = None if self.sensor_type is None else SENSOR_TYPE_CODES[self.sensor_type]
+        object.__setattr__(self, "condition", condition)
+        object.__setattr__(self, "sensor_type_code", code)
 
     def applies_to(self, subject: Subject) -> bool:
         """Scope: the whole fleet, a batch, or one device. For a hub's sensor both the sensor

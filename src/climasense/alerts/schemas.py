@@ -57,6 +57,10 @@ class RulePatch(BaseModel):
 
 
 class RuleOut(BaseModel):
+    """The response schema of a rule (`alerts.rules.Rule`, read from its attributes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     rule_id: UUID
     name: str
     kind: RuleKind
@@ -78,6 +82,10 @@ class RuleList(BaseModel):
 
 
 class AlertOut(BaseModel):
+    """The response schema of an alert (`alerts.repository.Alert`, read from its attributes)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     alert_id: UUID
     rule_id: UUID
     device_id: UUID = Field(description="The device; for a hub's Zigbee sensor, the hub.")

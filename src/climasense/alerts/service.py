@@ -3,68 +3,88 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Protocol
 from uuid import UUID
 
 import asyncpg
 
 from climasense.alerts import repository, rule_repository
 from climasense.alerts.notify import enqueue_alert_events
-from climasense.alerts.rules import SENSOR_TYPE_CODES, clear_threshold_problem
+from climasense.alerts.repository import Alert
+from climasense.alerts.rules import Rule, clear_threshold_problem
+from climasense.alerts.schemas import RuleCreate, RulePatch
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.pagination import decode_cursor, split_page
 
 _THRESHOLD_ONLY = ("sensor_type", "op", "threshold", "clear_threshold")
 
 
-def _validate(rule: dict[str, Any]) -> None:
+class RuleFields(Protocol):
+    """What validation reads of a rule: a new one (`RuleCreate`) or a patched one (`Rule`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def sensor_type(self) -> str | None: ...
+    @property
+    def op(self) -> str | None: ...
+    @property
+    def threshold(self) -> float | None: ...
+    @property
+    def clear_threshold(self) -> float | None: ...
+    @property
+    def for_seconds(self) -> int: ...
+    @property
+    def batch(self) -> str | None: ...
+    @property
+    def device_id(self) -> UUID | None: ...
+
+
+def _validate(rule: RuleFields) -> None:
     details: list[dict[str, str]] = []
-    if rule["kind"] == "threshold":
+    if rule.kind == "threshold":
         for name in ("sensor_type", "op", "threshold"):
-            if rule.get(name) is None:
+            if getattr(rule, name) is None:
                 details.append({"field": name, "message": "required for a threshold rule"})
-        clear = rule.get("clear_threshold")
-        if clear is not None and rule.get("op") and rule.get("threshold") is not None:
-            problem = clear_threshold_problem(rule["op"], rule["threshold"], clear)
+        clear = rule.clear_threshold
+        if clear is not None and rule.op and rule.threshold is not None:
+            problem = clear_threshold_problem(rule.op, rule.threshold, clear)
             if problem:
                 details.append({"field": "clear_threshold", "message": problem})
     else:
         for name in _THRESHOLD_ONLY:
-            if rule.get(name) is not None:
+            if getattr(rule, name) is not None:
                 details.append({"field": name, "message": "not used by a device_offline rule"})
-        if rule.get("for_seconds"):
+        if rule.for_seconds:
             details.append({"field": "for_seconds", "message": "not used by a device_offline rule"})
-    if rule.get("batch") is not None and rule.get("device_id") is not None:
+    if rule.batch is not None and rule.device_id is not None:
         details.append({"field": "device_id", "message": "give batch or device_id, not both"})
     if details:
         raise ValidationFailed("Invalid alert rule", details=details)
 
 
-def _to_columns(rule: dict[str, Any]) -> dict[str, Any]:
-    columns = dict(rule)
-    if columns.get("sensor_type") is not None:
-        columns["sensor_type"] = SENSOR_TYPE_CODES[columns["sensor_type"]]
-    return columns
-
-
-async def create_rule(pool: asyncpg.Pool, rule: dict[str, Any]) -> dict[str, Any]:
+async def create_rule(pool: asyncpg.Pool, rule: RuleCreate) -> Rule:
     _validate(rule)
     async with pool.acquire() as conn, conn.transaction():
-        if rule.get("device_id") is not None and not await rule_repository.device_exists(
-            conn, rule["device_id"]
+        if rule.device_id is not None and not await rule_repository.device_exists(
+            conn, rule.device_id
         ):
             raise ValidationFailed(
                 "Invalid alert rule", details=[{"field": "device_id", "message": "no such device"}]
             )
         await rule_repository.lock_exclusive(conn)
-        rule_id = await rule_repository.insert_rule(conn, _to_columns(rule))
+        rule_id = await rule_repository.insert_rule(conn, rule)
         await rule_repository.bump_version(conn)
-        row = await rule_repository.get_rule(conn, rule_id)
-    return rule_repository.rule_document(row)
+        created = await rule_repository.get_rule(conn, rule_id)
+    assert created is not None  # inserted in this transaction
+    return created
 
 
-async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: dict[str, Any]) -> dict[str, Any]:
-    nulls = [name for name, value in patch.items() if value is None and name != "clear_threshold"]
+async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: RulePatch) -> Rule:
+    """Apply the fields `patch` sets (merge-patch); only `clear_threshold` may be set to null."""
+    changes = {name: getattr(patch, name) for name in patch.model_fields_set}
+    nulls = [name for name, value in changes.items() if value is None and name != "clear_threshold"]
     if nulls:
         raise ValidationFailed(
             "Invalid alert rule",
@@ -75,13 +95,13 @@ async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: dict[str, Any]) 
         current = await rule_repository.get_rule(conn, rule_id)
         if current is None:
             raise NotFound("Alert rule not found")
-        merged = {**rule_repository.rule_document(current), **patch}
-        _validate(merged)
-        if patch:
-            await rule_repository.update_rule(conn, rule_id, _to_columns(patch))
+        _validate(dataclasses.replace(current, **changes))
+        if changes:
+            await rule_repository.update_rule(conn, rule_id, patch)
             await rule_repository.bump_version(conn)
-        row = await rule_repository.get_rule(conn, rule_id)
-    return rule_repository.rule_document(row)
+        updated = await rule_repository.get_rule(conn, rule_id)
+    assert updated is not None  # locked and live in this transaction
+    return updated
 
 
 async def delete_rule(pool: asyncpg.Pool, rule_id: UUID) -> None:
@@ -95,20 +115,22 @@ async def delete_rule(pool: asyncpg.Pool, rule_id: UUID) -> None:
         await enqueue_alert_events(conn, [("alert.resolved", a) for a in resolved])
 
 
-async def get_rule(pool: asyncpg.Pool, rule_id: UUID) -> dict[str, Any]:
-    row = await rule_repository.get_rule(pool, rule_id)
-    if row is None:
+async def get_rule(pool: asyncpg.Pool, rule_id: UUID) -> Rule:
+    rule = await rule_repository.get_rule(pool, rule_id)
+    if rule is None:
         raise NotFound("Alert rule not found")
-    return rule_repository.rule_document(row)
+    return rule
 
 
 async def list_rules(
     pool: asyncpg.Pool, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Rule], str | None]:
     after = decode_cursor(cursor, UUID) if cursor else None
-    rows = await rule_repository.list_rules(pool, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "rule_id")
-    return [rule_repository.rule_document(r) for r in page], next_cursor
+    rules = await rule_repository.list_rules(pool, after, limit + 1)
+    # split_page reads the cursor's keys by name from each row.
+    keys = [{"created_at": r.created_at, "rule_id": r.rule_id} for r in rules]
+    _, next_cursor = split_page(keys, limit, "created_at", "rule_id")
+    return rules[:limit], next_cursor
 
 
 async def list_alerts(
@@ -120,9 +142,9 @@ async def list_alerts(
     rule_id: UUID | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Alert], str | None]:
     after = decode_cursor(cursor, UUID) if cursor else None
-    rows = await repository.list_alerts(
+    alerts = await repository.list_alerts(
         pool,
         state=state,
         device_id=device_id,
@@ -131,26 +153,25 @@ async def list_alerts(
         after=after,
         limit=limit + 1,
     )
-    page, next_cursor = split_page(rows, limit, "opened_at", "alert_id")
-    return [repository.alert_document(r) for r in page], next_cursor
+    # split_page reads the cursor's keys by name from each row.
+    keys = [{"opened_at": a.opened_at, "alert_id": a.alert_id} for a in alerts]
+    _, next_cursor = split_page(keys, limit, "opened_at", "alert_id")
+    return alerts[:limit], next_cursor
 
 
-async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> dict[str, Any]:
+async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> Alert:
     """Acknowledge an open alert (idempotent); a resolved alert cannot be acknowledged (409)."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.acknowledge(conn, alert_id)
-    if row is None:
+        alert = await repository.acknowledge(conn, alert_id)
+    if alert is None:
         raise NotFound("Alert not found")
-    if row["state"] == "resolved":
+    if alert.state == "resolved":
         raise Conflict("Alert is already resolved", code="alert_resolved")
-    return repository.alert_document(row)
+    return alert
 
 
 async def unresolved_for_device(
     conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID
-) -> list[dict[str, Any]]:
+) -> list[Alert]:
     """Open and acknowledged alerts of a device (and, for a hub, of its sensors)."""
-    return [
-        repository.alert_document(r)
-        for r in await repository.unresolved_for_device(conn, device_id)
-    ]
+    return await repository.unresolved_for_device(conn, device_id)

@@ -30,6 +30,7 @@ from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.openapi import merge
 from climasense.runtime import build_services
+from climasense.openapi_operator import operation_id
 from climasense.settings import Settings
 from climasense.web.router import install as install_dashboard
 
@@ -110,6 +111,7 @@ def create_app(
         docs_url=None,  # served from package files by climasense.docs_ui, not a CDN
         redoc_url=None,
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,  # readable operationIds (openapi_operator)
     )
     http_errors.install(api)
     operator_api = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)

@@ -10,6 +10,7 @@ from climasense.device_settings.operator_routes import router as settings_router
 from climasense.devices.operator_routes import router as devices_router
 from climasense.http.operator_deps import require_admin
 from climasense.http.routing import JSONRoute
+from climasense.openapi_operator import operation_id
 from climasense.ota.operator_routes import router as firmware_router
 from climasense.telemetry.operator_routes import router as telemetry_router
 from climasense.webhooks.operator_routes import router as webhooks_router
@@ -17,7 +18,10 @@ from climasense.webhooks.operator_routes import router as webhooks_router
 
 def build_admin_router() -> APIRouter:
     router = APIRouter(
-        prefix="/admin/v1", dependencies=[Depends(require_admin)], route_class=JSONRoute
+        prefix="/admin/v1",
+        dependencies=[Depends(require_admin)],
+        route_class=JSONRoute,
+        generate_unique_id_function=operation_id,  # readable operationIds (openapi_operator)
     )
     router.include_router(devices_router)
     router.include_router(settings_router)

@@ -76,7 +76,9 @@ async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
         {"sensor_type": r["sensor_type"], "value": r["value"], "timestamp": r["ts"]}
         for r in await repository.latest_readings(pool, device_id)
     ]
-    detail["open_alerts"] = await alerts_service.unresolved_for_device(pool, device_id)
+    detail["open_alerts"] = [
+        a.document() for a in await alerts_service.unresolved_for_device(pool, device_id)
+    ]
     if row["kind"] == "hub":
         detail["sensors"] = [dict(r) for r in await repository.hub_sensors(pool, device_id)]
     return detail

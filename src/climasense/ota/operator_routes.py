@@ -37,7 +37,9 @@ async def upload_firmware(
     version: str,
     request: Request,
     services: ServicesDep,
-    release_notes: Annotated[str | None, Query(max_length=10_000)] = None,
+    # 4,000 characters: percent-encoded (up to 12 bytes each) they still fit the HTTP
+    # server's 64 KiB request line, so the documented limit is one the server can receive.
+    release_notes: Annotated[str | None, Query(max_length=4_000)] = None,
 ) -> Firmware:
     """Upload an image (raw body, streamed to the store while its sha256 is computed).
 

@@ -15,6 +15,7 @@ import asyncpg
 import pytest
 
 from climasense.alerts import service as alerts_service
+from climasense.alerts.schemas import RuleCreate
 from climasense.auth.keys import KeyHasher
 from climasense.db.pool import create_pool
 from climasense.devices import service as devices_service
@@ -46,17 +47,17 @@ async def provision(pool: asyncpg.Pool, count: int) -> list[str]:
 async def hot_rule(pool: asyncpg.Pool) -> str:
     rule = await alerts_service.create_rule(
         pool,
-        {
-            "name": "hot",
-            "kind": "threshold",
-            "sensor_type": "temperature",
-            "op": ">",
-            "threshold": 30.0,
-            "for_seconds": 0,
-            "severity": "warning",
-        },
+        RuleCreate(
+            name="hot",
+            kind="threshold",
+            sensor_type="temperature",
+            op=">",
+            threshold=30.0,
+            for_seconds=0,
+            severity="warning",
+        ),
     )
-    return str(rule["rule_id"])
+    return str(rule.rule_id)
 
 
 async def send(pool: asyncpg.Pool, device: str, seconds: int, value: float) -> None:
