@@ -36,6 +36,21 @@ def _default_limits() -> dict[str, RateLimit]:
     }
 
 
+def _firmware_public_keys(env: dict[str, str]) -> tuple[str, ...]:
+    from climasense.ota.signing import SigningError, TrustedKeys
+
+    keys = tuple(k.strip() for k in env.get("CLIMASENSE_FIRMWARE_PUBLIC_KEYS", "").split(","))
+    keys = tuple(k for k in keys if k)
+    try:
+        TrustedKeys.parse(keys)
+    except SigningError as exc:
+        raise ConfigurationError(
+            f"CLIMASENSE_FIRMWARE_PUBLIC_KEYS: {exc} (give base64 Ed25519 public keys, "
+            "comma-separated, as `climasense firmware keygen` writes to signing.pub)"
+        ) from None
+    return keys
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     database_url: str | None = None
@@ -73,6 +88,9 @@ class Settings:
     ota_failure_threshold_percent: float = 20.0
     ota_min_finished: int = 5
     ota_stuck_seconds: int = 2 * 3600
+    # Signed firmware (CONTRACT §12): trusted Ed25519 public keys (base64), several to rotate.
+    firmware_public_keys: tuple[str, ...] = ()
+    firmware_require_signature: bool = False
     alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @classmethod
@@ -142,6 +160,9 @@ class Settings:
             ota_failure_threshold_percent=ota_threshold,
             ota_min_finished=integer("CLIMASENSE_OTA_MIN_FINISHED", 5, 1),
             ota_stuck_seconds=integer("CLIMASENSE_OTA_STUCK_SECONDS", 2 * 3600, 1),
+            firmware_public_keys=_firmware_public_keys(env),
+            firmware_require_signature=env.get("CLIMASENSE_FIRMWARE_REQUIRE_SIGNATURE", "")
+            in {"1", "true", "yes"},
             alerts=AlertSettings.from_env(env),
         )
 
