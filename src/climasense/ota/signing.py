@@ -62,7 +62,7 @@ def public_key_text(key: Ed25519PublicKey) -> str:
 
 def _b64(text: str, what: str, size: int) -> bytes:
     # A '+' sent unencoded in a query string arrives as a space; base64 never has spaces.
-    cleaned = text.strip().replace(" ", "+")
+    cleaned = text.replace(" ", "+").strip()
     try:
         raw = base64.b64decode(cleaned, validate=True)
     except (binascii.Error, ValueError):
