@@ -15,7 +15,10 @@ from click.testing import CliRunner
 from climasense.cli import cli
 from climasense.ota import signing
 from tests.conftest import TEST_SECRET
-from tests.integration.ota.helpers import new_model
+from tests.integration.ota.conftest import ota_settings
+from tests.integration.ota.helpers import new_model, release
+from tests.support.factories import admin_token, bearer
+from tests.support.server import live_server
 
 
 def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
@@ -117,3 +120,56 @@ def test_simulate_refuses_an_unusable_public_key_file(tmp_path: Path) -> None:
     )  # fmt: skip
     assert code == 2
     assert "--firmware-public-key" in err
+
+
+async def test_simulate_with_a_public_key_refuses_a_tampered_image(
+    database_url: str, tmp_path: Path
+) -> None:
+    keys = tmp_path / "keys"
+    assert run({}, "firmware", "keygen", "--out", str(keys))[0] == 0
+    public_text = (keys / "signing.pub").read_text().strip()
+    settings = ota_settings(
+        database_url,
+        tmp_path,
+        blob_url=(tmp_path / "blobs").as_uri(),
+        firmware_public_keys=(public_text,),
+    )
+    model, data = new_model(), os.urandom(100_000)
+    image = tmp_path / "fw.bin"
+    image.write_bytes(data)
+    code, out, err = run(
+        {}, "firmware", "sign", str(image), "--key", str(keys / "signing.key"),
+        "--model", model, "--version", "1.2.0",
+    )  # fmt: skip
+    assert code == 0, err
+    async with live_server(settings) as server:
+        token = await admin_token(server.services)
+        response = await server.client.put(
+            f"/admin/v1/firmware/{model}/1.2.0",
+            content=data,
+            params={"signature": json.loads(out)["signature"]},
+            headers={**bearer(token), "Content-Type": "application/octet-stream"},
+        )
+        assert response.status_code == 201, response.text
+        await release(server.client, token, model, "1.2.0", ["sim-signed"])
+        # The object in the store is replaced by one of the same size after the upload.
+        [blob] = list((tmp_path / "blobs").glob("*.bin"))
+        blob.write_bytes(bytes(b ^ 0x5A for b in data))
+
+        code, out, err = await asyncio.to_thread(
+            run, {}, "simulate", "--url", server.url, "--token", token, "--devices", "1",
+            "--model", model, "--batch", "sim-signed", "--ota-check", "6", "--interval", "60",
+            "--command-poll", "60", "--duration", "7.5",
+            "--firmware-public-key", str(keys / "signing.pub"), "--json",
+        )  # fmt: skip
+        assert code == 0, err
+        summary = json.loads(out)
+        assert (summary["ota_failed"], summary["ota_completed"]) == (1, 0)
+        row = await server.services.pool.fetchrow(
+            """SELECT r.status, r.error_message FROM ota_status_reports r
+               JOIN devices d ON d.device_id = r.device_id
+               WHERE d.model = $1 ORDER BY r.report_id DESC LIMIT 1""",
+            model,
+        )
+        assert row["status"] == "failed"
+        assert "signature" in row["error_message"]
