@@ -17,8 +17,10 @@ from climasense.auth.service import Authenticator
 from climasense.blobstore.factory import build_blob_store
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
+from climasense.errors import ConfigurationError
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
+from climasense.ota import signing
 from climasense.services import Services
 from climasense.settings import Settings
 from climasense.telemetry import repository as telemetry_repository
@@ -28,8 +30,20 @@ from climasense.worker.jobs import LOOP_JOBS, PERIODIC_JOBS
 from climasense.worker.runner import start_worker
 
 
+def check_firmware_keys(public_keys: tuple[str, ...]) -> None:
+    """Refuse unusable trusted keys at start, not at the first signed upload."""
+    try:
+        signing.TrustedKeys.parse(public_keys)
+    except signing.SigningError as exc:
+        raise ConfigurationError(
+            f"CLIMASENSE_FIRMWARE_PUBLIC_KEYS: {exc} (give base64 Ed25519 public keys, "
+            "comma-separated, as `climasense firmware keygen` writes to signing.pub)"
+        ) from None
+
+
 async def build_services(settings: Settings, *, run_migrations: bool = True) -> Services:
     settings = settings.runtime()  # refuses settings without a database URL
+    check_firmware_keys(settings.firmware_public_keys)
     async with contextlib.AsyncExitStack() as undo:  # closes what was built if a step fails
         pool = await create_pool(
             settings.database_url, min_size=settings.db_pool_min, max_size=settings.db_pool_max

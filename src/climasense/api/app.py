@@ -29,8 +29,8 @@ from climasense.docs_ui import router as docs_router
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.openapi import merge
-from climasense.runtime import build_services
 from climasense.openapi_operator import operation_id
+from climasense.runtime import build_services
 from climasense.settings import Settings
 from climasense.web.router import install as install_dashboard
 

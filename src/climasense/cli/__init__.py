@@ -12,6 +12,7 @@ from climasense.cli.devices import devices
 from climasense.cli.firmware import firmware
 from climasense.cli.server import migrate_command, serve
 from climasense.cli.settings import settings_group
+from climasense.cli.signing import keygen, sign
 from climasense.cli.simulate import simulate
 from climasense.cli.worker import worker
 from climasense.errors import ConfigurationError
@@ -31,6 +32,8 @@ cli.add_command(worker)
 cli.add_command(commands)
 devices.add_command(settings_group)
 cli.add_command(firmware)
+firmware.add_command(keygen)
+firmware.add_command(sign)
 cli.add_command(simulate)
 
 

@@ -19,6 +19,7 @@ import click
 from climasense.blobstore.factory import build_blob_store
 from climasense.cli.context import database
 from climasense.cli.output import emit_json
+from climasense.cli.signing import signature_for
 from climasense.errors import ClimaSenseError
 from climasense.ota import firmware as firmware_service
 from climasense.ota import releases
@@ -49,8 +50,17 @@ def _fail(exc: ClimaSenseError) -> None:
     type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
 )
 @click.option("--notes", default=None, help="Release notes shown to devices.")
+@click.option(
+    "--key",
+    "key_path",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+    help="Sign with this private key first (signing.key); only the signature is sent.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the stored image as JSON.")
-def upload(model: str, version: str, path: Path, notes: str | None, as_json: bool) -> None:
+def upload(
+    model: str, version: str, path: Path, notes: str | None, key_path: Path | None, as_json: bool
+) -> None:
     """Upload a firmware image (streamed; its sha256 is computed on the way)."""
     from rich.progress import (
         BarColumn,
@@ -61,6 +71,7 @@ def upload(model: str, version: str, path: Path, notes: str | None, as_json: boo
     )
 
     total = path.stat().st_size
+    signature = signature_for(key_path, path, model=model, version=version)
 
     async def run() -> dict[str, Any]:
         async with database(Settings.from_env()) as (settings, pool):
@@ -91,6 +102,9 @@ def upload(model: str, version: str, path: Path, notes: str | None, as_json: boo
                         chunks=chunks(),
                         release_notes=notes,
                         max_bytes=settings.firmware_max_bytes,
+                        signature=signature,
+                        trusted=firmware_service.trusted_keys(settings.firmware_public_keys),
+                        require_signature=settings.firmware_require_signature,
                     )
             finally:
                 await store.close()
@@ -103,9 +117,10 @@ def upload(model: str, version: str, path: Path, notes: str | None, as_json: boo
     if as_json:
         emit_json(stored)
     else:
+        signed = f", signed by {stored['signing_key_id']}" if stored.get("signing_key_id") else ""
         click.echo(
             f"{stored['model']} {stored['version']}: {stored['size_bytes']} bytes, "
-            f"{stored['checksum']}"
+            f"{stored['checksum']}{signed}"
         )
 
 

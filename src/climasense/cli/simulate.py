@@ -12,8 +12,10 @@ from typing import Any
 
 import click
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from climasense.cli.output import emit_json
+from climasense.ota import signing
 from climasense.simulator.client import Stats
 from climasense.simulator.device import Timing
 from climasense.simulator.fleet import (
@@ -78,6 +80,12 @@ from climasense.simulator.fleet import (
 @click.option("--ota-check", type=click.FloatRange(6, 86400), default=30.0, show_default=True)
 @click.option("--ota-failure-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--firmware-public-key",
+    "public_key_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Apply only images signed by this key (signing.pub); others are reported failed.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the final summary as JSON.")
 def simulate(
     devices: int,
@@ -96,6 +104,7 @@ def simulate(
     ota_check: float,
     ota_failure_rate: float,
     seed: int,
+    public_key_file: Path | None,
     as_json: bool,
 ) -> None:
     """Run virtual devices, hubs and Zigbee sensors that post telemetry, answer commands and
@@ -105,6 +114,12 @@ def simulate(
         raise click.UsageError("give --token (to provision devices) or --keys FILE")
     if keys_file is None and devices + hubs == 0:
         raise click.UsageError("nothing to simulate: give --devices and/or --hubs")
+    public_key = None
+    if public_key_file is not None:
+        try:
+            public_key = signing.load_public_key(public_key_file)
+        except signing.SigningError as exc:
+            raise click.BadParameter(str(exc), param_hint="--firmware-public-key") from None
     timing = Timing(
         interval=interval,
         command_poll=command_poll,
@@ -116,7 +131,18 @@ def simulate(
     )
     try:
         summary = asyncio.run(
-            _run(url, token, keys_file, save_keys, plan, timing, duration, backfill_hours, seed)
+            _run(
+                url,
+                token,
+                keys_file,
+                save_keys,
+                plan,
+                timing,
+                duration,
+                backfill_hours,
+                seed,
+                public_key,
+            )
         )
     except SimulationError as exc:
         click.echo(f"climasense simulate: {exc}", err=True)
@@ -139,6 +165,7 @@ async def _run(
     duration: float | None,
     backfill_hours: float,
     seed: int,
+    public_key: Ed25519PublicKey | None = None,
 ) -> dict[str, Any]:
     stats = Stats()
     limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
@@ -162,6 +189,7 @@ async def _run(
             deadline=deadline,
             seed=seed,
             sensors_per_hub=plan.sensors_per_hub if keys_file is None else None,
+            firmware_public_key=public_key,
         )
         started = time.monotonic()
         click.echo(

@@ -38,13 +38,17 @@ async def check(
         )
     if row is None:  # nothing newer (or its release was paused between the two queries)
         return {"update_available": False}
-    return {
+    answer = {
         "update_available": True,
         "version": row["version"],
         "checksum": f"sha256:{row['sha256']}",
         "size_bytes": row["size_bytes"],
         "release_notes": row["release_notes"] or "",
     }
+    if row["signature"] is not None:  # CONTRACT §12: the device verifies before applying
+        answer["signature"] = row["signature"]
+        answer["signing_key_id"] = row["signing_key_id"]
+    return answer
 
 
 @dataclass

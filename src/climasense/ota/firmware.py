@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
@@ -13,7 +14,7 @@ import asyncpg
 from climasense.blobstore import BlobStore, BlobStoreError
 from climasense.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from climasense.http.protocol_errors import PayloadTooLarge
-from climasense.ota import repository, versions
+from climasense.ota import repository, signing, versions
 
 _MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 MAX_NOTES = 10_000
@@ -27,7 +28,45 @@ def firmware_document(row: asyncpg.Record) -> dict[str, Any]:
         "size_bytes": row["size_bytes"],
         "release_notes": row["release_notes"],
         "created_at": row["created_at"],
+        "signature": row["signature"],
+        "signing_key_id": row["signing_key_id"],
     }
+
+
+@functools.lru_cache(maxsize=8)
+def trusted_keys(public_keys: tuple[str, ...]) -> signing.TrustedKeys:
+    """The settings' trusted keys, parsed once (Settings.from_env already refused bad ones)."""
+    return signing.TrustedKeys.parse(public_keys)
+
+
+def _invalid_signature(message: str) -> ValidationFailed:
+    return ValidationFailed(
+        message,
+        code="invalid_signature",
+        details=[{"field": "signature", "message": message}],
+    )
+
+
+def _signature_bytes(
+    signature: str | None, trusted: signing.TrustedKeys, *, required: bool
+) -> bytes | None:
+    """The decoded signature, checked before any byte of the image is read."""
+    if signature is None:
+        if required:
+            raise ValidationFailed(
+                "This server accepts only signed firmware: sign the image "
+                "(climasense firmware sign) and pass the signature",
+                code="signature_required",
+                details=[{"field": "signature", "message": "required"}],
+            )
+        return None
+    try:
+        raw = signing.decode_signature(signature)
+    except signing.SigningError as exc:
+        raise _invalid_signature(f"The signature is malformed: {exc}") from None
+    if not trusted:
+        raise _invalid_signature("No firmware signing key is trusted by this server")
+    return raw
 
 
 def check_model(model: str) -> str:
@@ -55,8 +94,16 @@ async def upload(
     chunks: AsyncIterable[bytes],
     release_notes: str | None,
     max_bytes: int,
+    signature: str | None = None,
+    trusted: signing.TrustedKeys | None = None,
+    require_signature: bool = False,
 ) -> dict[str, Any]:
-    """Stream an image into the store and record it; 409 if the version exists for the model."""
+    """Stream an image into the store and record it; 409 if the version exists for the model.
+
+    A `signature` (base64 Ed25519, CONTRACT §12) must verify against one of the `trusted` keys
+    over the manifest of the bytes actually stored, else 422 `invalid_signature` and nothing is
+    kept; without one, `require_signature` makes it 422 `signature_required`.
+    """
     check_model(model)
     parsed = versions.require(version, "version")
     precedence = versions.precedence(parsed)
@@ -65,6 +112,8 @@ async def upload(
             "release_notes is too long",
             details=[{"field": "release_notes", "message": f"at most {MAX_NOTES} characters"}],
         )
+    trusted = trusted if trusted is not None else signing.TrustedKeys({})
+    signature_bytes = _signature_bytes(signature, trusted, required=require_signature)
     # Checked first so the common mistake fails before a large body is sent; the unique key in
     # the INSERT below is what decides a race between two uploads.
     if await repository.firmware_exists(pool, model, precedence):
@@ -81,6 +130,16 @@ async def upload(
                 "The firmware image is empty",
                 details=[{"field": "body", "message": "must not be empty"}],
             )
+        signing_key_id = None
+        if signature_bytes is not None:
+            # Over the hash the store computed while the bytes streamed in: what devices get.
+            signed = signing.manifest(model, version, stored.sha256, stored.size)
+            signing_key_id = trusted.verify(signed, signature_bytes)
+            if signing_key_id is None:
+                raise _invalid_signature(
+                    "The signature does not verify against a trusted key for this model, "
+                    "version and image; nothing was stored"
+                )
         row = await repository.insert_firmware(
             pool,
             model=model,
@@ -90,6 +149,10 @@ async def upload(
             sha256=stored.sha256,
             size_bytes=stored.size,
             release_notes=release_notes,
+            signature=None
+            if signature_bytes is None
+            else signing.encode_signature(signature_bytes),
+            signing_key_id=signing_key_id,
         )
         if row is None:
             raise _exists(model, version)

@@ -40,11 +40,21 @@ async def upload_firmware(
     # 4,000 characters: percent-encoded (up to 12 bytes each) they still fit the HTTP
     # server's 64 KiB request line, so the documented limit is one the server can receive.
     release_notes: Annotated[str | None, Query(max_length=4_000)] = None,
+    signature: Annotated[
+        str | None,
+        Query(
+            description="Base64 Ed25519 signature of the manifest (`climasense firmware sign`).",
+        ),
+    ] = None,
 ) -> Firmware:
     """Upload an image (raw body, streamed to the store while its sha256 is computed).
 
-    `version` must be a semantic version not yet uploaded for `model` (else 409).
+    `version` must be a semantic version not yet uploaded for `model` (else 409). A
+    `signature` must verify against a trusted key over the stored bytes (else 422
+    `invalid_signature`, nothing stored); a server that requires signatures refuses an
+    unsigned image (422 `signature_required`).
     """
+    settings = services.settings
     content_type = request.headers.get("content-type")
     if content_type and content_type.split(";", 1)[0].strip().lower() not in _RAW_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/octet-stream")
@@ -56,7 +66,10 @@ async def upload_firmware(
         version=version,
         chunks=request.stream(),
         release_notes=release_notes,
-        max_bytes=services.settings.firmware_max_bytes,
+        max_bytes=settings.firmware_max_bytes,
+        signature=signature,
+        trusted=firmware.trusted_keys(settings.firmware_public_keys),
+        require_signature=settings.firmware_require_signature,
     )
     return Firmware.model_validate(document)
 

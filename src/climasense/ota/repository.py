@@ -14,7 +14,10 @@ Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 IN_PROGRESS = ("downloading", "downloaded", "verifying", "applying")
 FINAL = ("completed", "failed")
 
-_FIRMWARE_COLUMNS = "model, version, sha256, size_bytes, release_notes, created_at, blob_key"
+_FIRMWARE_COLUMNS = (
+    "model, version, sha256, size_bytes, release_notes, created_at, blob_key, signature, "
+    "signing_key_id"
+)
 _RELEASE_COLUMNS = """release_id, model, version, batches, state, failure_threshold_percent,
     min_finished, pause_reason, auto_paused, evaluated_since, created_at, updated_at"""
 
@@ -40,12 +43,15 @@ async def insert_firmware(
     sha256: str,
     size_bytes: int,
     release_notes: str | None,
+    signature: str | None = None,
+    signing_key_id: str | None = None,
 ) -> asyncpg.Record | None:
     """The new row, or None when (model, version precedence) already exists."""
     return await db.fetchrow(
         f"""INSERT INTO firmware
-               (model, version, precedence, blob_key, sha256, size_bytes, release_notes)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+               (model, version, precedence, blob_key, sha256, size_bytes, release_notes,
+                signature, signing_key_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
            ON CONFLICT DO NOTHING
            RETURNING {_FIRMWARE_COLUMNS}""",
         model,
@@ -55,6 +61,8 @@ async def insert_firmware(
         sha256,
         size_bytes,
         release_notes,
+        signature,
+        signing_key_id,
     )
 
 
@@ -92,7 +100,7 @@ async def offered_firmware(
 ) -> asyncpg.Record | None:
     return await db.fetchrow(
         """SELECT f.model, f.version, f.sha256, f.size_bytes, f.release_notes, f.created_at,
-                  f.blob_key
+                  f.blob_key, f.signature, f.signing_key_id
            FROM firmware f
            WHERE f.model = $1 AND f.version = $3 AND EXISTS (
                SELECT 1 FROM firmware_releases r

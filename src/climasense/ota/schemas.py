@@ -16,6 +16,12 @@ class Firmware(BaseModel):
     size_bytes: int
     release_notes: str | None
     created_at: datetime
+    signature: str | None = Field(
+        default=None, description="Base64 Ed25519 signature of the image's manifest, if signed."
+    )
+    signing_key_id: str | None = Field(
+        default=None, description="Id of the trusted key that signed it (16 hex digits)."
+    )
 
 
 class FirmwareList(BaseModel):

@@ -1,8 +1,8 @@
 """One virtual device (standalone or hub, with its Zigbee sensors) speaking the device API.
 
 Its loop: report telemetry every interval, poll and acknowledge commands, check for firmware
-and walk an update through download → verify (sha256) → apply with a status report at each
-step. A hub first registers its sensors, then reports for them with their `sensor_id`.
+and walk an update through download → verify (sha256, and with a fleet public key the
+Ed25519 signature of CONTRACT §12) → apply with a status report at each step. A hub first registers its sensors, then reports for them with their `sensor_id`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from climasense.ota import signing
 from climasense.simulator import physics
 from climasense.simulator.client import DeviceClient
 from climasense.simulator.schedule import Schedule
@@ -113,6 +115,8 @@ class VirtualDevice:
     started: float = field(default_factory=time.monotonic)
     readings_sent: int = 0
     failed_versions: set[str] = field(default_factory=set)
+    # The fleet owner's key: with one, only images it signed are applied (CONTRACT §12).
+    firmware_public_key: Ed25519PublicKey | None = None
     ready: bool = False
     _last_sample: datetime | None = None
 
@@ -319,14 +323,21 @@ class VirtualDevice:
         version = str(offer["version"])
         if version in self.failed_versions:
             return  # tried and failed; wait for a newer release rather than loop
-        await self.update(version, str(offer.get("checksum", "")), int(offer.get("size_bytes", 0)))
+        await self.update(
+            version,
+            str(offer.get("checksum", "")),
+            int(offer.get("size_bytes", 0)),
+            signature=offer.get("signature"),
+        )
 
     async def report_ota(self, version: str, status: str, **extra: Any) -> None:
         await self.client.request(
             "POST", "/v1/ota/status", json={"version": version, "status": status, **extra}
         )
 
-    async def update(self, version: str, checksum: str, size: int) -> bool:
+    async def update(
+        self, version: str, checksum: str, size: int, *, signature: str | None = None
+    ) -> bool:
         """Download, verify and apply `version`, reporting each step; True when completed."""
         await self.report_ota(version, "downloading", progress_percent=0)
         image = PartialImage()
@@ -346,6 +357,10 @@ class VirtualDevice:
                 await self.report_ota(version, "downloading", progress_percent=progress)
         await self.report_ota(version, "downloaded", progress_percent=100)
         await self.report_ota(version, "verifying")
+        # The signature first: it covers the bytes received, whatever the server announced.
+        problem = self.signature_problem(version, image, signature)
+        if problem is not None:
+            return await self.fail(version, problem)
         if checksum != f"sha256:{image.digest.hexdigest()}" or (size and image.size != size):
             return await self.fail(version, "checksum mismatch")
         await self.report_ota(version, "applying")
@@ -356,6 +371,24 @@ class VirtualDevice:
         await self.report_ota(version, "completed")
         self.client.stats.ota_completed += 1
         return True
+
+    def signature_problem(self, version: str, image: PartialImage, signature: object) -> str | None:
+        """Why the received image must not be applied, or None (also None without a key)."""
+        key = self.firmware_public_key
+        if key is None:
+            return None
+        if not isinstance(signature, str) or not signature:
+            return "signature missing: the image is unsigned"
+        try:
+            raw = signing.decode_signature(signature)
+        except signing.SigningError as exc:
+            return f"signature malformed: {exc}"
+        signed = signing.manifest(
+            self.identity.model, version, image.digest.hexdigest(), image.size
+        )
+        if not signing.verify(key, signed, raw):
+            return "signature verification failed: image tampered with or signed by another key"
+        return None
 
     async def fail(self, version: str, message: str) -> bool:
         self.failed_versions.add(version)

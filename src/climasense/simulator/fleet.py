@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import orjson
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from climasense.simulator import physics
 from climasense.simulator.client import DeviceClient, Stats
@@ -114,6 +115,7 @@ def build_devices(
     deadline: float,
     seed: int = 0,
     sensors_per_hub: int | None = None,
+    firmware_public_key: Ed25519PublicKey | None = None,
 ) -> list[VirtualDevice]:
     """Virtual devices for the entries; Zigbee sensors are shared out among the hubs."""
     identities = [_identity(e) for e in entries]
@@ -133,6 +135,7 @@ def build_devices(
             rng=rng,
             latitude=latitude,
             longitude=longitude,
+            firmware_public_key=firmware_public_key,
         )
         if identity.kind == "hub":
             hub_index = hubs.index(identity)

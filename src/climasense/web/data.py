@@ -237,12 +237,17 @@ async def release(api: OperatorAPI, release_id: str) -> dict[str, Any] | None:
 
 
 async def upload_firmware(
-    api: OperatorAPI, model: str, version: str, release_notes: str, image: AsyncIterator[bytes]
+    api: OperatorAPI,
+    model: str,
+    version: str,
+    release_notes: str,
+    image: AsyncIterator[bytes],
+    signature: str = "",
 ) -> ApiResult:
     return await api.call(
         "PUT",
         f"/admin/v1/firmware/{model}/{version}",
-        params={"release_notes": release_notes or None},
+        params={"release_notes": release_notes or None, "signature": signature or None},
         content=image,
         content_type="application/octet-stream",
     )

@@ -124,6 +124,7 @@ async def _upload(request: Request, session: DashboardSession, form: FormData) -
         version,
         text_field(form, "release_notes"),
         _chunks(image),
+        signature=text_field(form, "signature"),
     )
     if result.ok:
         size = result.body.get("size_bytes") if isinstance(result.body, dict) else None

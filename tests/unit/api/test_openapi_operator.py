@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from climasense.app import create_app
+from climasense.api.app import create_app
 from climasense.openapi_operator import (
     ERROR_REF,
     OPERATION_IDS,
