@@ -25,7 +25,7 @@ from climasense.simulator.fleet import build_devices
 from tests.integration.ota.conftest import Ota, ota_settings
 from tests.integration.ota.helpers import check, device_keys, new_model, release
 from tests.integration.ota.test_upload import stored_objects
-from tests.integration.test_errors import assert_error
+from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import live_server
 
@@ -274,7 +274,7 @@ async def test_an_image_altered_in_the_store_is_refused_by_the_device(signed: Ot
     model, data = new_model(), os.urandom(200_000)
     blob_key = await _publish_signed(signed, model, "1.1.0", data, "dev")
     # Someone with write access to the bucket swaps the image for one of the same size.
-    store: BlobStore = signed.server.services.extras["blobstore"]
+    store: BlobStore = signed.server.services.blob_store
     tampered = data[:1000] + bytes(b ^ 0xFF for b in data[1000:1100]) + data[1100:]
 
     async def chunks() -> AsyncIterator[bytes]:
