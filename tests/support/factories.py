@@ -10,8 +10,8 @@ from climasense.auth.service import create_admin_token
 from climasense.services import Services
 
 
-async def admin_token(services: Services, name: str = "tests") -> str:
-    return await create_admin_token(services.pool, services.hasher, name)
+async def admin_token(services: Services, name: str = "tests", role: str = "admin") -> str:
+    return await create_admin_token(services.pool, services.hasher, name, role)
 
 
 async def provision(

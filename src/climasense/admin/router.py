@@ -6,6 +6,8 @@ from fastapi import APIRouter, Depends
 
 from climasense.admin.deps import require_admin
 from climasense.alerts.routes import router as alerts_router
+from climasense.audit.operator_routes import router as audit_router
+from climasense.auth.operator_routes import router as tokens_router
 from climasense.commands.admin_routes import router as commands_router
 from climasense.device_settings.admin_routes import router as settings_router
 from climasense.devices.routes import router as devices_router
@@ -26,4 +28,6 @@ def build_admin_router() -> APIRouter:
     router.include_router(telemetry_router)
     router.include_router(alerts_router)
     router.include_router(webhooks_router)
+    router.include_router(tokens_router)
+    router.include_router(audit_router)
     return router

@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Response
 
-from climasense.admin.deps import ServicesDep
+from climasense.admin.deps import AdminDep, ServicesDep
 from climasense.alerts import service
 from climasense.alerts.schemas import (
     AlertList,
@@ -26,9 +26,9 @@ router = APIRouter(tags=["alerts"], route_class=JSONRoute)
 
 
 @router.post("/alert-rules", status_code=201, response_model=RuleOut)
-async def create_rule(body: RuleCreate, services: ServicesDep) -> RuleOut:
+async def create_rule(body: RuleCreate, services: ServicesDep, operator: AdminDep) -> RuleOut:
     """Create a rule; every evaluator applies it from its next batch, without a restart."""
-    rule = await service.create_rule(services.pool, body.model_dump())
+    rule = await service.create_rule(services.pool, body.model_dump(), operator=operator)
     return RuleOut.model_validate(rule)
 
 
@@ -51,18 +51,22 @@ async def get_rule(rule_id: str, services: ServicesDep) -> RuleOut:
 
 
 @router.patch("/alert-rules/{rule_id}", response_model=RuleOut)
-async def update_rule(rule_id: str, body: RulePatch, services: ServicesDep) -> RuleOut:
+async def update_rule(
+    rule_id: str, body: RulePatch, services: ServicesDep, operator: AdminDep
+) -> RuleOut:
     """Change a rule's name, condition, duration or severity. Its series restart from the
     next reading; alerts already open stay open until a reading clears them."""
     patch = body.model_dump(include=body.model_fields_set)
-    rule = await service.update_rule(services.pool, uuid_or_404(rule_id, "Alert rule"), patch)
+    rule = await service.update_rule(
+        services.pool, uuid_or_404(rule_id, "Alert rule"), patch, operator=operator
+    )
     return RuleOut.model_validate(rule)
 
 
 @router.delete("/alert-rules/{rule_id}", status_code=204)
-async def delete_rule(rule_id: str, services: ServicesDep) -> Response:
+async def delete_rule(rule_id: str, services: ServicesDep, operator: AdminDep) -> Response:
     """Delete a rule; its open alerts resolve now (webhooks get `alert.resolved`)."""
-    await service.delete_rule(services.pool, uuid_or_404(rule_id, "Alert rule"))
+    await service.delete_rule(services.pool, uuid_or_404(rule_id, "Alert rule"), operator=operator)
     return Response(status_code=204)
 
 
@@ -90,8 +94,10 @@ async def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
-async def acknowledge_alert(alert_id: str, services: ServicesDep) -> AlertOut:
+async def acknowledge_alert(alert_id: str, services: ServicesDep, operator: AdminDep) -> AlertOut:
     """Acknowledge an open alert. It still resolves when a reading clears it, and until then
     still counts as the one open alert of its (rule, device, sensor)."""
-    alert = await service.acknowledge(services.pool, uuid_or_404(alert_id, "Alert"))
+    alert = await service.acknowledge(
+        services.pool, uuid_or_404(alert_id, "Alert"), operator=operator
+    )
     return AlertOut.model_validate(alert)

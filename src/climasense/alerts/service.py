@@ -10,6 +10,7 @@ import asyncpg
 
 from climasense.alerts import repository, rule_repository
 from climasense.alerts.rules import SENSOR_TYPE_CODES, clear_threshold_problem
+from climasense.audit import Actor, record_audit
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.pagination import decode_cursor, split_page
 from climasense.webhooks.repository import enqueue_alert_events
@@ -47,7 +48,9 @@ def _to_columns(rule: dict[str, Any]) -> dict[str, Any]:
     return columns
 
 
-async def create_rule(pool: asyncpg.Pool, rule: dict[str, Any]) -> dict[str, Any]:
+async def create_rule(
+    pool: asyncpg.Pool, rule: dict[str, Any], *, operator: Actor
+) -> dict[str, Any]:
     _validate(rule)
     async with pool.acquire() as conn, conn.transaction():
         if rule.get("device_id") is not None and not await rule_repository.device_exists(
@@ -60,10 +63,13 @@ async def create_rule(pool: asyncpg.Pool, rule: dict[str, Any]) -> dict[str, Any
         rule_id = await rule_repository.insert_rule(conn, _to_columns(rule))
         await rule_repository.bump_version(conn)
         row = await rule_repository.get_rule(conn, rule_id)
+        await record_audit(conn, operator, "rule.create", "rule", rule_id, rule)
     return rule_repository.rule_document(row)
 
 
-async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: dict[str, Any]) -> dict[str, Any]:
+async def update_rule(
+    pool: asyncpg.Pool, rule_id: UUID, patch: dict[str, Any], *, operator: Actor
+) -> dict[str, Any]:
     nulls = [name for name, value in patch.items() if value is None and name != "clear_threshold"]
     if nulls:
         raise ValidationFailed(
@@ -80,11 +86,12 @@ async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: dict[str, Any]) 
         if patch:
             await rule_repository.update_rule(conn, rule_id, _to_columns(patch))
             await rule_repository.bump_version(conn)
+            await record_audit(conn, operator, "rule.update", "rule", rule_id, patch)
         row = await rule_repository.get_rule(conn, rule_id)
     return rule_repository.rule_document(row)
 
 
-async def delete_rule(pool: asyncpg.Pool, rule_id: UUID) -> None:
+async def delete_rule(pool: asyncpg.Pool, rule_id: UUID, *, operator: Actor) -> None:
     """Delete a rule; its unresolved alerts resolve now (and say so to the webhooks)."""
     async with pool.acquire() as conn, conn.transaction():
         await rule_repository.lock_exclusive(conn)
@@ -93,6 +100,9 @@ async def delete_rule(pool: asyncpg.Pool, rule_id: UUID) -> None:
         resolved = await rule_repository.resolve_rule_alerts(conn, rule_id)
         await rule_repository.bump_version(conn)
         await enqueue_alert_events(conn, [("alert.resolved", a) for a in resolved])
+        await record_audit(
+            conn, operator, "rule.delete", "rule", rule_id, {"resolved_alerts": len(resolved)}
+        )
 
 
 async def get_rule(pool: asyncpg.Pool, rule_id: UUID) -> dict[str, Any]:
@@ -135,10 +145,22 @@ async def list_alerts(
     return [repository.alert_document(r) for r in page], next_cursor
 
 
-async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> dict[str, Any]:
+async def acknowledge(pool: asyncpg.Pool, alert_id: UUID, *, operator: Actor) -> dict[str, Any]:
     """Acknowledge an open alert (idempotent); a resolved alert cannot be acknowledged (409)."""
     async with pool.acquire() as conn, conn.transaction():
+        was = await conn.fetchval(
+            "SELECT state FROM alerts WHERE alert_id = $1 FOR UPDATE", alert_id
+        )
         row = await repository.acknowledge(conn, alert_id)
+        if was == "open" and row is not None and row["state"] == "acknowledged":
+            await record_audit(
+                conn,
+                operator,
+                "alert.acknowledge",
+                "alert",
+                alert_id,
+                {"device_id": row["device_id"], "rule_id": row["rule_id"]},
+            )
     if row is None:
         raise NotFound("Alert not found")
     if row["state"] == "resolved":

@@ -8,6 +8,7 @@ from typing import Any
 import click
 import orjson
 
+from climasense.audit import LOCAL_CLI
 from climasense.cli.errors import run_with_pool
 from climasense.cli.output import emit_json
 from climasense.commands import service
@@ -79,6 +80,7 @@ def send(
             payload=parsed,
             ttl_seconds=ttl_seconds,
             confirm=confirm,
+            operator=LOCAL_CLI,
         ),
         as_json=as_json,
     )
@@ -113,7 +115,9 @@ def list_commands(device_id: str, limit: int, as_json: bool) -> None:
 def cancel(command_id: str, as_json: bool) -> None:
     """Cancel a command the device has not answered yet."""
     command = run_with_pool(
-        lambda pool: service.cancel_command(pool, uuid_or_404(command_id, "Command")),
+        lambda pool: service.cancel_command(
+            pool, uuid_or_404(command_id, "Command"), operator=LOCAL_CLI
+        ),
         as_json=as_json,
     )
     if as_json:

@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from climasense.audit import LOCAL_CLI
 from climasense.auth.keys import KeyHasher
 from climasense.cli.context import database
 from climasense.cli.output import emit_json
@@ -41,7 +42,13 @@ def provision(kind: str, model: str, batch: str, count: int, as_json: bool) -> N
                 while len(created) < count:
                     chunk = min(_CHUNK, count - len(created))
                     created += await service.provision(
-                        pool, hasher, kind=kind, model=model, batch=batch, count=chunk
+                        pool,
+                        hasher,
+                        kind=kind,
+                        model=model,
+                        batch=batch,
+                        count=chunk,
+                        operator=LOCAL_CLI,
                     )
                     progress.update(task, advance=chunk)
         return created

@@ -16,6 +16,7 @@ from typing import Any
 
 import click
 
+from climasense.audit import LOCAL_CLI
 from climasense.blobstore.factory import build_blob_store
 from climasense.cli.context import database
 from climasense.cli.output import emit_json
@@ -91,6 +92,7 @@ def upload(model: str, version: str, path: Path, notes: str | None, as_json: boo
                         chunks=chunks(),
                         release_notes=notes,
                         max_bytes=settings.firmware_max_bytes,
+                        operator=LOCAL_CLI,
                     )
             finally:
                 await store.close()
@@ -133,6 +135,7 @@ def release(model: str, version: str, batches: str, threshold: float | None, as_
                 version=version,
                 batches=names,
                 failure_threshold_percent=threshold,
+                operator=LOCAL_CLI,
             )
 
     try:

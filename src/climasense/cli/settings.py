@@ -8,6 +8,7 @@ from typing import Any
 import click
 import orjson
 
+from climasense.audit import LOCAL_CLI
 from climasense.cli.errors import run_with_pool
 from climasense.cli.output import emit_json
 from climasense.device_settings import service
@@ -122,7 +123,12 @@ def set_settings(
     etag = None if if_match is None else '"' + if_match.strip().strip('"') + '"'  # 7 or "7"
     document = run_with_pool(
         lambda pool: service.patch_settings(
-            pool, uuid_or_404(device_id, "Device"), patch, if_match=etag, actor="operator"
+            pool,
+            uuid_or_404(device_id, "Device"),
+            patch,
+            if_match=etag,
+            actor="operator",
+            operator=LOCAL_CLI,
         ),
         as_json=as_json,
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import asyncpg
 
+from climasense.audit import Actor, record_audit
 from climasense.blobstore import BlobStore, BlobStoreError
 from climasense.errors import Conflict, NotFound, PayloadTooLarge, Unavailable, ValidationFailed
 from climasense.ota import repository, versions
@@ -54,6 +55,7 @@ async def upload(
     chunks: AsyncIterable[bytes],
     release_notes: str | None,
     max_bytes: int,
+    operator: Actor,
 ) -> dict[str, Any]:
     """Stream an image into the store and record it; 409 if the version exists for the model."""
     check_model(model)
@@ -80,18 +82,27 @@ async def upload(
                 "The firmware image is empty",
                 details=[{"field": "body", "message": "must not be empty"}],
             )
-        row = await repository.insert_firmware(
-            pool,
-            model=model,
-            version=version,
-            precedence=precedence,
-            blob_key=blob_key,
-            sha256=stored.sha256,
-            size_bytes=stored.size,
-            release_notes=release_notes,
-        )
-        if row is None:
-            raise _exists(model, version)
+        async with pool.acquire() as conn, conn.transaction():
+            row = await repository.insert_firmware(
+                conn,
+                model=model,
+                version=version,
+                precedence=precedence,
+                blob_key=blob_key,
+                sha256=stored.sha256,
+                size_bytes=stored.size,
+                release_notes=release_notes,
+            )
+            if row is None:
+                raise _exists(model, version)
+            await record_audit(
+                conn,
+                operator,
+                "firmware.upload",
+                "firmware",
+                f"{model}/{version}",
+                {"model": model, "version": version, "size_bytes": stored.size},
+            )
     except BaseException:
         with contextlib.suppress(Exception):
             await store.delete(blob_key)
