@@ -19,7 +19,9 @@ import click
 from climasense.audit import LOCAL_CLI
 from climasense.blobstore.factory import build_blob_store
 from climasense.cli.context import database
+from climasense.cli.operator_commands import remote_call, remote_upload
 from climasense.cli.output import emit_json
+from climasense.cli.remote import remote_of
 from climasense.errors import ClimaSenseError
 from climasense.ota import firmware as firmware_service
 from climasense.ota import releases
@@ -97,8 +99,15 @@ def upload(model: str, version: str, path: Path, notes: str | None, as_json: boo
             finally:
                 await store.close()
 
+    remote = remote_of()
     try:
-        stored = asyncio.run(run())
+        stored = (
+            remote_upload(
+                remote, model=model, version=version, path=path, notes=notes, as_json=as_json
+            )
+            if remote is not None
+            else asyncio.run(run())
+        )
     except ClimaSenseError as exc:
         _fail(exc)
         return
@@ -138,8 +147,22 @@ def release(model: str, version: str, batches: str, threshold: float | None, as_
                 operator=LOCAL_CLI,
             )
 
+    remote = remote_of()
+    body: dict[str, Any] = {"batches": names}
+    if threshold is not None:
+        body["failure_threshold_percent"] = threshold
     try:
-        created = asyncio.run(run())
+        created = (
+            remote_call(
+                remote,
+                "POST",
+                f"/firmware/{model}/{version}/releases",
+                as_json=as_json,
+                json=body,
+            )
+            if remote is not None
+            else asyncio.run(run())
+        )
     except ClimaSenseError as exc:
         _fail(exc)
         return
