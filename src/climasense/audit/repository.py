@@ -74,3 +74,20 @@ async def list_entries(
             ORDER BY at DESC, audit_id DESC LIMIT {arg(limit)}""",
         *args,
     )
+
+
+async def latest_actors(
+    conn: asyncpg.Pool | asyncpg.Connection, action: str, target_ids: list[str]
+) -> dict[str, str]:
+    """`{target_id: actor name}` of the latest `action` entry on each target (one query, for
+    the dashboard's "by whom" beside commands, settings and releases)."""
+    if not target_ids:
+        return {}
+    rows = await conn.fetch(
+        """SELECT DISTINCT ON (target_id) target_id, actor_name FROM audit_entries
+           WHERE action = $1 AND target_id = ANY($2::text[])
+           ORDER BY target_id, at DESC, audit_id DESC""",
+        action,
+        target_ids,
+    )
+    return {row["target_id"]: row["actor_name"] for row in rows}

@@ -205,3 +205,31 @@ async def test_audit_pages_newest_first_with_a_cursor(server: LiveServer, token:
     assert ids.isdisjoint(e["audit_id"] for e in second.json()["entries"])
     bad = await server.client.get("/admin/v1/audit", params={"cursor": "x"}, headers=bearer(token))
     assert bad.status_code == 422
+
+
+async def test_the_dashboard_shows_who_sent_commands_and_changed_settings(
+    server: LiveServer, token: str
+) -> None:
+    from tests.integration.web.test_dashboard import signed_in
+
+    operator = await admin_token(server.services, "night-shift", "operator")
+    [device] = await provision(server.client, operator, batch="audit-by-whom")
+    device_id = device["device_id"]
+    await server.client.patch(
+        f"/admin/v1/devices/{device_id}/settings",
+        json={"reporting_interval_seconds": 900},
+        headers=bearer(operator),
+    )
+    async with signed_in(server, token) as browser:
+        page = await browser.get(f"/devices/{device_id}")
+        assert "changed by night-shift" in page.text
+        live = (await browser.get(f"/ui/devices/{device_id}.json")).json()
+        [row] = live["tables"]["commands"]  # the config_update the change queued
+        assert row["cells"][6]["text"] == "—"  # queued by the settings change, not sent
+        await server.client.post(
+            f"/admin/v1/devices/{device_id}/commands", json={"type": "reboot"},
+            headers=bearer(operator),
+        )  # fmt: skip
+        live = (await browser.get(f"/ui/devices/{device_id}.json")).json()
+        by = {r["cells"][0]["text"]: r["cells"][6]["text"] for r in live["tables"]["commands"]}
+        assert by["reboot"] == "night-shift"
