@@ -36,7 +36,11 @@ async def require_admin(
         operator = await services.authenticator.admin_for_request(request)
     # The one place roles are enforced for /admin/v1 (and so for the dashboard, which calls
     # this API in-process): expired → 401, a role that may not → 403.
-    authorize(operator, request.method, request.url.path)
+    path: str = request.scope["path"]
+    root = request.scope.get("root_path") or ""
+    if root and path.startswith(root):  # mounted under a prefix: roles name /admin/v1 paths
+        path = path[len(root) :]
+    authorize(operator, request.method, path)
     return operator
 
 

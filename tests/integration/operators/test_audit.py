@@ -233,3 +233,56 @@ async def test_the_dashboard_shows_who_sent_commands_and_changed_settings(
         live = (await browser.get(f"/ui/devices/{device_id}.json")).json()
         by = {r["cells"][0]["text"]: r["cells"][6]["text"] for r in live["tables"]["commands"]}
         assert by["reboot"] == "night-shift"
+
+
+async def test_rule_update_defaults_and_alert_acknowledge_are_audited(
+    server: LiveServer, token: str
+) -> None:
+    from tests.support.alerts import alerts_of, create_rule, wait_for
+    from tests.support.telemetry import post_batch, reading
+
+    [device] = await provision(server.client, token, batch="audit-alerts")
+    rule = await create_rule(
+        server.client, token, sensor_type="temperature", op=">", threshold=40,
+        device_id=device["device_id"],
+    )  # fmt: skip
+    patched = await server.client.patch(
+        f"/admin/v1/alert-rules/{rule['rule_id']}", json={"threshold": 45}, headers=bearer(token)
+    )
+    assert patched.status_code == 200, patched.text
+    posted = await post_batch(server.client, device["api_key"], {"readings": [reading(value=60.0)]})
+    assert posted.status_code in {200, 201, 202}, posted.text
+
+    async def opened() -> list[dict[str, Any]]:
+        return await alerts_of(
+            server.client, token, rule_id=rule["rule_id"], device_id=device["device_id"]
+        )
+
+    [alert] = await wait_for(opened, timeout=20)
+    for _ in range(2):  # the second acknowledge changes nothing and records nothing
+        acked = await server.client.post(
+            f"/admin/v1/alerts/{alert['alert_id']}/acknowledge", headers=bearer(token)
+        )
+        assert acked.status_code == 200, acked.text
+    assert [e["action"] for e in await _entries(server, token, target_id=alert["alert_id"])] == [
+        "alert.acknowledge"
+    ]
+    assert [e["action"] for e in await _entries(server, token, target_id=rule["rule_id"])] == [
+        "rule.update",
+        "rule.create",
+    ]
+    model = "AUDIT-DEFAULTS"
+    put = await server.client.put(
+        f"/admin/v1/models/{model}/settings-defaults",
+        json={"reporting_interval_seconds": 600},
+        headers=bearer(token),
+    )
+    assert put.status_code == 200, put.text
+    deleted = await server.client.delete(
+        f"/admin/v1/models/{model}/settings-defaults", headers=bearer(token)
+    )
+    assert deleted.status_code == 204
+    assert [e["action"] for e in await _entries(server, token, target_id=model)] == [
+        "settings_defaults.delete",
+        "settings_defaults.update",
+    ]

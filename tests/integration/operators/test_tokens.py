@@ -144,3 +144,42 @@ async def test_create_token_cli_sets_role_and_expiry(server: LiveServer) -> None
     me = (await server.client.get("/admin/v1/whoami", headers=bearer(secret))).json()
     assert me["role"] == "viewer"
     assert me["expires_at"] is not None
+
+
+async def test_the_dashboard_tokens_page_shows_a_new_secret_once_and_revokes(
+    server: LiveServer, token: str
+) -> None:
+    import re
+
+    from tests.support.factories import admin_token
+
+    operator = await admin_token(server.services, "not-an-admin", "operator")
+    async with signed_in(server, operator) as browser:
+        assert (await browser.get("/tokens")).status_code == 403
+        assert (await browser.get("/audit")).status_code == 403
+        assert 'href="/tokens"' not in (await browser.get("/")).text
+    async with signed_in(server, token) as browser:
+        page = await browser.get("/tokens")
+        assert page.status_code == 200
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf is not None
+        created = await browser.post(
+            "/tokens",
+            data={"csrf_token": csrf.group(1), "name": "from-ui", "role": "viewer"},
+        )
+        assert created.status_code == 201
+        assert created.headers["cache-control"] == "no-store"
+        secret = re.search(r'data-field="new-token">(csa_[0-9A-Za-z]+)<', created.text)
+        assert secret is not None
+        me = await server.client.get("/admin/v1/whoami", headers=bearer(secret.group(1)))
+        assert me.json()["role"] == "viewer"
+        again = await browser.get("/tokens")
+        assert secret.group(1) not in again.text
+        token_id = me.json()["token_id"]
+        revoked = await browser.post(
+            f"/tokens/{token_id}/revoke", data={"csrf_token": csrf.group(1)}
+        )
+        assert revoked.status_code == 303
+        audit = await browser.get("/audit", params={"target_id": token_id})
+        assert "token.revoke" in audit.text
+        assert "token.create" in audit.text
