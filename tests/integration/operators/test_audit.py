@@ -286,3 +286,32 @@ async def test_rule_update_defaults_and_alert_acknowledge_are_audited(
         "settings_defaults.delete",
         "settings_defaults.update",
     ]
+
+
+async def test_local_cli_changes_are_audited_as_the_local_cli(
+    server: LiveServer, token: str, database_url: str, tmp_path: object
+) -> None:
+    import asyncio
+    import json
+
+    from click.testing import CliRunner
+
+    from climasense.cli import cli
+    from tests.conftest import TEST_SECRET
+
+    runner = CliRunner(
+        env={
+            "CLIMASENSE_DATABASE_URL": database_url,
+            "CLIMASENSE_SECRET_KEY": TEST_SECRET,
+            "CLIMASENSE_DATA_DIR": str(tmp_path),
+            "CLIMASENSE_URL": None,  # type: ignore[dict-item]  # unset: the local mode
+        }
+    )
+    args = ["devices", "provision", "--kind", "standalone", "--model", "LOCAL-1",
+            "--batch", "audit-local-cli", "--json"]  # fmt: skip
+    result = await asyncio.to_thread(runner.invoke, cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["devices"]
+    [entry] = await _entries(server, token, target_id="audit-local-cli")
+    assert entry["action"] == "device.provision"
+    assert entry["actor"] == {"token_id": None, "name": "local cli", "role": "admin"}
