@@ -360,8 +360,8 @@ async def main() -> None:
         sync = await conn.fetchval("SHOW synchronous_commit")
         await conn.close()
         from climasense.auth.keys import KeyHasher
-        from climasense.auth.service import create_admin_token
         from climasense.db.pool import create_pool
+        from climasense.tokens.service import create_admin_token
 
         pool = await create_pool(db_url, min_size=1, max_size=1)
         token = await create_admin_token(pool, KeyHasher(secret), "bench")

@@ -23,6 +23,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SECRET
 from climasense.alerts.offline import sweep
+from climasense.audit import LOCAL_CLI
 from climasense.auth.keys import KeyHasher
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
@@ -74,6 +75,7 @@ async def main() -> None:
                 model="B-1",
                 batch="fleet",
                 count=min(10_000, args.devices - start),
+                operator=LOCAL_CLI,
             )
         fraction = args.offline_percent / 100
         await pool.execute(

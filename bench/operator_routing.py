@@ -87,8 +87,8 @@ async def start(label: str, src: Path) -> tuple[subprocess.Popen[bytes], str, st
     base = f"http://127.0.0.1:{port}"
     await wait_http(base + "/healthz", server)
     from climasense.auth.keys import KeyHasher
-    from climasense.auth.service import create_admin_token
     from climasense.db.pool import create_pool
+    from climasense.tokens.service import create_admin_token
 
     pool = await create_pool(db_url, min_size=1, max_size=1)
     token = await create_admin_token(pool, KeyHasher(secret), "bench")

@@ -15,9 +15,9 @@ from pathlib import Path
 import httpx
 
 from climasense.auth.keys import KeyHasher
-from climasense.auth.service import create_admin_token
 from climasense.db.pool import create_pool
 from climasense.settings import Settings
+from climasense.tokens.service import create_admin_token
 from tests.conftest import TEST_SECRET
 from tests.support.processes import base_env, climasense_argv
 from tests.support.server import free_port

@@ -6,12 +6,12 @@ from typing import Any
 
 import httpx
 
-from climasense.auth.service import create_admin_token
 from climasense.services import Services
+from climasense.tokens.service import create_admin_token
 
 
-async def admin_token(services: Services, name: str = "tests") -> str:
-    return await create_admin_token(services.pool, services.hasher, name)
+async def admin_token(services: Services, name: str = "tests", role: str = "admin") -> str:
+    return await create_admin_token(services.pool, services.hasher, name, role)
 
 
 async def provision(

@@ -18,7 +18,7 @@ from climasense.alerts.schemas import (
     RulePatch,
     Severity,
 )
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 
@@ -26,9 +26,10 @@ router = APIRouter(tags=["alerts"], route_class=JSONRoute)
 
 
 @router.post("/alert-rules", status_code=201, response_model=RuleOut)
-async def create_rule(body: RuleCreate, services: ServicesDep) -> RuleOut:
+async def create_rule(body: RuleCreate, services: ServicesDep, operator: AdminDep) -> RuleOut:
     """Create a rule; every evaluator applies it from its next batch, without a restart."""
-    return RuleOut.model_validate(await service.create_rule(services.pool, body))
+    rule = await service.create_rule(services.pool, body, operator=operator)
+    return RuleOut.model_validate(rule)
 
 
 @router.get("/alert-rules", response_model=RuleList)
@@ -50,17 +51,21 @@ async def get_rule(rule_id: str, services: ServicesDep) -> RuleOut:
 
 
 @router.patch("/alert-rules/{rule_id}", response_model=RuleOut)
-async def update_rule(rule_id: str, body: RulePatch, services: ServicesDep) -> RuleOut:
+async def update_rule(
+    rule_id: str, body: RulePatch, services: ServicesDep, operator: AdminDep
+) -> RuleOut:
     """Change a rule's name, condition, duration or severity. Its series restart from the
     next reading; alerts already open stay open until a reading clears them."""
-    rule = await service.update_rule(services.pool, uuid_or_404(rule_id, "Alert rule"), body)
+    rule = await service.update_rule(
+        services.pool, uuid_or_404(rule_id, "Alert rule"), body, operator=operator
+    )
     return RuleOut.model_validate(rule)
 
 
 @router.delete("/alert-rules/{rule_id}", status_code=204)
-async def delete_rule(rule_id: str, services: ServicesDep) -> Response:
+async def delete_rule(rule_id: str, services: ServicesDep, operator: AdminDep) -> Response:
     """Delete a rule; its open alerts resolve now (webhooks get `alert.resolved`)."""
-    await service.delete_rule(services.pool, uuid_or_404(rule_id, "Alert rule"))
+    await service.delete_rule(services.pool, uuid_or_404(rule_id, "Alert rule"), operator=operator)
     return Response(status_code=204)
 
 
@@ -88,8 +93,10 @@ async def list_alerts(
 
 
 @router.post("/alerts/{alert_id}/acknowledge", response_model=AlertOut)
-async def acknowledge_alert(alert_id: str, services: ServicesDep) -> AlertOut:
+async def acknowledge_alert(alert_id: str, services: ServicesDep, operator: AdminDep) -> AlertOut:
     """Acknowledge an open alert. It still resolves when a reading clears it, and until then
     still counts as the one open alert of its (rule, device, sensor)."""
-    alert = await service.acknowledge(services.pool, uuid_or_404(alert_id, "Alert"))
+    alert = await service.acknowledge(
+        services.pool, uuid_or_404(alert_id, "Alert"), operator=operator
+    )
     return AlertOut.model_validate(alert)

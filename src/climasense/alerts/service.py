@@ -14,6 +14,7 @@ from climasense.alerts.notify import enqueue_alert_events
 from climasense.alerts.repository import Alert
 from climasense.alerts.rules import Rule, clear_threshold_problem
 from climasense.alerts.schemas import RuleCreate, RulePatch
+from climasense.audit import Actor, record_audit
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.pagination import decode_cursor, split_page
 
@@ -64,7 +65,7 @@ def _validate(rule: RuleFields) -> None:
         raise ValidationFailed("Invalid alert rule", details=details)
 
 
-async def create_rule(pool: asyncpg.Pool, rule: RuleCreate) -> Rule:
+async def create_rule(pool: asyncpg.Pool, rule: RuleCreate, *, operator: Actor) -> Rule:
     _validate(rule)
     async with pool.acquire() as conn, conn.transaction():
         if rule.device_id is not None and not await rule_repository.device_exists(
@@ -77,11 +78,16 @@ async def create_rule(pool: asyncpg.Pool, rule: RuleCreate) -> Rule:
         rule_id = await rule_repository.insert_rule(conn, rule)
         await rule_repository.bump_version(conn)
         created = await rule_repository.get_rule(conn, rule_id)
+        await record_audit(
+            conn, operator, "rule.create", "rule", rule_id, rule.model_dump(mode="json")
+        )
     assert created is not None  # inserted in this transaction
     return created
 
 
-async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: RulePatch) -> Rule:
+async def update_rule(
+    pool: asyncpg.Pool, rule_id: UUID, patch: RulePatch, *, operator: Actor
+) -> Rule:
     """Apply the fields `patch` sets (merge-patch); only `clear_threshold` may be set to null."""
     changes = {name: getattr(patch, name) for name in patch.model_fields_set}
     nulls = [name for name, value in changes.items() if value is None and name != "clear_threshold"]
@@ -99,12 +105,20 @@ async def update_rule(pool: asyncpg.Pool, rule_id: UUID, patch: RulePatch) -> Ru
         if changes:
             await rule_repository.update_rule(conn, rule_id, patch)
             await rule_repository.bump_version(conn)
+            await record_audit(
+                conn,
+                operator,
+                "rule.update",
+                "rule",
+                rule_id,
+                patch.model_dump(mode="json", include=patch.model_fields_set),
+            )
         updated = await rule_repository.get_rule(conn, rule_id)
     assert updated is not None  # locked and live in this transaction
     return updated
 
 
-async def delete_rule(pool: asyncpg.Pool, rule_id: UUID) -> None:
+async def delete_rule(pool: asyncpg.Pool, rule_id: UUID, *, operator: Actor) -> None:
     """Delete a rule; its unresolved alerts resolve now (and say so to the webhooks)."""
     async with pool.acquire() as conn, conn.transaction():
         await rule_repository.lock_exclusive(conn)
@@ -113,6 +127,9 @@ async def delete_rule(pool: asyncpg.Pool, rule_id: UUID) -> None:
         resolved = await rule_repository.resolve_rule_alerts(conn, rule_id)
         await rule_repository.bump_version(conn)
         await enqueue_alert_events(conn, [("alert.resolved", a) for a in resolved])
+        await record_audit(
+            conn, operator, "rule.delete", "rule", rule_id, {"resolved_alerts": len(resolved)}
+        )
 
 
 async def get_rule(pool: asyncpg.Pool, rule_id: UUID) -> Rule:
@@ -159,10 +176,22 @@ async def list_alerts(
     return alerts[:limit], next_cursor
 
 
-async def acknowledge(pool: asyncpg.Pool, alert_id: UUID) -> Alert:
+async def acknowledge(pool: asyncpg.Pool, alert_id: UUID, *, operator: Actor) -> Alert:
     """Acknowledge an open alert (idempotent); a resolved alert cannot be acknowledged (409)."""
     async with pool.acquire() as conn, conn.transaction():
+        was = await conn.fetchval(
+            "SELECT state FROM alerts WHERE alert_id = $1 FOR UPDATE", alert_id
+        )
         alert = await repository.acknowledge(conn, alert_id)
+        if was == "open" and alert is not None and alert.state == "acknowledged":
+            await record_audit(
+                conn,
+                operator,
+                "alert.acknowledge",
+                "alert",
+                alert_id,
+                {"device_id": alert.device_id, "rule_id": alert.rule_id},
+            )
     if alert is None:
         raise NotFound("Alert not found")
     if alert.state == "resolved":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from climasense.alerts.operator_routes import router as alerts_router
+from climasense.audit.operator_routes import router as audit_router
 from climasense.commands.operator_routes import router as commands_router
 from climasense.device_settings.operator_routes import router as settings_router
 from climasense.devices.operator_routes import router as devices_router
@@ -13,6 +14,7 @@ from climasense.http.routing import JSONRoute
 from climasense.openapi_operator import operation_id
 from climasense.ota.operator_routes import router as firmware_router
 from climasense.telemetry.operator_routes import router as telemetry_router
+from climasense.tokens.operator_routes import router as tokens_router
 from climasense.webhooks.operator_routes import router as webhooks_router
 
 
@@ -30,4 +32,6 @@ def build_admin_router() -> APIRouter:
     router.include_router(telemetry_router)
     router.include_router(alerts_router)
     router.include_router(webhooks_router)
+    router.include_router(tokens_router)
+    router.include_router(audit_router)
     return router

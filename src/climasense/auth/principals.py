@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from uuid import UUID
 
 
@@ -23,6 +24,8 @@ class DevicePrincipal:
 class AdminPrincipal:
     token_id: UUID
     name: str
+    role: str = "admin"  # viewer | operator | admin (climasense.auth.roles)
+    expires_at: datetime | None = None
 
 
 Principal = DevicePrincipal | AdminPrincipal

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
+from uuid import UUID
 
 import asyncpg
 from starlette.requests import HTTPConnection, Request
 
 from climasense.auth import repository
 from climasense.auth.cache import CredentialCache
-from climasense.auth.keys import KeyHasher, KeyKind, generate_key, parse_key
+from climasense.auth.keys import KeyHasher, KeyKind, parse_key
 from climasense.auth.principals import AdminPrincipal, DevicePrincipal
+from climasense.auth.roles import is_expired
 from climasense.errors import Unauthorized
 from climasense.limits.failed_auth import FailedAuthThrottle
 
@@ -47,6 +51,8 @@ class Authenticator:
         # decided by the credential cache (revocation feed) exactly as before.
         self._known_keys: dict[str, bytes] = {}
         self._max_known_keys = max_known_keys
+        # Operator token → when this process last wrote its `last_used_at` (monotonic).
+        self._last_touched: dict[UUID, float] = {}
 
     def _device_key_hash(self, token: str | None) -> bytes | None:
         """The stored hash of a well-formed device or sensor key; None for anything else."""
@@ -101,12 +107,30 @@ class Authenticator:
             token_hash = self.hasher.hash(token)
             cached = self.cache.get(token_hash)
             if isinstance(cached, AdminPrincipal):
+                if is_expired(cached):
+                    self.cache.evict(token_hash)
+                    raise Unauthorized("Invalid or missing admin token")
+                await self._touch(cached.token_id)
                 return cached
         principal = await self._lookup(token_hash, client, repository.find_admin_by_token_hash)
         if principal is None or token_hash is None:
             raise Unauthorized("Invalid or missing admin token")
         self.cache.put(token_hash, principal)
+        await self._touch(principal.token_id)
         return principal
+
+    async def _touch(self, token_id: UUID) -> None:
+        """Keep the token's `last_used_at` to the minute: one write a minute per token (and
+        process), not one per request."""
+        now = time.monotonic()
+        if now - self._last_touched.get(token_id, -1e9) < 60:
+            return
+        if len(self._last_touched) > 10_000:
+            self._last_touched.clear()
+        self._last_touched[token_id] = now
+        # Bookkeeping only: a failed write must not refuse the request.
+        with contextlib.suppress(OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+            await repository.touch_admin_token(self.pool, token_id)
 
     async def admin_for_request(self, request: HTTPConnection) -> AdminPrincipal:
         client = self.throttle.client_address(request) if self.throttle else None
@@ -133,10 +157,3 @@ class Authenticator:
         if found is not None and throttle is not None and client is not None:
             await throttle.give_back(client)
         return found
-
-
-async def create_admin_token(pool: asyncpg.Pool, hasher: KeyHasher, name: str) -> str:
-    token = generate_key(KeyKind.ADMIN)
-    async with pool.acquire() as conn:
-        await repository.insert_admin_token(conn, name, hasher.hash(token))
-    return token

@@ -10,6 +10,16 @@ from climasense.cli.admin import admin
 from climasense.cli.commands import commands
 from climasense.cli.devices import devices
 from climasense.cli.firmware import firmware
+from climasense.cli.operator_commands import (
+    DEVICE_COMMANDS,
+    FIRMWARE_COMMANDS,
+    alerts,
+    audit,
+    tokens,
+    webhooks,
+    whoami,
+)
+from climasense.cli.remote import TOKEN_ENV, URL_ENV, Remote
 from climasense.cli.server import migrate_command, serve
 from climasense.cli.settings import settings_group
 from climasense.cli.signing import keygen, sign
@@ -20,8 +30,17 @@ from climasense.errors import ConfigurationError
 
 @click.group()
 @click.version_option(package_name="climasense")
-def cli() -> None:
+@click.option(
+    "--url",
+    envvar=URL_ENV,
+    help="Operator API base URL: operator commands go over HTTP (no database, no secret).",
+)
+@click.option("--token", envvar=TOKEN_ENV, help="Operator token for --url.")
+@click.pass_context
+def cli(ctx: click.Context, url: str | None, token: str | None) -> None:
     """ClimaSense: backend for fleets of environmental IoT devices."""
+    if url:
+        ctx.obj = Remote(url, token)
 
 
 cli.add_command(serve)
@@ -35,6 +54,15 @@ cli.add_command(firmware)
 firmware.add_command(keygen)
 firmware.add_command(sign)
 cli.add_command(simulate)
+for command in DEVICE_COMMANDS:
+    devices.add_command(command)
+for command in FIRMWARE_COMMANDS:
+    firmware.add_command(command)
+cli.add_command(alerts)
+cli.add_command(webhooks)
+cli.add_command(tokens)
+cli.add_command(audit)
+cli.add_command(whoami)
 
 
 def main() -> None:

@@ -8,8 +8,11 @@ from typing import Any
 import click
 import orjson
 
+from climasense.audit import LOCAL_CLI
 from climasense.cli.errors import run_with_pool
+from climasense.cli.operator_commands import remote_call
 from climasense.cli.output import emit_json
+from climasense.cli.remote import remote_of
 from climasense.commands import service
 from climasense.commands.schemas import CommandView
 from climasense.ids import uuid_or_404
@@ -71,6 +74,18 @@ def send(
 ) -> None:
     """Queue a command for a device."""
     parsed = _payload(payload)
+    remote = remote_of()
+    if remote is not None:
+        body: dict[str, Any] = {"type": command_type, "ttl_seconds": ttl_seconds}
+        if parsed is not None:
+            body["payload"] = parsed
+        if confirm is not None:
+            body["confirm"] = confirm
+        sent = remote_call(
+            remote, "POST", f"/devices/{device_id}/commands", as_json=as_json, json=body
+        )
+        emit_json(sent) if as_json else click.echo(_summary(sent))
+        return
     command = run_with_pool(
         lambda pool: service.send_command(
             pool,
@@ -79,6 +94,7 @@ def send(
             payload=parsed,
             ttl_seconds=ttl_seconds,
             confirm=confirm,
+            operator=LOCAL_CLI,
         ),
         as_json=as_json,
     )
@@ -94,6 +110,21 @@ def send(
 @click.option("--json", "as_json", is_flag=True, help='Print {"commands": [...]} as JSON.')
 def list_commands(device_id: str, limit: int, as_json: bool) -> None:
     """A device's commands, newest first."""
+    remote = remote_of()
+    if remote is not None:
+        page = remote_call(
+            remote,
+            "GET",
+            f"/devices/{device_id}/commands",
+            as_json=as_json,
+            params={"limit": limit},
+        )
+        if as_json:
+            emit_json(page)
+        else:
+            for listed in page["commands"]:
+                click.echo(_summary(listed))
+        return
     found, next_cursor = run_with_pool(
         lambda pool: service.command_history(
             pool, uuid_or_404(device_id, "Device"), cursor=None, limit=limit
@@ -112,8 +143,15 @@ def list_commands(device_id: str, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the command as JSON.")
 def cancel(command_id: str, as_json: bool) -> None:
     """Cancel a command the device has not answered yet."""
+    remote = remote_of()
+    if remote is not None:
+        cancelled = remote_call(remote, "POST", f"/commands/{command_id}/cancel", as_json=as_json)
+        emit_json(cancelled) if as_json else click.echo(_summary(cancelled))
+        return
     command = run_with_pool(
-        lambda pool: service.cancel_command(pool, uuid_or_404(command_id, "Command")),
+        lambda pool: service.cancel_command(
+            pool, uuid_or_404(command_id, "Command"), operator=LOCAL_CLI
+        ),
         as_json=as_json,
     )
     if as_json:

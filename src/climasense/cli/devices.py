@@ -8,9 +8,12 @@ from typing import Any
 
 import click
 
+from climasense.audit import LOCAL_CLI
 from climasense.auth.keys import KeyHasher
 from climasense.cli.context import database
+from climasense.cli.operator_commands import remote_provision
 from climasense.cli.output import emit_json
+from climasense.cli.remote import remote_of
 from climasense.devices import service
 from climasense.settings import Settings
 
@@ -41,12 +44,24 @@ def provision(kind: str, model: str, batch: str, count: int, as_json: bool) -> N
                 while len(created) < count:
                     chunk = min(_CHUNK, count - len(created))
                     created += await service.provision(
-                        pool, hasher, kind=kind, model=model, batch=batch, count=chunk
+                        pool,
+                        hasher,
+                        kind=kind,
+                        model=model,
+                        batch=batch,
+                        count=chunk,
+                        operator=LOCAL_CLI,
                     )
                     progress.update(task, advance=chunk)
         return created
 
-    created = asyncio.run(run())
+    remote = remote_of()
+    if remote is not None:
+        created = remote_provision(
+            remote, kind=kind, model=model, batch=batch, count=count, as_json=as_json
+        )
+    else:
+        created = asyncio.run(run())
     if as_json:
         emit_json({"devices": created})
     else:

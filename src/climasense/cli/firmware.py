@@ -16,9 +16,12 @@ from typing import Any
 
 import click
 
+from climasense.audit import LOCAL_CLI
 from climasense.blobstore.factory import build_blob_store
 from climasense.cli.context import database
+from climasense.cli.operator_commands import remote_call, remote_upload
 from climasense.cli.output import emit_json
+from climasense.cli.remote import remote_of
 from climasense.cli.signing import signature_for
 from climasense.errors import ClimaSenseError
 from climasense.ota import firmware as firmware_service
@@ -105,12 +108,26 @@ def upload(
                         signature=signature,
                         trusted=firmware_service.trusted_keys(settings.firmware_public_keys),
                         require_signature=settings.firmware_require_signature,
+                        operator=LOCAL_CLI,
                     )
             finally:
                 await store.close()
 
+    remote = remote_of()
     try:
-        stored = asyncio.run(run())
+        stored = (
+            remote_upload(
+                remote,
+                model=model,
+                version=version,
+                path=path,
+                notes=notes,
+                signature=signature,
+                as_json=as_json,
+            )
+            if remote is not None
+            else asyncio.run(run())
+        )
     except ClimaSenseError as exc:
         _fail(exc)
         return
@@ -148,10 +165,25 @@ def release(model: str, version: str, batches: str, threshold: float | None, as_
                 version=version,
                 batches=names,
                 failure_threshold_percent=threshold,
+                operator=LOCAL_CLI,
             )
 
+    remote = remote_of()
+    body: dict[str, Any] = {"batches": names}
+    if threshold is not None:
+        body["failure_threshold_percent"] = threshold
     try:
-        created = asyncio.run(run())
+        created = (
+            remote_call(
+                remote,
+                "POST",
+                f"/firmware/{model}/{version}/releases",
+                as_json=as_json,
+                json=body,
+            )
+            if remote is not None
+            else asyncio.run(run())
+        )
     except ClimaSenseError as exc:
         _fail(exc)
         return

@@ -8,8 +8,11 @@ from typing import Any
 import click
 import orjson
 
+from climasense.audit import LOCAL_CLI
 from climasense.cli.errors import run_with_pool
+from climasense.cli.operator_commands import remote_call
 from climasense.cli.output import emit_json
+from climasense.cli.remote import remote_of
 from climasense.device_settings import service
 from climasense.ids import uuid_or_404
 
@@ -33,6 +36,12 @@ def settings_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the document as JSON.")
 def get(device_id: str, as_json: bool) -> None:
     """Show the device's settings."""
+    remote = remote_of()
+    if remote is not None:
+        _print(
+            remote_call(remote, "GET", f"/devices/{device_id}/settings", as_json=as_json), as_json
+        )
+        return
     document = run_with_pool(
         lambda pool: service.settings_document(pool, uuid_or_404(device_id, "Device")),
         as_json=as_json,
@@ -120,9 +129,29 @@ def set_settings(
         raw_patch=raw_patch,
     )
     etag = None if if_match is None else '"' + if_match.strip().strip('"') + '"'  # 7 or "7"
+    remote = remote_of()
+    if remote is not None:
+        headers = {"Content-Type": "application/merge-patch+json"}
+        if etag is not None:
+            headers["If-Match"] = etag
+        changed = remote_call(
+            remote,
+            "PATCH",
+            f"/devices/{device_id}/settings",
+            as_json=as_json,
+            content=orjson.dumps(patch),
+            headers=headers,
+        )
+        _print(changed, as_json)
+        return
     document = run_with_pool(
         lambda pool: service.patch_settings(
-            pool, uuid_or_404(device_id, "Device"), patch, if_match=etag, actor="operator"
+            pool,
+            uuid_or_404(device_id, "Device"),
+            patch,
+            if_match=etag,
+            actor="operator",
+            operator=LOCAL_CLI,
         ),
         as_json=as_json,
     )

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from climasense.commands import service
 from climasense.commands.schemas import CommandList, CommandRequest, CommandView
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 
@@ -16,7 +16,9 @@ router = APIRouter(tags=["commands"], route_class=JSONRoute)
 
 
 @router.post("/devices/{device_id}/commands", status_code=201, response_model=CommandView)
-async def send_command(device_id: str, body: CommandRequest, services: ServicesDep) -> CommandView:
+async def send_command(
+    device_id: str, body: CommandRequest, services: ServicesDep, operator: AdminDep
+) -> CommandView:
     """Queue a command for the device. `factory_reset` needs `confirm` equal to the device's
     serial number (else 422 `confirmation_required`, nothing queued)."""
     command = await service.send_command(
@@ -26,6 +28,7 @@ async def send_command(device_id: str, body: CommandRequest, services: ServicesD
         payload=body.payload,
         ttl_seconds=body.ttl_seconds,
         confirm=body.confirm,
+        operator=operator,
     )
     return CommandView.model_validate(command)
 
@@ -45,8 +48,10 @@ async def command_history(
 
 
 @router.post("/commands/{command_id}/cancel", response_model=CommandView)
-async def cancel_command(command_id: str, services: ServicesDep) -> CommandView:
+async def cancel_command(command_id: str, services: ServicesDep, operator: AdminDep) -> CommandView:
     """Cancel a command the device has not answered; its later ack gets 409
     `command_cancelled`. Already answered: 409 `conflict`; expired: 409 `command_expired`."""
-    command = await service.cancel_command(services.pool, uuid_or_404(command_id, "Command"))
+    command = await service.cancel_command(
+        services.pool, uuid_or_404(command_id, "Command"), operator=operator
+    )
     return CommandView.model_validate(command)

@@ -17,6 +17,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import orjson
 
+from climasense.audit import Actor, record_audit
 from climasense.commands import repository
 from climasense.device_settings import repository as settings_repository
 from climasense.device_settings.service import as_document
@@ -53,6 +54,7 @@ async def send_command(
     payload: dict[str, Any] | None,
     ttl_seconds: int,
     confirm: str | None,
+    operator: Actor,
 ) -> dict[str, Any]:
     """Queue a command. `config_update` carries the current settings document (change settings
     with PATCH …/settings; this re-sends them) and supersedes unfetched older ones."""
@@ -98,6 +100,14 @@ async def send_command(
             payload=payload,
             ttl_seconds=ttl_seconds,
             settings_version=settings_version,
+        )
+        await record_audit(
+            conn,
+            operator,
+            "command.send",
+            "command",
+            command_id,
+            {"device_id": device_id, "type": command_type, "ttl_seconds": ttl_seconds},
         )
     return _view(row)
 
@@ -206,7 +216,9 @@ async def acknowledge(pool: asyncpg.Pool, device_id: UUID, ack: Ack) -> datetime
     return answered_at
 
 
-async def cancel_command(pool: asyncpg.Pool, command_id: UUID) -> dict[str, Any]:
+async def cancel_command(
+    pool: asyncpg.Pool, command_id: UUID, *, operator: Actor
+) -> dict[str, Any]:
     """Cancel a command not yet answered. Cancelling a cancelled one again is a no-op."""
     async with pool.acquire() as conn, conn.transaction():
         command = await repository.lock_command(conn, command_id)
@@ -219,6 +231,14 @@ async def cancel_command(pool: asyncpg.Pool, command_id: UUID) -> dict[str, Any]
             raise Conflict("Command has expired", code="command_expired")
         if status != "cancelled":
             await repository.cancel(conn, command_id)
+            await record_audit(
+                conn,
+                operator,
+                "command.cancel",
+                "command",
+                command_id,
+                {"device_id": command["device_id"], "type": command["type"]},
+            )
         row = await repository.get_command(conn, command_id)
     return _view(row)
 

@@ -11,7 +11,7 @@ from starlette.responses import Response
 from climasense.device_settings import service
 from climasense.device_settings.device_routes import settings_response
 from climasense.http.body import read_json
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 
@@ -62,7 +62,7 @@ async def get_device_settings(device_id: str, services: ServicesDep) -> Response
     "/devices/{device_id}/settings", responses=_SETTINGS_RESPONSE, openapi_extra=_PATCH_BODY
 )
 async def patch_device_settings(
-    device_id: str, request: Request, services: ServicesDep
+    device_id: str, request: Request, services: ServicesDep, operator: AdminDep
 ) -> Response:
     """JSON Merge Patch of the device's settings (rules of `PATCH /v1/settings`). A change
     queues a `config_update` carrying the new document, cancelling older ones not yet fetched."""
@@ -74,6 +74,7 @@ async def patch_device_settings(
         patch,
         if_match=request.headers.get("if-match"),
         actor="operator",
+        operator=operator,
     )
     return settings_response(document)
 
@@ -85,15 +86,17 @@ async def get_model_defaults(model: str, services: ServicesDep) -> dict[str, Any
 
 
 @router.put("/models/{model}/settings-defaults", openapi_extra=_DEFAULTS_BODY)
-async def put_model_defaults(model: str, request: Request, services: ServicesDep) -> dict[str, Any]:
+async def put_model_defaults(
+    model: str, request: Request, services: ServicesDep, operator: AdminDep
+) -> dict[str, Any]:
     """Set the settings devices of this model start with from now on (fields left out use the
     built-in defaults: 300 s, the kind's sensors, no location, UTC). Existing devices keep theirs."""
     body = await read_json(request, services.settings.device_body_limit)
-    return await service.put_model_defaults(services.pool, model, body)
+    return await service.put_model_defaults(services.pool, model, body, operator=operator)
 
 
 @router.delete("/models/{model}/settings-defaults", status_code=204)
-async def delete_model_defaults(model: str, services: ServicesDep) -> Response:
+async def delete_model_defaults(model: str, services: ServicesDep, operator: AdminDep) -> Response:
     """Back to the built-in defaults for this model."""
-    await service.delete_model_defaults(services.pool, model)
+    await service.delete_model_defaults(services.pool, model, operator=operator)
     return Response(status_code=204)

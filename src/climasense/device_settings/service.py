@@ -15,6 +15,8 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
+from climasense.audit import Actor as AuditActor
+from climasense.audit import record_audit
 from climasense.commands import repository as commands
 from climasense.device_settings import document, repository
 from climasense.errors import NotFound, PreconditionFailed
@@ -81,8 +83,12 @@ async def patch_settings(
     *,
     if_match: str | None,
     actor: Actor,
+    operator: AuditActor | None = None,
 ) -> dict[str, Any]:
-    """Apply a JSON Merge Patch; return the whole (possibly unchanged) document."""
+    """Apply a JSON Merge Patch; return the whole (possibly unchanged) document. An operator's
+    change (`actor="operator"`) names the `operator` for the audit trail."""
+    if actor != "device" and operator is None:
+        raise ValueError("an operator's settings change needs the operator (audit trail)")
     async with pool.acquire() as conn, conn.transaction():
         row = await repository.lock_settings(conn, device_id)
         if row is None:
@@ -114,6 +120,16 @@ async def patch_settings(
                 ttl_seconds=CONFIG_UPDATE_TTL_SECONDS,
                 settings_version=version,
             )
+        if operator is not None and actor != "device":
+            changed = {k: merged[k] for k in document.WRITABLE_FIELDS if merged[k] != current[k]}
+            await record_audit(
+                conn,
+                operator,
+                "settings.update",
+                "device",
+                device_id,
+                {"version": version, "changed": changed},
+            )
         return new_document
 
 
@@ -135,14 +151,21 @@ async def get_model_defaults(pool: asyncpg.Pool, model: str) -> dict[str, Any]:
     return _defaults_view(row)
 
 
-async def put_model_defaults(pool: asyncpg.Pool, model: str, defaults: Any) -> dict[str, Any]:
+async def put_model_defaults(
+    pool: asyncpg.Pool, model: str, defaults: Any, *, operator: AuditActor
+) -> dict[str, Any]:
     """Replace the model's defaults: the fields given (validated like a settings patch); the
     others fall back to the built-in defaults. Applies to devices provisioned from now on."""
     merged = document.merge_patch(BUILTIN_DEFAULTS, defaults)  # 422 listing every bad field
     given = {key: merged[key] for key in defaults}
-    return _defaults_view(await repository.put_model_defaults(pool, model, given))
+    async with pool.acquire() as conn, conn.transaction():
+        row = await repository.put_model_defaults(conn, model, given)
+        await record_audit(conn, operator, "settings_defaults.update", "model", model, given)
+    return _defaults_view(row)
 
 
-async def delete_model_defaults(pool: asyncpg.Pool, model: str) -> None:
-    if not await repository.delete_model_defaults(pool, model):
-        raise NotFound("No settings defaults for this model")
+async def delete_model_defaults(pool: asyncpg.Pool, model: str, *, operator: AuditActor) -> None:
+    async with pool.acquire() as conn, conn.transaction():
+        if not await repository.delete_model_defaults(conn, model):
+            raise NotFound("No settings defaults for this model")
+        await record_audit(conn, operator, "settings_defaults.delete", "model", model)

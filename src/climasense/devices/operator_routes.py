@@ -15,7 +15,7 @@ from climasense.devices.schemas import (
     ProvisionResponse,
     RevokeResponse,
 )
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 
@@ -23,7 +23,9 @@ router = APIRouter(tags=["devices"], route_class=JSONRoute)
 
 
 @router.post("/devices", status_code=201, response_model=ProvisionResponse)
-async def provision_devices(body: ProvisionRequest, services: ServicesDep) -> ProvisionResponse:
+async def provision_devices(
+    body: ProvisionRequest, services: ServicesDep, operator: AdminDep
+) -> ProvisionResponse:
     """Provision devices at manufacturing time. The keys are shown only in this response."""
     devices = await service.provision(
         services.pool,
@@ -32,6 +34,7 @@ async def provision_devices(body: ProvisionRequest, services: ServicesDep) -> Pr
         model=body.model,
         batch=body.batch,
         count=body.count,
+        operator=operator,
     )
     return ProvisionResponse.model_validate({"devices": devices})
 
@@ -68,16 +71,20 @@ async def get_device(device_id: str, services: ServicesDep) -> DeviceDetail:
 
 
 @router.post("/devices/{device_id}/revoke", response_model=RevokeResponse)
-async def revoke_device(device_id: str, services: ServicesDep) -> RevokeResponse:
+async def revoke_device(
+    device_id: str, services: ServicesDep, operator: AdminDep
+) -> RevokeResponse:
     """Revoke the device's key; every API process refuses it within 5 seconds."""
     device_uuid = uuid_or_404(device_id, "Device")
-    await service.revoke(services.pool, device_uuid)
+    await service.revoke(services.pool, device_uuid, operator=operator)
     return RevokeResponse(device_id=device_uuid, status="revoked")
 
 
 @router.post("/devices/{device_id}/rotate-key", response_model=ApiKeyResponse)
-async def rotate_device_key(device_id: str, services: ServicesDep) -> ApiKeyResponse:
+async def rotate_device_key(
+    device_id: str, services: ServicesDep, operator: AdminDep
+) -> ApiKeyResponse:
     """Issue a new key (shown only here); the old key stops working."""
     device_uuid = uuid_or_404(device_id, "Device")
-    key = await service.rotate_key(services.pool, services.hasher, device_uuid)
+    key = await service.rotate_key(services.pool, services.hasher, device_uuid, operator=operator)
     return ApiKeyResponse(device_id=device_uuid, api_key=key)

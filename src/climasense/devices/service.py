@@ -8,6 +8,7 @@ from uuid import UUID, uuid4
 import asyncpg
 
 from climasense.alerts import service as alerts_service
+from climasense.audit import Actor, record_audit
 from climasense.auth import repository as credentials
 from climasense.auth.keys import KeyHasher, KeyKind, generate_key
 from climasense.devices import repository
@@ -23,7 +24,14 @@ def key_kind_for(device_kind: str) -> KeyKind:
 
 
 async def provision(
-    pool: asyncpg.Pool, hasher: KeyHasher, *, kind: str, model: str, batch: str, count: int
+    pool: asyncpg.Pool,
+    hasher: KeyHasher,
+    *,
+    kind: str,
+    model: str,
+    batch: str,
+    count: int,
+    operator: Actor,
 ) -> list[dict[str, Any]]:
     """Create `count` devices; the returned keys exist nowhere else."""
     key_kind = key_kind_for(kind)
@@ -35,6 +43,21 @@ async def provision(
             serial = f"{_SERIAL_PREFIX[kind]}-{number:07d}"
             issued.append((NewDevice(uuid4(), serial, hasher.hash(key)), key))
         await repository.insert_devices(conn, kind, model, batch, [d for d, _ in issued])
+        # One entry for the whole provisioning run (a batch of up to thousands of devices).
+        await record_audit(
+            conn,
+            operator,
+            "device.provision",
+            "batch",
+            batch,
+            {
+                "kind": kind,
+                "model": model,
+                "count": count,
+                "first_serial_number": issued[0][0].serial_number if issued else None,
+                "last_serial_number": issued[-1][0].serial_number if issued else None,
+            },
+        )
     return [
         {
             "device_id": device.device_id,
@@ -84,7 +107,7 @@ async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
     return detail
 
 
-async def revoke(pool: asyncpg.Pool, device_id: UUID) -> None:
+async def revoke(pool: asyncpg.Pool, device_id: UUID, *, operator: Actor) -> None:
     async with pool.acquire() as conn, conn.transaction():
         old_hash = await repository.revoke(conn, device_id)
         if old_hash is None and not await conn.fetchval(
@@ -93,9 +116,12 @@ async def revoke(pool: asyncpg.Pool, device_id: UUID) -> None:
             raise NotFound("Device not found")
         if old_hash:
             await credentials.record_credential_event(conn, old_hash)
+        await record_audit(conn, operator, "device.revoke", "device", device_id)
 
 
-async def rotate_key(pool: asyncpg.Pool, hasher: KeyHasher, device_id: UUID) -> str:
+async def rotate_key(
+    pool: asyncpg.Pool, hasher: KeyHasher, device_id: UUID, *, operator: Actor
+) -> str:
     async with pool.acquire() as conn, conn.transaction():
         kind = await conn.fetchval("SELECT kind FROM devices WHERE device_id = $1", device_id)
         if kind is None:
@@ -106,4 +132,5 @@ async def rotate_key(pool: asyncpg.Pool, hasher: KeyHasher, device_id: UUID) -> 
             raise NotFound("Device not found")
         if old_hash:
             await credentials.record_credential_event(conn, old_hash)
+        await record_audit(conn, operator, "device.rotate_key", "device", device_id)
     return key

@@ -11,6 +11,7 @@ from typing import Any
 
 import asyncpg
 
+from climasense.audit import Actor, record_audit
 from climasense.blobstore import BlobStore, BlobStoreError
 from climasense.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from climasense.http.protocol_errors import PayloadTooLarge
@@ -94,6 +95,7 @@ async def upload(
     chunks: AsyncIterable[bytes],
     release_notes: str | None,
     max_bytes: int,
+    operator: Actor,
     signature: str | None = None,
     trusted: signing.TrustedKeys | None = None,
     require_signature: bool = False,
@@ -140,22 +142,36 @@ async def upload(
                     "The signature does not verify against a trusted key for this model, "
                     "version and image; nothing was stored"
                 )
-        row = await repository.insert_firmware(
-            pool,
-            model=model,
-            version=version,
-            precedence=precedence,
-            blob_key=blob_key,
-            sha256=stored.sha256,
-            size_bytes=stored.size,
-            release_notes=release_notes,
-            signature=None
-            if signature_bytes is None
-            else signing.encode_signature(signature_bytes),
-            signing_key_id=signing_key_id,
-        )
-        if row is None:
-            raise _exists(model, version)
+        async with pool.acquire() as conn, conn.transaction():
+            row = await repository.insert_firmware(
+                conn,
+                model=model,
+                version=version,
+                precedence=precedence,
+                blob_key=blob_key,
+                sha256=stored.sha256,
+                size_bytes=stored.size,
+                release_notes=release_notes,
+                signature=None
+                if signature_bytes is None
+                else signing.encode_signature(signature_bytes),
+                signing_key_id=signing_key_id,
+            )
+            if row is None:
+                raise _exists(model, version)
+            await record_audit(
+                conn,
+                operator,
+                "firmware.upload",
+                "firmware",
+                f"{model}/{version}",
+                {
+                    "model": model,
+                    "version": version,
+                    "size_bytes": stored.size,
+                    "signing_key_id": signing_key_id,
+                },
+            )
     except BaseException:
         with contextlib.suppress(Exception):
             await store.delete(blob_key)

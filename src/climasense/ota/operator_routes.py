@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 
 from climasense.http.body import check_declared_length
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.protocol_errors import UnsupportedMediaType
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
@@ -37,6 +37,7 @@ async def upload_firmware(
     version: str,
     request: Request,
     services: ServicesDep,
+    operator: AdminDep,
     # 4,000 characters: percent-encoded (up to 12 bytes each) they still fit the HTTP
     # server's 64 KiB request line, so the documented limit is one the server can receive.
     release_notes: Annotated[str | None, Query(max_length=4_000)] = None,
@@ -70,6 +71,7 @@ async def upload_firmware(
         signature=signature,
         trusted=firmware.trusted_keys(settings.firmware_public_keys),
         require_signature=settings.firmware_require_signature,
+        operator=operator,
     )
     return Firmware.model_validate(document)
 
@@ -86,7 +88,7 @@ async def list_firmware(services: ServicesDep, model: str | None = None) -> Firm
 
 @router.post("/firmware/{model}/{version}/releases", status_code=201, response_model=Release)
 async def create_release(
-    model: str, version: str, body: ReleaseCreate, services: ServicesDep
+    model: str, version: str, body: ReleaseCreate, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """Offer this image to `batches` of its model (a staged rollout). 409 if a batch already
     has a release of this version that is not cancelled."""
@@ -97,19 +99,21 @@ async def create_release(
         version=version,
         batches=body.batches,
         failure_threshold_percent=body.failure_threshold_percent,
+        operator=operator,
     )
     return Release.model_validate(document)
 
 
 @router.post("/firmware/{model}/{version}/releases/{release_id}/pause", response_model=Release)
 async def pause_release(
-    model: str, version: str, release_id: str, services: ServicesDep
+    model: str, version: str, release_id: str, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """Stop offering the image (devices mid-download get 404 on their next range)."""
     document = await releases.pause(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
+        operator=operator,
         model=model,
         version=version,
     )
@@ -118,13 +122,14 @@ async def pause_release(
 
 @router.post("/firmware/{model}/{version}/releases/{release_id}/resume", response_model=Release)
 async def resume_release(
-    model: str, version: str, release_id: str, services: ServicesDep
+    model: str, version: str, release_id: str, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """Offer the image again; auto-pause counts only reports from now on."""
     document = await releases.resume(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
+        operator=operator,
         model=model,
         version=version,
     )
@@ -133,13 +138,14 @@ async def resume_release(
 
 @router.post("/firmware/{model}/{version}/releases/{release_id}/cancel", response_model=Release)
 async def cancel_release(
-    model: str, version: str, release_id: str, services: ServicesDep
+    model: str, version: str, release_id: str, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """End the release for good (it cannot be resumed; create a new one instead)."""
     document = await releases.cancel(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
+        operator=operator,
         model=model,
         version=version,
     )

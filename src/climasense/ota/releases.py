@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense.audit import Actor, record_audit
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.ota import repository
 from climasense.ota.firmware import get_firmware
@@ -59,6 +60,7 @@ async def create(
     version: str,
     batches: Sequence[str],
     failure_threshold_percent: float | None,
+    operator: Actor,
 ) -> dict[str, Any]:
     batches = _check_batches(batches)
     threshold = (
@@ -89,6 +91,19 @@ async def create(
             failure_threshold_percent=threshold,
             min_finished=settings.ota_min_finished,
         )
+        await record_audit(
+            conn,
+            operator,
+            "release.create",
+            "release",
+            row["release_id"],
+            {
+                "model": model,
+                "version": version,
+                "batches": batches,
+                "failure_threshold_percent": threshold,
+            },
+        )
     return await document(pool, settings, row)
 
 
@@ -101,11 +116,25 @@ async def _release_of(
     return row
 
 
+async def _audit_state(
+    conn: asyncpg.Connection, operator: Actor, action: str, row: asyncpg.Record
+) -> None:
+    await record_audit(
+        conn,
+        operator,
+        action,
+        "release",
+        row["release_id"],
+        {"model": row["model"], "version": row["version"]},
+    )
+
+
 async def pause(
     pool: asyncpg.Pool,
     settings: Settings,
     release_id: UUID,
     *,
+    operator: Actor,
     model: str | None = None,
     version: str | None = None,
 ) -> dict[str, Any]:
@@ -121,6 +150,7 @@ async def pause(
                 pause_reason="Paused by an operator",
                 auto_paused=False,
             )
+            await _audit_state(conn, operator, "release.pause", row)
     return await document(pool, settings, row)
 
 
@@ -129,6 +159,7 @@ async def resume(
     settings: Settings,
     release_id: UUID,
     *,
+    operator: Actor,
     model: str | None = None,
     version: str | None = None,
 ) -> dict[str, Any]:
@@ -145,6 +176,7 @@ async def resume(
                 auto_paused=False,
                 restart_evaluation=True,
             )
+            await _audit_state(conn, operator, "release.resume", row)
     return await document(pool, settings, row)
 
 
@@ -153,6 +185,7 @@ async def cancel(
     settings: Settings,
     release_id: UUID,
     *,
+    operator: Actor,
     model: str | None = None,
     version: str | None = None,
 ) -> dict[str, Any]:
@@ -166,6 +199,7 @@ async def cancel(
                 pause_reason=row["pause_reason"],
                 auto_paused=row["auto_paused"],
             )
+            await _audit_state(conn, operator, "release.cancel", row)
     return await document(pool, settings, row)
 
 

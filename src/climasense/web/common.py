@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from climasense.auth import roles
 from climasense.errors import Forbidden, Unauthorized
 from climasense.services import Services
 from climasense.web import charts, format, sessions
@@ -97,10 +98,19 @@ def render(
     status: int = 200,
 ) -> HTMLResponse:
     flash = read_flash(request)
+    operator = session.operator if session is not None else None
     html = (
         environment()
         .get_template(template)
-        .render(request=request, session=session, flash=flash, **context)
+        .render(
+            request=request,
+            session=session,
+            flash=flash,
+            # Forms a role could not use are not shown (auth/roles.py decides).
+            can_write=operator is not None and roles.can_write(operator),
+            is_admin=operator is not None and roles.is_admin(operator),
+            **context,
+        )
     )
     response = HTMLResponse(html, status_code=status)
     if flash is not None:
@@ -138,7 +148,10 @@ def redirect(
 
 async def checked_form(request: Request, session: DashboardSession) -> FormData:
     """The submitted form, once its CSRF token and origin are verified. A form with a file
-    must be closed by the caller (`await form.close()`): its upload spools to a temporary file."""
+    must be closed by the caller (`await form.close()`): its upload spools to a temporary file.
+    A viewer's session gets 403 before anything is read (the API would refuse it anyway)."""
+    if not roles.can_write(session.operator):
+        raise FormRejected(f"A {session.operator.role} token may only read")
     form = await request.form(max_fields=200, max_files=1)
     token = form.get(sessions.CSRF_FIELD)
     try:

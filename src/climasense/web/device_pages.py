@@ -13,7 +13,7 @@ from starlette.responses import HTMLResponse, Response
 
 from climasense.http.responses import JSONResponse
 from climasense.web import charts as svg_charts
-from climasense.web import data, format, tables
+from climasense.web import data, format, repository, tables
 from climasense.web.common import (
     SessionDep,
     checked_form,
@@ -22,6 +22,7 @@ from climasense.web.common import (
     redirect,
     render,
     secure,
+    services_of,
     text_field,
 )
 from climasense.web.operator_api import OperatorAPI
@@ -88,6 +89,13 @@ def _live_fields(device: dict[str, Any]) -> dict[str, str]:
     }
 
 
+async def _command_authors(
+    request: Request, commands: list[dict[str, Any]] | None
+) -> dict[str, str]:
+    ids = [str(c.get("command_id")) for c in commands or []]
+    return await repository.authors(services_of(request).pool, "command.send", ids)
+
+
 @router.get("/devices/{device_id}")
 async def device_page(request: Request, device_id: str, session: SessionDep) -> Response:
     api = operator_api(request, session)
@@ -97,6 +105,10 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
         return render(request, "error.html", context, session=session, status=404)
     settings = await data.device_settings(api, device_id)
     commands = await data.commands(api, device_id)
+    by = await _command_authors(request, commands)
+    settings_by = await repository.authors(
+        services_of(request).pool, "settings.update", [device_id]
+    )
     range_name = _range(request)
     return render(
         request,
@@ -107,7 +119,8 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
             "settings": settings,
             "fields": _live_fields(device),
             "readings": tables.reading_rows(device.get("latest_readings") or []),
-            "commands": None if commands is None else tables.command_rows(commands, device_id),
+            "commands": None if commands is None else tables.command_rows(commands, device_id, by),
+            "settings_by": settings_by.get(device_id),
             "command_columns": tables.COMMAND_COLUMNS,
             "command_types": COMMAND_TYPES,
             "sensors": tables.sensor_rows(device.get("sensors") or []),
@@ -146,7 +159,8 @@ async def device_live(request: Request, device_id: str, session: SessionDep) -> 
         "sensors": tables.sensor_rows(device.get("sensors") or []),
     }
     if commands is not None:
-        live_tables["commands"] = tables.command_rows(commands, device_id)
+        by = await _command_authors(request, commands)
+        live_tables["commands"] = tables.command_rows(commands, device_id, by)
     return JSONResponse(
         {"fields": _live_fields(device), "tables": live_tables},
         headers={"Cache-Control": "no-store"},

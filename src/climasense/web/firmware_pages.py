@@ -14,13 +14,14 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from climasense.http.responses import JSONResponse
-from climasense.web import data, rollout
+from climasense.web import data, repository, rollout
 from climasense.web.common import (
     SessionDep,
     checked_form,
     operator_api,
     redirect,
     render,
+    services_of,
     text_field,
 )
 from climasense.web.sessions import DashboardSession
@@ -64,7 +65,15 @@ def _live_fields(views: list[dict[str, Any]]) -> dict[str, str]:
 
 async def _releases(request: Request, api: Any) -> list[dict[str, Any]] | None:
     found = await data.releases(api, _wanted(request))
-    return None if found is None else [release_view(r) for r in found]
+    if found is None:
+        return None
+    views = [release_view(r) for r in found]
+    by = await repository.authors(
+        services_of(request).pool, "release.create", [v["release_id"] for v in views]
+    )
+    for view in views:
+        view["by"] = by.get(view["release_id"])
+    return views
 
 
 @router.get("/firmware")

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense.audit import repository as audit
 from climasense.devices import repository as devices
 
 
@@ -45,3 +46,9 @@ async def serial_numbers(pool: asyncpg.Pool, device_ids: list[UUID]) -> dict[str
         device_ids,
     )
     return {str(row["device_id"]): row["serial_number"] for row in rows}
+
+
+async def authors(pool: asyncpg.Pool, action: str, target_ids: list[str]) -> dict[str, str]:
+    """Who made each change (from the audit trail): shown beside commands, settings and
+    releases to every role, though only admins may read the audit trail itself."""
+    return await audit.latest_actors(pool, action, target_ids)

@@ -14,7 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from climasense.errors import RateLimited, Unauthorized
-from climasense.web import alerts_pages, device_pages, firmware_pages, fleet_pages, sessions
+from climasense.web import (
+    alerts_pages,
+    device_pages,
+    firmware_pages,
+    fleet_pages,
+    operator_pages,
+    sessions,
+)
 from climasense.web.common import (
     FormRejected,
     SessionDep,
@@ -119,6 +126,7 @@ def install(api: FastAPI) -> None:
     api.include_router(device_pages.router)
     api.include_router(alerts_pages.router)
     api.include_router(firmware_pages.router)
+    api.include_router(operator_pages.router)
     static = resources.files("climasense.web").joinpath("static")
     api.mount("/static", StaticFiles(directory=str(static)), name="static")
     api.add_exception_handler(SignInRequired, _on_sign_in_required)

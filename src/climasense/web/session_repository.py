@@ -30,9 +30,11 @@ async def find_session(
 ) -> asyncpg.Record | None:
     """The live session with this hash, if its admin token is still valid."""
     return await conn.fetchrow(
-        """SELECT s.token_id, t.name, s.csrf_token, s.expires_at
+        """SELECT s.token_id, t.name, t.role, t.expires_at AS token_expires_at, s.csrf_token,
+                  s.expires_at
            FROM dashboard_sessions s JOIN admin_tokens t USING (token_id)
-           WHERE s.session_hash = $1 AND s.expires_at > now() AND t.revoked_at IS NULL""",
+           WHERE s.session_hash = $1 AND s.expires_at > now() AND t.revoked_at IS NULL
+             AND (t.expires_at IS NULL OR t.expires_at > now())""",
         session_hash,
     )
 

@@ -98,7 +98,9 @@ async def current_session(services: Services, request: Request) -> DashboardSess
     if row is None:
         return None
     return DashboardSession(
-        AdminPrincipal(row["token_id"], row["name"]), row["csrf_token"], row["expires_at"]
+        AdminPrincipal(row["token_id"], row["name"], row["role"], row["token_expires_at"]),
+        row["csrf_token"],
+        row["expires_at"],
     )
 
 

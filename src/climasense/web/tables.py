@@ -123,7 +123,9 @@ def _result_text(command: dict[str, Any]) -> str:
 FINAL_COMMAND_STATES = {"acked", "failed", "cancelled", "expired"}
 
 
-def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
+def command_rows(
+    commands: list[dict[str, Any]], device_id: str, by: dict[str, str] | None = None
+) -> list[Row]:
     rows = []
     for command in commands:
         command_id = str(command.get("command_id"))
@@ -143,6 +145,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
                     cell(format.timestamp(command.get("delivered_at"))),
                     cell(format.timestamp(_finished_at(command))),
                     cell(_result_text(command), pre=True),
+                    cell((by or {}).get(command_id)),
                     action,
                 ],
             }
@@ -150,7 +153,7 @@ def command_rows(commands: list[dict[str, Any]], device_id: str) -> list[Row]:
     return rows
 
 
-COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Finished", "Result", ""]
+COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Finished", "Result", "By", ""]
 
 
 def sensor_rows(sensors: list[dict[str, Any]]) -> list[Row]:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.webhooks import service
@@ -23,12 +23,14 @@ router = APIRouter(tags=["webhooks"], route_class=JSONRoute)
 
 
 @router.post("/webhooks", status_code=201, response_model=WebhookOut)
-async def create_webhook(body: WebhookCreate, services: ServicesDep) -> WebhookOut:
+async def create_webhook(
+    body: WebhookCreate, services: ServicesDep, operator: AdminDep
+) -> WebhookOut:
     """Register an endpoint for `alert.opened`/`alert.resolved` events, each signed
     `X-ClimaSense-Signature: sha256=<hex HMAC-SHA256(body, secret)>`. The secret is never
     returned."""
     return WebhookOut.model_validate(
-        await service.create_webhook(services.pool, body.url, body.secret)
+        await service.create_webhook(services.pool, body.url, body.secret, operator=operator)
     )
 
 
@@ -50,9 +52,11 @@ async def get_webhook(webhook_id: str, services: ServicesDep) -> WebhookOut:
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204)
-async def delete_webhook(webhook_id: str, services: ServicesDep) -> Response:
+async def delete_webhook(webhook_id: str, services: ServicesDep, operator: AdminDep) -> Response:
     """Stop sending to this endpoint; pending deliveries are cancelled."""
-    await service.delete_webhook(services.pool, uuid_or_404(webhook_id, "Webhook"))
+    await service.delete_webhook(
+        services.pool, uuid_or_404(webhook_id, "Webhook"), operator=operator
+    )
     return Response(status_code=204)
 
 

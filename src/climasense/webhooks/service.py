@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
 import asyncpg
 
+from climasense.audit import Actor, record_audit
 from climasense.errors import NotFound, ValidationFailed
 from climasense.pagination import decode_cursor, split_page
 from climasense.webhooks import repository
@@ -22,9 +23,27 @@ def _check_url(url: str) -> None:
         )
 
 
-async def create_webhook(pool: asyncpg.Pool, url: str, secret: str) -> dict[str, Any]:
+def _url_for_audit(url: str) -> str:
+    """The URL without user info, query or fragment: those may carry credentials."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
+async def create_webhook(
+    pool: asyncpg.Pool, url: str, secret: str, *, operator: Actor
+) -> dict[str, Any]:
     _check_url(url)
-    return dict(await repository.create_webhook(pool, url, secret))
+    async with pool.acquire() as conn, conn.transaction():
+        row = dict(await repository.create_webhook(conn, url, secret))
+        await record_audit(
+            conn,
+            operator,
+            "webhook.create",
+            "webhook",
+            row["webhook_id"],
+            {"url": _url_for_audit(url)},
+        )
+    return row
 
 
 async def list_webhooks(
@@ -43,11 +62,12 @@ async def get_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> dict[str, Any]:
     return dict(row)
 
 
-async def delete_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> None:
+async def delete_webhook(pool: asyncpg.Pool, webhook_id: UUID, *, operator: Actor) -> None:
     """Stop sending to a webhook; its pending deliveries are cancelled, history kept."""
     async with pool.acquire() as conn, conn.transaction():
         if not await repository.delete_webhook(conn, webhook_id):
             raise NotFound("Webhook not found")
+        await record_audit(conn, operator, "webhook.delete", "webhook", webhook_id)
 
 
 async def list_deliveries(

@@ -16,6 +16,7 @@ import pytest
 
 from climasense.alerts import service as alerts_service
 from climasense.alerts.schemas import RuleCreate
+from climasense.audit import LOCAL_CLI
 from climasense.auth.keys import KeyHasher
 from climasense.db.pool import create_pool
 from climasense.devices import service as devices_service
@@ -39,7 +40,13 @@ async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 async def provision(pool: asyncpg.Pool, count: int) -> list[str]:
     devices = await devices_service.provision(
-        pool, KeyHasher(TEST_SECRET), kind="standalone", model="CS-100", batch="w", count=count
+        pool,
+        KeyHasher(TEST_SECRET),
+        kind="standalone",
+        model="CS-100",
+        batch="w",
+        count=count,
+        operator=LOCAL_CLI,
     )
     return [str(d["device_id"]) for d in devices]
 
@@ -56,6 +63,7 @@ async def hot_rule(pool: asyncpg.Pool) -> str:
             for_seconds=0,
             severity="warning",
         ),
+        operator=LOCAL_CLI,
     )
     return str(rule.rule_id)
 
@@ -92,7 +100,7 @@ async def test_worker_killed_mid_batch_loses_and_repeats_nothing(
     # A webhook makes every batch that opens alerts write deliveries, which this test can block:
     # the worker is then provably inside its transaction when it is killed.
     await webhooks_service.create_webhook(
-        pool, f"http://127.0.0.1:{free_port()}/gone", "0123456789abcdef"
+        pool, f"http://127.0.0.1:{free_port()}/gone", "0123456789abcdef", operator=LOCAL_CLI
     )
     first, second = await provision(pool, 100), await provision(pool, 100)
     worker = start_worker(fresh_database_url, tmp_path, CLIMASENSE_ALERT_BATCH_SIZE="50")

@@ -12,7 +12,7 @@
   function buildCell(cell) {
     const td = document.createElement("td");
     if (cell.cls) td.className = cell.cls;
-    if (cell.form) {
+    if (cell.form && document.body.dataset.canWrite === "1") {
       const form = document.createElement("form");
       form.method = "post";
       form.action = cell.form.action;
