@@ -10,6 +10,11 @@ from typing import Any
 def served_routes(routes: Sequence[Any]) -> Iterator[tuple[str, str]]:
     """(method, path template) of every HTTP route, included routers walked."""
     for route in routes:
+        mounted = getattr(route, "app", None)
+        if getattr(route, "prefix", None) and hasattr(mounted, "routes"):
+            # api.app.OperatorPrefix: /admin/v1 is the operator API's own FastAPI app.
+            yield from served_routes(mounted.routes)
+            continue
         branches = getattr(route, "effective_candidates", None)
         if callable(branches):
             yield from served_routes(branches())
