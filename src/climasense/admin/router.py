@@ -10,6 +10,7 @@ from climasense.commands.admin_routes import router as commands_router
 from climasense.device_settings.admin_routes import router as settings_router
 from climasense.devices.routes import router as devices_router
 from climasense.http.routing import JSONRoute
+from climasense.jobs.operator_routes import router as jobs_router
 from climasense.ota.admin_routes import router as firmware_router
 from climasense.telemetry.admin_routes import router as telemetry_router
 from climasense.webhooks.routes import router as webhooks_router
@@ -26,4 +27,5 @@ def build_admin_router() -> APIRouter:
     router.include_router(telemetry_router)
     router.include_router(alerts_router)
     router.include_router(webhooks_router)
+    router.include_router(jobs_router)
     return router

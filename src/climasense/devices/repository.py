@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,7 @@ _ONLINE_SQL = (
 
 _SUMMARY_COLUMNS = f"""
     d.device_id, d.serial_number, d.kind, d.model, d.batch, d.status, d.created_at,
-    d.last_seen_at, d.firmware_version, d.hub_id, {_ONLINE_SQL} AS online
+    d.last_seen_at, d.firmware_version, d.hub_id, {_ONLINE_SQL} AS online, d.tags, d.label
 """
 
 
@@ -79,16 +80,19 @@ async def insert_devices(
     )
 
 
-async def list_devices(
-    conn: asyncpg.Pool | asyncpg.Connection,
+def list_query(
     *,
     batch: str | None,
     kind: str | None,
     online: bool | None,
     model: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
+    tags: Sequence[str] = (),
+    label: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+    columns: str = _SUMMARY_COLUMNS,
+) -> tuple[str, list[Any]]:
+    """The device list's query and its arguments (a page of it, or all of it for an export)."""
     conditions = ["true"]
     args: list[Any] = []
 
@@ -102,16 +106,94 @@ async def list_devices(
         conditions.append(f"d.kind = {arg(kind)}")
     if model is not None:
         conditions.append(f"d.model = {arg(model)}")
+    if tags:
+        conditions.append(f"d.tags @> {arg(list(tags))}::text[]")
+    if label is not None:
+        conditions.append(f"d.label = {arg(label)}")
     if online is not None:
         conditions.append(_ONLINE_SQL if online else f"NOT {_ONLINE_SQL}")
     if after is not None:
         conditions.append(f"(d.created_at, d.serial_number) > ({arg(after[0])}, {arg(after[1])})")
-    query = f"""SELECT {_SUMMARY_COLUMNS}
+    query = f"""SELECT {columns}
                 FROM devices d LEFT JOIN device_settings s USING (device_id)
                 WHERE {" AND ".join(conditions)}
-                ORDER BY d.created_at, d.serial_number
-                LIMIT {arg(limit)}"""
+                ORDER BY d.created_at, d.serial_number"""
+    if limit is not None:
+        query += f" LIMIT {arg(limit)}"
+    return query, args
+
+
+async def list_devices(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    *,
+    batch: str | None,
+    kind: str | None,
+    online: bool | None,
+    model: str | None,
+    tags: Sequence[str] = (),
+    label: str | None = None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    query, args = list_query(
+        batch=batch,
+        kind=kind,
+        online=online,
+        model=model,
+        tags=tags,
+        label=label,
+        after=after,
+        limit=limit,
+    )
     return await conn.fetch(query, *args)
+
+
+async def update_device(
+    conn: asyncpg.Connection,
+    device_id: UUID,
+    *,
+    tags: list[str] | None,
+    label: str | None,
+    set_label: bool,
+    batch: str | None,
+) -> bool:
+    """Change the given fields; False when there is no such device."""
+    status: str = await conn.execute(
+        """UPDATE devices
+           SET tags = coalesce($2::text[], tags),
+               label = CASE WHEN $3 THEN $4 ELSE label END,
+               batch = coalesce($5, batch)
+           WHERE device_id = $1""",
+        device_id,
+        tags,
+        set_label,
+        label,
+        batch,
+    )
+    return status.endswith(" 1")
+
+
+async def retag(
+    conn: asyncpg.Connection,
+    selector_sql: str,
+    args: list[Any],
+    add: list[str],
+    remove: list[str],
+) -> int:
+    """Add and remove tags on every device matching `selector_sql` (one statement); how many
+    devices matched. Tags are kept sorted."""
+    n = len(args)
+    status: str = await conn.execute(
+        f"""UPDATE devices d
+            SET tags = ARRAY(
+                SELECT DISTINCT t FROM unnest(d.tags || ${n + 1}::text[]) AS u(t)
+                WHERE t <> ALL(${n + 2}::text[]) ORDER BY t)
+            WHERE {selector_sql}""",
+        *args,
+        add,
+        remove,
+    )
+    return int(status.rsplit(" ", 1)[-1])
 
 
 async def get_device(
