@@ -17,9 +17,7 @@ def unique() -> str:
     return "u" + uuid.uuid4().hex[:10]
 
 
-async def patch_device(
-    server: LiveServer, token: str, device_id: str, body: dict[str, Any]
-) -> Any:
+async def patch_device(server: LiveServer, token: str, device_id: str, body: dict[str, Any]) -> Any:
     return await server.client.patch(
         f"/admin/v1/devices/{device_id}", json=body, headers=bearer(token)
     )
@@ -72,7 +70,9 @@ async def test_bad_tag_is_refused_and_nothing_changes(
 ) -> None:
     [device] = await provision(server.client, token)
     await patch_device(server, token, device["device_id"], {"tags": ["before"], "label": "B"})
-    assert_error(await patch_device(server, token, device["device_id"], body), 422, "validation_error")
+    assert_error(
+        await patch_device(server, token, device["device_id"], body), 422, "validation_error"
+    )
     detail = await server.client.get(
         f"/admin/v1/devices/{device['device_id']}", headers=bearer(token)
     )
@@ -97,9 +97,7 @@ async def test_list_filters_by_every_tag_and_by_label(server: LiveServer, token:
     assert await list_ids(server, token, [("tag", x)]) == [a["device_id"], b["device_id"]]
     assert await list_ids(server, token, [("tag", x), ("tag", y)]) == [a["device_id"]]
     assert await list_ids(server, token, {"label": beta}) == [b["device_id"]]
-    listed = await server.client.get(
-        "/admin/v1/devices", params={"tag": x}, headers=bearer(token)
-    )
+    listed = await server.client.get("/admin/v1/devices", params={"tag": x}, headers=bearer(token))
     by_id = {d["device_id"]: d for d in listed.json()["devices"]}
     assert by_id[a["device_id"]]["tags"] == sorted([x, y])
     assert by_id[a["device_id"]]["label"] == "Alpha"
