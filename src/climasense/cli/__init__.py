@@ -10,6 +10,7 @@ from climasense.cli.admin import admin
 from climasense.cli.commands import commands
 from climasense.cli.devices import devices
 from climasense.cli.firmware import firmware
+from climasense.cli.fleet import jobs, tag_devices, telemetry_group, update_device
 from climasense.cli.server import migrate_command, serve
 from climasense.cli.settings import settings_group
 from climasense.cli.simulate import simulate
@@ -32,6 +33,10 @@ cli.add_command(commands)
 devices.add_command(settings_group)
 cli.add_command(firmware)
 cli.add_command(simulate)
+devices.add_command(update_device)
+devices.add_command(tag_devices)
+cli.add_command(jobs)
+cli.add_command(telemetry_group)
 
 
 def main() -> None:
