@@ -28,6 +28,8 @@ def _filters(request: Request) -> data.FleetFilter:
         kind=kind if kind in _KINDS else None,
         model=(q.get("model") or "").strip() or None,
         online=online,
+        tags=tuple((q.get("tag") or "").split()),
+        label=(q.get("label") or "").strip() or None,
     )
 
 
@@ -51,7 +53,9 @@ async def _fleet(request: Request, session: DashboardSession) -> dict[str, Any]:
 
 def _query(request: Request, **changes: str | None) -> str:
     params = {
-        k: v for k, v in request.query_params.items() if k in {"batch", "kind", "model", "state"}
+        k: v
+        for k, v in request.query_params.items()
+        if k in {"batch", "kind", "model", "state", "tag", "label"}
     }
     for key, value in changes.items():
         if value:
@@ -86,6 +90,8 @@ async def fleet_page(request: Request, session: SessionDep) -> Response:
             else None,
             "first_url": ("/?" + query) if fleet["cursor"] else None,
             "q": request.query_params,
+            "csv_url": "/ui/export/devices.csv" + (f"?{query}" if query else ""),
+            "selector": fleet["filters"].selector(),
         },
         session=session,
     )

@@ -14,7 +14,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from climasense.errors import RateLimited, Unauthorized
-from climasense.web import alerts_pages, device_pages, firmware_pages, fleet_pages, sessions
+from climasense.web import (
+    alerts_pages,
+    device_pages,
+    firmware_pages,
+    fleet_ops_pages,
+    fleet_pages,
+    sessions,
+)
 from climasense.web.common import (
     FormRejected,
     SessionDep,
@@ -116,6 +123,7 @@ def install(api: FastAPI) -> None:
     """Add the dashboard to the app (called once by `create_app`)."""
     api.include_router(router)
     api.include_router(fleet_pages.router)
+    api.include_router(fleet_ops_pages.router)
     api.include_router(device_pages.router)
     api.include_router(alerts_pages.router)
     api.include_router(firmware_pages.router)

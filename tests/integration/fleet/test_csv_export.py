@@ -44,7 +44,8 @@ async def test_device_list_as_csv_has_every_page(server: LiveServer, token: str)
     assert response.headers["content-type"].startswith("text/csv")
     table = rows(response.text)
     assert table[0][:3] == ["device_id", "serial_number", "kind"]
-    assert "tags" in table[0] and "label" in table[0]
+    assert "tags" in table[0]
+    assert "label" in table[0]
     assert [r[0] for r in table[1:]] == [d["device_id"] for d in devices]
     first = dict(zip(table[0], table[1], strict=True))
     assert first["tags"] == "a b"
