@@ -192,6 +192,7 @@ async def retag(
         *args,
         add,
         remove,
+        timeout=300,  # one statement over possibly the whole fleet
     )
     return int(status.rsplit(" ", 1)[-1])
 

@@ -24,6 +24,10 @@ _COUNTS = """
     count(*) FILTER (WHERE c.status = 'cancelled') AS cancelled
 """
 
+# A job over the whole of a large fleet is one statement that writes a row per device (100k
+# devices: seconds, see docs/performance.md), longer than the pool's default command timeout.
+BULK_TIMEOUT_SECONDS = 300.0
+
 # Jobs reach devices that can receive commands: active standalone devices and hubs.
 TARGETABLE = "d.kind <> 'zigbee_sensor' AND d.status = 'active'"
 
@@ -81,6 +85,7 @@ async def insert_plain_commands(
         payload,
         float(ttl_seconds),
         job_id,
+        timeout=BULK_TIMEOUT_SECONDS,
     )
     return int(status.rsplit(" ", 1)[-1])
 
@@ -144,6 +149,7 @@ async def insert_config_updates(
             FROM settings s""",
         *args,
         *extra,
+        timeout=BULK_TIMEOUT_SECONDS,
     )
     return int(status.rsplit(" ", 1)[-1])
 
@@ -188,6 +194,7 @@ async def cancel(conn: asyncpg.Connection, job_id: UUID) -> None:
            SET status = 'cancelled', cancelled_at = now(), cancel_reason = 'operator'
            WHERE job_id = $1 AND status IN ('pending', 'delivered') AND expires_at > now()""",
         job_id,
+        timeout=BULK_TIMEOUT_SECONDS,
     )
     await conn.execute(
         """UPDATE jobs SET cancelled = true, cancelled_at = coalesce(cancelled_at, now())
