@@ -37,6 +37,30 @@ _SUMMARY_COLUMNS = f"""
 """
 
 
+# The device list as CSV (`Accept: text/csv`): every value already text, as the CSV shows it.
+CSV_HEADER = (
+    "device_id",
+    "serial_number",
+    "kind",
+    "model",
+    "batch",
+    "status",
+    "online",
+    "created_at",
+    "last_seen_at",
+    "firmware_version",
+    "hub_id",
+    "tags",
+    "label",
+)
+CSV_COLUMNS = f"""
+    d.device_id, d.serial_number, d.kind, d.model, d.batch, d.status,
+    CASE WHEN {_ONLINE_SQL} THEN 'true' ELSE 'false' END,
+    to_json(d.created_at) #>> '{{}}', to_json(d.last_seen_at) #>> '{{}}', d.firmware_version,
+    d.hub_id, array_to_string(d.tags, ' '), d.label
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class NewDevice:
     device_id: UUID

@@ -41,23 +41,6 @@ async def provision_devices(body: ProvisionRequest, services: ServicesDep) -> Pr
     return ProvisionResponse.model_validate({"devices": devices})
 
 
-_CSV_COLUMNS = (
-    "device_id",
-    "serial_number",
-    "kind",
-    "model",
-    "batch",
-    "status",
-    "online",
-    "created_at",
-    "last_seen_at",
-    "firmware_version",
-    "hub_id",
-    "tags",
-    "label",
-)
-
-
 @router.get(
     "/devices",
     response_model=DeviceList,
@@ -82,15 +65,20 @@ async def list_devices(
     space-separated)."""
     if wants_csv(request):
         query, args = repository.list_query(
-            batch=batch, kind=kind, online=online, model=model, tags=tag or (), label=label
+            batch=batch,
+            kind=kind,
+            online=online,
+            model=model,
+            tags=tag or (),
+            label=label,
+            columns=repository.CSV_COLUMNS,
         )
         return csv_response(
             services.pool,
             filename="devices.csv",
-            header=_CSV_COLUMNS,
+            header=repository.CSV_HEADER,
             query=query,
             args=args,
-            convert=lambda row: [row[c] for c in _CSV_COLUMNS],
         )
     devices, next_cursor = await service.list_devices(
         services.pool,

@@ -15,7 +15,7 @@ from uuid import UUID
 import asyncpg
 from starlette.responses import StreamingResponse
 
-from climasense.csv_export import csv_response
+from climasense.csv_export import csv_response, rfc3339
 from climasense.devices import selectors
 from climasense.telemetry import query
 
@@ -39,7 +39,7 @@ async def device_csv(
         pool,
         filename=f"telemetry-{device_id}.csv",
         header=DEVICE_HEADER,
-        query="""SELECT r.ts, t.name, $5::uuid, r.value
+        query=f"""SELECT {rfc3339("r.ts")}, t.name, $5::uuid, r.value
                  FROM readings r JOIN sensor_types t ON t.code = r.sensor_type
                  WHERE r.device_id = $1 AND r.sensor_type = ANY($2::int2[])
                    AND ($3::timestamptz IS NULL OR r.ts >= $3)
@@ -79,8 +79,8 @@ def fleet_csv(
         filename="telemetry.csv",
         header=FLEET_HEADER,
         query=f"""SELECT d.device_id, d.serial_number,
-                         CASE WHEN r.hub_id IS NOT NULL THEN r.device_id END, t.name, r.ts,
-                         r.value
+                         CASE WHEN r.hub_id IS NOT NULL THEN r.device_id END, t.name,
+                         {rfc3339("r.ts")}, r.value
                   FROM readings r
                   JOIN devices d ON d.device_id = coalesce(r.hub_id, r.device_id)
                   JOIN sensor_types t ON t.code = r.sensor_type

@@ -33,21 +33,6 @@ from climasense.web.fleet_pages import _filters
 
 router = APIRouter(include_in_schema=False)
 
-_DEVICE_CSV = (
-    "device_id",
-    "serial_number",
-    "kind",
-    "model",
-    "batch",
-    "status",
-    "online",
-    "created_at",
-    "last_seen_at",
-    "firmware_version",
-    "tags",
-    "label",
-)
-
 
 def _uuid(raw: str) -> UUID | None:
     try:
@@ -170,14 +155,14 @@ async def devices_csv(request: Request, session: SessionDep) -> Response:
         model=filters.model,
         tags=filters.tags,
         label=filters.label,
+        columns=devices_repository.CSV_COLUMNS,
     )
     return csv_response(
         services_of(request).pool,
         filename="devices.csv",
-        header=_DEVICE_CSV,
+        header=devices_repository.CSV_HEADER,
         query=sql,
         args=args,
-        convert=lambda row: [row[c] for c in _DEVICE_CSV],
     )
 
 
