@@ -211,3 +211,25 @@ async def test_unknown_job_is_404(server: LiveServer, token: str) -> None:
         404,
         "not_found",
     )
+
+
+async def test_config_update_job_resends_documents_and_skips_zigbee_sensors(
+    server: LiveServer, token: str
+) -> None:
+    batch = unique()
+    [device] = await provision(server.client, token, batch=batch)
+    await provision(server.client, token, batch=batch, kind="zigbee_sensor")
+    response = await create(
+        server, token, {"selector": {"batch": batch}, "command": {"type": "config_update"}}
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["target_count"] == 1
+    [command] = await pending(server, device["api_key"])
+    assert command["type"] == "config_update"
+    assert command["payload"] == await settings_of(server, token, device["device_id"])
+    refused = await create(
+        server,
+        token,
+        {"selector": {"batch": batch}, "command": {"type": "config_update", "payload": {"x": 1}}},
+    )
+    assert_error(refused, 422, "validation_error")

@@ -124,3 +124,17 @@ async def test_release_refuses_empty_selector_and_bad_percentage(ota: Ota) -> No
         f"/admin/v1/releases/{uuid.uuid4()}", json={"percentage": 50}, headers=bearer(ota.token)
     )
     assert_error(missing, 404, "not_found")
+
+
+async def test_a_device_moved_to_another_batch_is_offered_that_batch_release(ota: Ota) -> None:
+    model = new_model()
+    [device] = await provision(ota.client, ota.token, model=model, batch="old")
+    assert (await upload(ota.client, ota.token, model, "2.0.0", b"fw")).status_code == 201
+    response = await create_release(ota, model, "2.0.0", {"batches": ["new"]})
+    assert response.status_code == 201
+    assert await offered(ota, [device]) == set()
+    moved = await ota.client.patch(
+        f"/admin/v1/devices/{device['device_id']}", json={"batch": "new"}, headers=bearer(ota.token)
+    )
+    assert moved.status_code == 200
+    assert await offered(ota, [device]) == {device["device_id"]}
