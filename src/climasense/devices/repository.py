@@ -180,21 +180,23 @@ async def update_device(
     label: str | None,
     set_label: bool,
     batch: str | None,
-) -> bool:
-    """Change the given fields; False when there is no such device."""
-    status: str = await conn.execute(
-        """UPDATE devices
-           SET tags = coalesce($2::text[], tags),
-               label = CASE WHEN $3 THEN $4 ELSE label END,
-               batch = coalesce($5, batch)
-           WHERE device_id = $1""",
+) -> asyncpg.Record | None:
+    """Change the given fields; None when there is no such device, else its key hash and
+    whether it moved to another batch."""
+    return await conn.fetchrow(
+        """UPDATE devices d
+           SET tags = coalesce($2::text[], d.tags),
+               label = CASE WHEN $3 THEN $4 ELSE d.label END,
+               batch = coalesce($5, d.batch)
+           FROM (SELECT device_id, batch FROM devices WHERE device_id = $1 FOR UPDATE) old
+           WHERE d.device_id = old.device_id
+           RETURNING d.key_hash, d.batch IS DISTINCT FROM old.batch AS moved""",
         device_id,
         tags,
         set_label,
         label,
         batch,
     )
-    return status.endswith(" 1")
 
 
 async def retag(

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense.auth import repository as credentials
 from climasense.devices import repository, selectors
 from climasense.devices.selectors import Selector
 from climasense.errors import NotFound, ValidationFailed
@@ -25,11 +26,15 @@ async def update_device(
     if tags is not None:
         tags = sorted(selectors.check_tags(tags))
     async with pool.acquire() as conn, conn.transaction():
-        found = await repository.update_device(
+        changed = await repository.update_device(
             conn, device_id, tags=tags, label=label, set_label=set_label, batch=batch
         )
-        if not found:
+        if changed is None:
             raise NotFound("Device not found")
+        if changed["moved"] and changed["key_hash"]:
+            # Every process drops its cached principal (which carries the batch) within the
+            # revocation feed's 5 s: the device's next request is authenticated afresh.
+            await credentials.record_credential_event(conn, changed["key_hash"])
         # audit: device.update
 
 
