@@ -57,9 +57,11 @@ async def retag(
     condition = selectors.where(selectors.require(selector), arg)
     async with pool.acquire() as conn, conn.transaction():
         try:
-            return await repository.retag(conn, condition, args, add, remove)
+            matched = await repository.retag(conn, condition, args, add, remove)
         except asyncpg.CheckViolationError:
             raise ValidationFailed(
                 f"A device would have more than {selectors.MAX_TAGS} tags; nothing was changed",
                 details=[{"field": "add", "message": f"at most {selectors.MAX_TAGS} tags"}],
             ) from None
+        # audit: device.tag (bulk: selector, add, remove, matched)
+    return matched

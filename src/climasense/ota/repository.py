@@ -27,7 +27,7 @@ _RELEASE_COLUMNS = """release_id, model, version, batches, state, failure_thresh
 OFFERS = f"""(r.model = d.model
     AND (cardinality(r.batches) = 0 OR d.batch = ANY(r.batches))
     AND {stored_match("r.selector")}
-    AND device_rollout_bucket(d.device_id) < r.percentage)"""
+    AND (r.percentage = 100 OR device_rollout_bucket(d.device_id) < r.percentage))"""
 
 
 # Firmware images.
