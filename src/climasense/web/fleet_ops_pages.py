@@ -29,7 +29,7 @@ from climasense.web.common import (
     services_of,
     text_field,
 )
-from climasense.web.fleet_pages import _filters
+from climasense.web.fleet_pages import fleet_filter
 
 router = APIRouter(include_in_schema=False)
 
@@ -147,7 +147,7 @@ async def cancel_job(request: Request, job_id: str, session: SessionDep) -> Resp
 
 @router.get("/ui/export/devices.csv")
 async def devices_csv(request: Request, session: SessionDep) -> Response:
-    filters = _filters(request)
+    filters = fleet_filter(request)
     sql, args = devices_repository.list_query(
         batch=filters.batch,
         kind=filters.kind,
@@ -187,7 +187,7 @@ async def device_telemetry_csv(request: Request, device_id: str, session: Sessio
 
 @router.get("/ui/export/telemetry.csv")
 async def fleet_telemetry_csv(request: Request, session: SessionDep) -> Response:
-    filters = _filters(request)
+    filters = fleet_filter(request)
     q = request.query_params
     try:
         return export.fleet_csv(

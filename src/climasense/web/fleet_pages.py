@@ -19,6 +19,11 @@ router = APIRouter(include_in_schema=False)
 _KINDS = {"standalone", "hub", "zigbee_sensor"}
 
 
+def fleet_filter(request: Request) -> data.FleetFilter:
+    """The fleet page's filter from its query string (also used by bulk actions and CSV)."""
+    return _filters(request)
+
+
 def _filters(request: Request) -> data.FleetFilter:
     q = request.query_params
     online = {"online": True, "offline": False}.get(q.get("state", ""))
