@@ -53,6 +53,15 @@ def free_port() -> int:
 
 @contextmanager
 def server(database_url: str, *args: str, **env_extra: str) -> Iterator[str]:
+    with server_process(database_url, *args, **env_extra) as (url, _):
+        yield url
+
+
+@contextmanager
+def server_process(
+    database_url: str, *args: str, **env_extra: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A `climasense serve` process; yields its URL and the process (for its pid)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIMASENSE_")}
     env.update(
@@ -78,7 +87,7 @@ def server(database_url: str, *args: str, **env_extra: str) -> Iterator[str]:
             if time.monotonic() > deadline or process.poll() is not None:
                 raise RuntimeError("server did not start")
             time.sleep(0.2)
-        yield url
+        yield url, process
     finally:
         process.terminate()
         process.wait(30)

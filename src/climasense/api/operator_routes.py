@@ -11,6 +11,7 @@ from climasense.device_settings.operator_routes import router as settings_router
 from climasense.devices.operator_routes import router as devices_router
 from climasense.http.operator_deps import require_admin
 from climasense.http.routing import JSONRoute
+from climasense.jobs.operator_routes import router as jobs_router
 from climasense.openapi_operator import operation_id
 from climasense.ota.operator_routes import router as firmware_router
 from climasense.telemetry.operator_routes import router as telemetry_router
@@ -34,4 +35,5 @@ def build_admin_router() -> APIRouter:
     router.include_router(webhooks_router)
     router.include_router(tokens_router)
     router.include_router(audit_router)
+    router.include_router(jobs_router)
     return router

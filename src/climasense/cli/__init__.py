@@ -10,6 +10,7 @@ from climasense.cli.admin import admin
 from climasense.cli.commands import commands
 from climasense.cli.devices import devices
 from climasense.cli.firmware import firmware
+from climasense.cli.fleet import jobs, tag_devices, telemetry_group, update_device
 from climasense.cli.operator_commands import (
     DEVICE_COMMANDS,
     FIRMWARE_COMMANDS,
@@ -63,6 +64,10 @@ cli.add_command(webhooks)
 cli.add_command(tokens)
 cli.add_command(audit)
 cli.add_command(whoami)
+devices.add_command(update_device)
+devices.add_command(tag_devices)
+cli.add_command(jobs)
+cli.add_command(telemetry_group)
 
 
 def main() -> None:

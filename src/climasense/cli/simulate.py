@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,11 @@ from climasense.simulator.fleet import (
 )
 @click.option("--batch", default="sim", show_default=True, help="Batch of provisioned devices.")
 @click.option(
+    "--tags",
+    default="",
+    help="Tags for the provisioned devices (comma-separated), e.g. canary for a targeted release.",
+)
+@click.option(
     "--model", default="CS-100", show_default=True, help="Model of provisioned standalone devices."
 )
 @click.option(
@@ -98,6 +104,7 @@ def simulate(
     save_keys: Path | None,
     duration: float | None,
     batch: str,
+    tags: str,
     model: str,
     backfill_hours: float,
     command_poll: float,
@@ -127,7 +134,12 @@ def simulate(
         ota_failure_rate=ota_failure_rate,
     )
     plan = Plan(
-        devices=devices, hubs=hubs, sensors_per_hub=sensors_per_hub, model=model, batch=batch
+        devices=devices,
+        hubs=hubs,
+        sensors_per_hub=sensors_per_hub,
+        model=model,
+        batch=batch,
+        tags=tuple(t for t in re.split(r"[\s,]+", tags) if t),
     )
     try:
         summary = asyncio.run(

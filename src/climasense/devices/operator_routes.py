@@ -4,13 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
 
-from climasense.devices import service
+from climasense.csv_export import csv_response, wants_csv
+from climasense.devices import repository, service, tagging
 from climasense.devices.schemas import (
     ApiKeyResponse,
+    BulkTagRequest,
+    BulkTagResponse,
     DeviceDetail,
     DeviceList,
+    DeviceUpdate,
     ProvisionRequest,
     ProvisionResponse,
     RevokeResponse,
@@ -39,27 +44,79 @@ async def provision_devices(
     return ProvisionResponse.model_validate({"devices": devices})
 
 
-@router.get("/devices", response_model=DeviceList)
+@router.get(
+    "/devices",
+    response_model=DeviceList,
+    responses={200: {"content": {"text/csv": {}}}},
+)
 async def list_devices(
+    request: Request,
     services: ServicesDep,
     batch: str | None = None,
     kind: Literal["standalone", "hub", "zigbee_sensor"] | None = None,
     model: str | None = None,
     online: bool | None = None,
+    tag: Annotated[
+        list[str] | None, Query(description="Repeatable: the device has every tag given.")
+    ] = None,
+    label: str | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> DeviceList:
-    """List devices, oldest first; pass `next_cursor` back as `cursor` for the next page."""
+) -> DeviceList | Response:
+    """List devices, oldest first; pass `next_cursor` back as `cursor` for the next page.
+    With `Accept: text/csv`: every matching device as CSV (all pages, streamed; tags are
+    space-separated)."""
+    if wants_csv(request):
+        query, args = repository.list_query(
+            batch=batch,
+            kind=kind,
+            online=online,
+            model=model,
+            tags=tag or (),
+            label=label,
+            columns=repository.CSV_COLUMNS,
+        )
+        return csv_response(
+            services.pool,
+            filename="devices.csv",
+            header=repository.CSV_HEADER,
+            query=query,
+            args=args,
+        )
     devices, next_cursor = await service.list_devices(
         services.pool,
         batch=batch,
         kind=kind,
         online=online,
         model=model,
+        tags=tag or [],
+        label=label,
         cursor=cursor,
         limit=limit,
     )
     return DeviceList.model_validate({"devices": devices, "next_cursor": next_cursor})
+
+
+@router.post("/devices/tags", response_model=BulkTagResponse)
+async def bulk_tag(body: BulkTagRequest, services: ServicesDep) -> BulkTagResponse:
+    """Add and remove tags on every device a selector matches (an empty selector is refused)."""
+    matched = await tagging.retag(services.pool, body.selector, add=body.add, remove=body.remove)
+    return BulkTagResponse(matched=matched)
+
+
+@router.patch("/devices/{device_id}", response_model=DeviceDetail)
+async def update_device(device_id: str, body: DeviceUpdate, services: ServicesDep) -> DeviceDetail:
+    """Change a device's tags (the whole set), label (`null` clears it) and/or batch."""
+    device_uuid = uuid_or_404(device_id, "Device")
+    await tagging.update_device(
+        services.pool,
+        device_uuid,
+        tags=body.tags,
+        label=body.label,
+        set_label="label" in body.model_fields_set,
+        batch=body.batch,
+    )
+    return DeviceDetail.model_validate(await service.device_detail(services.pool, device_uuid))
 
 
 @router.get("/devices/{device_id}", response_model=DeviceDetail)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,31 @@ _ONLINE_SQL = (
 
 _SUMMARY_COLUMNS = f"""
     d.device_id, d.serial_number, d.kind, d.model, d.batch, d.status, d.created_at,
-    d.last_seen_at, d.firmware_version, d.hub_id, {_ONLINE_SQL} AS online
+    d.last_seen_at, d.firmware_version, d.hub_id, {_ONLINE_SQL} AS online, d.tags, d.label
+"""
+
+
+# The device list as CSV (`Accept: text/csv`): every value already text, as the CSV shows it.
+CSV_HEADER = (
+    "device_id",
+    "serial_number",
+    "kind",
+    "model",
+    "batch",
+    "status",
+    "online",
+    "created_at",
+    "last_seen_at",
+    "firmware_version",
+    "hub_id",
+    "tags",
+    "label",
+)
+CSV_COLUMNS = f"""
+    d.device_id, d.serial_number, d.kind, d.model, d.batch, d.status,
+    CASE WHEN {_ONLINE_SQL} THEN 'true' ELSE 'false' END,
+    to_json(d.created_at) #>> '{{}}', to_json(d.last_seen_at) #>> '{{}}', d.firmware_version,
+    d.hub_id, array_to_string(d.tags, ' '), d.label
 """
 
 
@@ -79,16 +104,19 @@ async def insert_devices(
     )
 
 
-async def list_devices(
-    conn: asyncpg.Pool | asyncpg.Connection,
+def list_query(
     *,
     batch: str | None,
     kind: str | None,
     online: bool | None,
     model: str | None,
-    after: tuple[datetime, str] | None,
-    limit: int,
-) -> list[asyncpg.Record]:
+    tags: Sequence[str] = (),
+    label: str | None = None,
+    after: tuple[datetime, str] | None = None,
+    limit: int | None = None,
+    columns: str = _SUMMARY_COLUMNS,
+) -> tuple[str, list[Any]]:
+    """The device list's query and its arguments (a page of it, or all of it for an export)."""
     conditions = ["true"]
     args: list[Any] = []
 
@@ -102,16 +130,97 @@ async def list_devices(
         conditions.append(f"d.kind = {arg(kind)}")
     if model is not None:
         conditions.append(f"d.model = {arg(model)}")
+    if tags:
+        conditions.append(f"d.tags @> {arg(list(tags))}::text[]")
+    if label is not None:
+        conditions.append(f"d.label = {arg(label)}")
     if online is not None:
         conditions.append(_ONLINE_SQL if online else f"NOT {_ONLINE_SQL}")
     if after is not None:
         conditions.append(f"(d.created_at, d.serial_number) > ({arg(after[0])}, {arg(after[1])})")
-    query = f"""SELECT {_SUMMARY_COLUMNS}
+    query = f"""SELECT {columns}
                 FROM devices d LEFT JOIN device_settings s USING (device_id)
                 WHERE {" AND ".join(conditions)}
-                ORDER BY d.created_at, d.serial_number
-                LIMIT {arg(limit)}"""
+                ORDER BY d.created_at, d.serial_number"""
+    if limit is not None:
+        query += f" LIMIT {arg(limit)}"
+    return query, args
+
+
+async def list_devices(
+    conn: asyncpg.Pool | asyncpg.Connection,
+    *,
+    batch: str | None,
+    kind: str | None,
+    online: bool | None,
+    model: str | None,
+    tags: Sequence[str] = (),
+    label: str | None = None,
+    after: tuple[datetime, str] | None,
+    limit: int,
+) -> list[asyncpg.Record]:
+    query, args = list_query(
+        batch=batch,
+        kind=kind,
+        online=online,
+        model=model,
+        tags=tags,
+        label=label,
+        after=after,
+        limit=limit,
+    )
     return await conn.fetch(query, *args)
+
+
+async def update_device(
+    conn: asyncpg.Connection,
+    device_id: UUID,
+    *,
+    tags: list[str] | None,
+    label: str | None,
+    set_label: bool,
+    batch: str | None,
+) -> asyncpg.Record | None:
+    """Change the given fields; None when there is no such device, else its key hash and
+    whether it moved to another batch."""
+    return await conn.fetchrow(
+        """UPDATE devices d
+           SET tags = coalesce($2::text[], d.tags),
+               label = CASE WHEN $3 THEN $4 ELSE d.label END,
+               batch = coalesce($5, d.batch)
+           FROM (SELECT device_id, batch FROM devices WHERE device_id = $1 FOR UPDATE) old
+           WHERE d.device_id = old.device_id
+           RETURNING d.key_hash, d.batch IS DISTINCT FROM old.batch AS moved""",
+        device_id,
+        tags,
+        set_label,
+        label,
+        batch,
+    )
+
+
+async def retag(
+    conn: asyncpg.Connection,
+    selector_sql: str,
+    args: list[Any],
+    add: list[str],
+    remove: list[str],
+) -> int:
+    """Add and remove tags on every device matching `selector_sql` (one statement); how many
+    devices matched. Tags are kept sorted."""
+    n = len(args)
+    status: str = await conn.execute(
+        f"""UPDATE devices d
+            SET tags = ARRAY(
+                SELECT DISTINCT t FROM unnest(d.tags || ${n + 1}::text[]) AS u(t)
+                WHERE t <> ALL(${n + 2}::text[]) ORDER BY t)
+            WHERE {selector_sql}""",
+        *args,
+        add,
+        remove,
+        timeout=300,  # one statement over possibly the whole fleet
+    )
+    return int(status.rsplit(" ", 1)[-1])
 
 
 async def get_device(

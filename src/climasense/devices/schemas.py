@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from climasense.devices.selectors import Selector
+
 DeviceKind = Literal["standalone", "hub", "zigbee_sensor"]
 
 _NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
@@ -47,6 +49,8 @@ class DeviceSummary(BaseModel):
     last_seen_at: datetime | None
     firmware_version: str | None
     hub_id: UUID | None = None
+    tags: list[str] = Field(default_factory=list)
+    label: str | None = None
 
 
 class LatestReading(BaseModel):
@@ -88,3 +92,27 @@ class ApiKeyResponse(BaseModel):
 class RevokeResponse(BaseModel):
     device_id: UUID
     status: Literal["revoked"]
+
+
+class DeviceUpdate(BaseModel):
+    """Only the fields sent change; `label: null` clears the label."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tags: list[str] | None = Field(
+        default=None, description="The whole new tag set (≤ 32, `[a-z0-9][a-z0-9_.:-]{0,62}`)."
+    )
+    label: str | None = Field(default=None, max_length=100)
+    batch: str | None = Field(default=None, pattern=_NAME_PATTERN)
+
+
+class BulkTagRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    selector: Selector
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class BulkTagResponse(BaseModel):
+    matched: int

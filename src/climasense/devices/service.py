@@ -80,10 +80,20 @@ async def list_devices(
     model: str | None,
     cursor: str | None,
     limit: int,
+    tags: list[str] | None = None,
+    label: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
     after = decode_cursor(cursor, str) if cursor else None
     rows = await repository.list_devices(
-        pool, batch=batch, kind=kind, online=online, model=model, after=after, limit=limit + 1
+        pool,
+        batch=batch,
+        kind=kind,
+        online=online,
+        model=model,
+        tags=tags or (),
+        label=label,
+        after=after,
+        limit=limit + 1,
     )
     page, next_cursor = split_page(rows, limit, "created_at", "serial_number")
     return [dict(row) for row in page], next_cursor

@@ -23,18 +23,19 @@ _STATUS_FIELDS = {"version", "status", "progress_percent", "error_message"}
 async def check(
     pool: asyncpg.Pool, device: DevicePrincipal, current_version: str | None
 ) -> dict[str, Any]:
-    """The highest version released to the device's batch and model above its current one."""
+    """The highest version offered to the device (its model; its batch or the release's
+    selector; within the release's percentage) above its current one."""
     current = versions.require(current_version, "current_version")
     async with pool.acquire() as conn:
         # str() of a parsed semver is the text the device sent (semver text is canonical).
         await repository.record_reported_version(conn, device.device_id, str(current))
         best = versions.highest_above(
-            await repository.offered_versions(conn, device.model, device.batch), current
+            await repository.offered_versions(conn, device.device_id), current
         )
         row = (
             None
             if best is None
-            else await repository.offered_firmware(conn, device.model, device.batch, best)
+            else await repository.offered_firmware(conn, device.device_id, best)
         )
     if row is None:  # nothing newer (or its release was paused between the two queries)
         return {"update_available": False}
@@ -71,7 +72,7 @@ async def open_download(
     """Resolve an offered version and open the bytes to send (404 for anything not offered)."""
     row = None
     if versions.parse(version) is not None:
-        row = await repository.offered_firmware(pool, device.model, device.batch, version)
+        row = await repository.offered_firmware(pool, device.device_id, version)
     if row is None:
         raise NotFound(f"Firmware {version} is not available to this device")
     size: int = row["size_bytes"]

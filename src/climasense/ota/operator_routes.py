@@ -13,7 +13,14 @@ from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.ota import firmware, releases
 from climasense.ota.device_routes import blob_store
-from climasense.ota.schemas import Firmware, FirmwareList, Release, ReleaseCreate, ReleaseList
+from climasense.ota.schemas import (
+    Firmware,
+    FirmwareList,
+    Release,
+    ReleaseCreate,
+    ReleaseList,
+    ReleaseUpdate,
+)
 
 router = APIRouter(tags=["firmware"], route_class=JSONRoute)
 
@@ -90,8 +97,9 @@ async def list_firmware(services: ServicesDep, model: str | None = None) -> Firm
 async def create_release(
     model: str, version: str, body: ReleaseCreate, services: ServicesDep, operator: AdminDep
 ) -> Release:
-    """Offer this image to `batches` of its model (a staged rollout). 409 if a batch already
-    has a release of this version that is not cancelled."""
+    """Offer this image to devices of its model in `batches` and/or matching `selector`,
+    `percentage` of them (a staged rollout). 409 if a release of this version that is not
+    cancelled already covers a batch (or, for a selector release, exists at all)."""
     document = await releases.create(
         services.pool,
         services.settings,
@@ -100,6 +108,8 @@ async def create_release(
         batches=body.batches,
         failure_threshold_percent=body.failure_threshold_percent,
         operator=operator,
+        selector=body.selector,
+        percentage=body.percentage,
     )
     return Release.model_validate(document)
 
@@ -173,5 +183,17 @@ async def get_release(release_id: str, services: ServicesDep) -> Release:
     """State, pause reason, devices at each status and the failure rate."""
     document = await releases.get(
         services.pool, services.settings, uuid_or_404(release_id, "Release")
+    )
+    return Release.model_validate(document)
+
+
+@router.patch("/releases/{release_id}", response_model=Release)
+async def update_release(release_id: str, body: ReleaseUpdate, services: ServicesDep) -> Release:
+    """Widen a release to a higher percentage (a lower one → 422: it never narrows)."""
+    document = await releases.widen(
+        services.pool,
+        services.settings,
+        uuid_or_404(release_id, "Release"),
+        percentage=body.percentage,
     )
     return Release.model_validate(document)

@@ -18,6 +18,8 @@ from uuid import UUID
 import asyncpg
 
 from climasense.audit import Actor, record_audit
+from climasense.devices import selectors
+from climasense.devices.selectors import Selector
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.ota import repository
 from climasense.ota.firmware import get_firmware
@@ -38,14 +40,14 @@ def failure_rate(counts: dict[str, int]) -> tuple[int, int, float | None]:
     return finished, failed, (100.0 * failed / finished) if finished else None
 
 
-def _check_batches(batches: Sequence[str]) -> list[str]:
+def _check_batches(batches: Sequence[str], *, targeted: bool = False) -> list[str]:
     unique = list(dict.fromkeys(batches))
     problems = [
         {"field": f"batches[{i}]", "message": "must be 1-200 characters"}
         for i, batch in enumerate(unique)
         if not _BATCH.match(batch)
     ]
-    if not unique or len(unique) > MAX_BATCHES:
+    if (not unique and not targeted) or len(unique) > MAX_BATCHES:
         problems.append({"field": "batches", "message": f"1 to {MAX_BATCHES} batches"})
     if problems:
         raise ValidationFailed("Invalid batches", details=problems)
@@ -61,8 +63,14 @@ async def create(
     batches: Sequence[str],
     failure_threshold_percent: float | None,
     operator: Actor,
+    selector: Selector | None = None,
+    percentage: int = 100,
 ) -> dict[str, Any]:
-    batches = _check_batches(batches)
+    """A release offers the image to devices of its model in `batches` (when given) that match
+    `selector` (when given), `percentage` of them by their stable rollout bucket."""
+    if selector is not None:
+        selectors.require(selector, "selector")
+    batches = _check_batches(batches, targeted=selector is not None)
     threshold = (
         settings.ota_failure_threshold_percent
         if failure_threshold_percent is None
@@ -74,12 +82,14 @@ async def create(
         await conn.execute(
             "SELECT 1 FROM firmware WHERE model = $1 AND version = $2 FOR UPDATE", model, version
         )
-        overlap = await repository.overlapping_release(conn, model, version, batches)
+        overlap = await repository.overlapping_release(
+            conn, model, version, batches, targeted=selector is not None
+        )
         if overlap is not None:
-            shared = sorted(set(overlap["batches"]) & set(batches))
+            shared = sorted(set(overlap["batches"]) & set(batches)) or ["its devices"]
             raise Conflict(
                 f"Release {overlap['release_id']} already offers {version} to {', '.join(shared)}; "
-                "resume or cancel it instead",
+                "resume, widen or cancel it instead",
                 code="release_exists",
             )
         row = await repository.insert_release(
@@ -90,6 +100,8 @@ async def create(
             batches=batches,
             failure_threshold_percent=threshold,
             min_finished=settings.ota_min_finished,
+            selector=None if selector is None else selector.stored(),
+            percentage=percentage,
         )
         await record_audit(
             conn,
@@ -104,6 +116,26 @@ async def create(
                 "failure_threshold_percent": threshold,
             },
         )
+    return await document(pool, settings, row)
+
+
+async def widen(
+    pool: asyncpg.Pool, settings: Settings, release_id: UUID, *, percentage: int
+) -> dict[str, Any]:
+    """Raise the release's percentage: the devices already offered it keep it (their buckets
+    stay below) and more are added. Lowering it → 422: devices may already be updating."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await _release_of(conn, release_id, None, None)
+        if percentage < row["percentage"]:
+            raise ValidationFailed(
+                f"A release is widened, never narrowed: it is at {row['percentage']} %",
+                details=[
+                    {"field": "percentage", "message": f"must be at least {row['percentage']}"}
+                ],
+            )
+        if percentage != row["percentage"]:
+            row = await repository.set_percentage(conn, release_id, percentage)
+        # audit: release.update
     return await document(pool, settings, row)
 
 
@@ -248,13 +280,15 @@ async def document(
     )
     stuck = counts.pop("stuck")
     finished, failed, rate = failure_rate({**counts, "stuck": stuck})
-    targeted = await repository.targeted_devices(db, row["model"], row["batches"])
+    targeted = await repository.targeted_devices(db, row["release_id"])
     reported = sum(counts.values())
     return {
         "release_id": row["release_id"],
         "model": row["model"],
         "version": row["version"],
         "batches": list(row["batches"]),
+        "selector": row["selector"],
+        "percentage": row["percentage"],
         "state": row["state"],
         "pause_reason": row["pause_reason"],
         "auto_paused": row["auto_paused"],

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense.devices.selectors import stored_match
+
 Executor: TypeAlias = asyncpg.Pool | asyncpg.Connection
 
 IN_PROGRESS = ("downloading", "downloaded", "verifying", "applying")
@@ -19,7 +21,16 @@ _FIRMWARE_COLUMNS = (
     "signing_key_id"
 )
 _RELEASE_COLUMNS = """release_id, model, version, batches, state, failure_threshold_percent,
-    min_finished, pause_reason, auto_paused, evaluated_since, created_at, updated_at"""
+    min_finished, pause_reason, auto_paused, evaluated_since, created_at, updated_at, selector,
+    percentage"""
+
+# Release `r` is offered to device `d` (whatever its state): same model, in one of its batches
+# (when it names batches), matched by its selector (when it has one), and within its
+# percentage by the device's stable rollout bucket (migration 0090).
+OFFERS = f"""(r.model = d.model
+    AND (cardinality(r.batches) = 0 OR d.batch = ANY(r.batches))
+    AND {stored_match("r.selector")}
+    AND (r.percentage = 100 OR device_rollout_bucket(d.device_id) < r.percentage))"""
 
 
 # Firmware images.
@@ -85,29 +96,28 @@ async def list_firmware(db: Executor, model: str | None) -> list[asyncpg.Record]
 # What a device is offered: versions of its model with an active release to its batch.
 
 
-async def offered_versions(db: Executor, model: str, batch: str) -> list[str]:
+async def offered_versions(db: Executor, device_id: UUID) -> list[str]:
+    """Versions with an active release offered to this device (its current model, batch and
+    tags: read here, not from the auth cache, since an operator may move or re-tag it)."""
     rows = await db.fetch(
-        """SELECT DISTINCT version FROM firmware_releases
-           WHERE state = 'active' AND model = $1 AND batches @> ARRAY[$2::text]""",
-        model,
-        batch,
+        f"""SELECT DISTINCT r.version
+            FROM devices d JOIN firmware_releases r ON r.model = d.model
+            WHERE d.device_id = $1 AND r.state = 'active' AND {OFFERS}""",
+        device_id,
     )
     return [r["version"] for r in rows]
 
 
-async def offered_firmware(
-    db: Executor, model: str, batch: str, version: str
-) -> asyncpg.Record | None:
+async def offered_firmware(db: Executor, device_id: UUID, version: str) -> asyncpg.Record | None:
     return await db.fetchrow(
-        """SELECT f.model, f.version, f.sha256, f.size_bytes, f.release_notes, f.created_at,
-                  f.blob_key, f.signature, f.signing_key_id
-           FROM firmware f
-           WHERE f.model = $1 AND f.version = $3 AND EXISTS (
-               SELECT 1 FROM firmware_releases r
-               WHERE r.model = f.model AND r.version = f.version
-                 AND r.state = 'active' AND r.batches @> ARRAY[$2::text])""",
-        model,
-        batch,
+        f"""SELECT f.model, f.version, f.sha256, f.size_bytes, f.release_notes, f.created_at,
+                   f.blob_key, f.signature, f.signing_key_id
+            FROM devices d JOIN firmware f ON f.model = d.model
+            WHERE d.device_id = $1 AND f.version = $2 AND EXISTS (
+                SELECT 1 FROM firmware_releases r
+                WHERE r.model = f.model AND r.version = f.version
+                  AND r.state = 'active' AND {OFFERS})""",
+        device_id,
         version,
     )
 
@@ -126,15 +136,19 @@ async def record_reported_version(db: Executor, device_id: UUID, version: str) -
 
 
 async def overlapping_release(
-    db: Executor, model: str, version: str, batches: Sequence[str]
+    db: Executor, model: str, version: str, batches: Sequence[str], *, targeted: bool = False
 ) -> asyncpg.Record | None:
+    """A live release of this image sharing a batch; with `targeted` (a selector release, whose
+    devices cannot be compared by batch), any live release of this image."""
     return await db.fetchrow(
         """SELECT release_id, batches FROM firmware_releases
-           WHERE model = $1 AND version = $2 AND state <> 'cancelled' AND batches && $3::text[]
+           WHERE model = $1 AND version = $2 AND state <> 'cancelled'
+             AND ($4 OR selector IS NOT NULL OR batches && $3::text[])
            LIMIT 1""",
         model,
         version,
         list(batches),
+        targeted,
     )
 
 
@@ -147,11 +161,14 @@ async def insert_release(
     batches: Sequence[str],
     failure_threshold_percent: float,
     min_finished: int,
+    selector: dict[str, object] | None = None,
+    percentage: int = 100,
 ) -> asyncpg.Record:
     return await db.fetchrow(
         f"""INSERT INTO firmware_releases
-               (release_id, model, version, batches, failure_threshold_percent, min_finished)
-           VALUES ($1, $2, $3, $4, $5, $6)
+               (release_id, model, version, batches, failure_threshold_percent, min_finished,
+                selector, percentage)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
            RETURNING {_RELEASE_COLUMNS}""",
         release_id,
         model,
@@ -159,6 +176,17 @@ async def insert_release(
         list(batches),
         failure_threshold_percent,
         min_finished,
+        selector,
+        percentage,
+    )
+
+
+async def set_percentage(db: Executor, release_id: UUID, percentage: int) -> asyncpg.Record:
+    return await db.fetchrow(
+        f"""UPDATE firmware_releases SET percentage = $2, updated_at = now()
+            WHERE release_id = $1 RETURNING {_RELEASE_COLUMNS}""",
+        release_id,
+        percentage,
     )
 
 
@@ -250,7 +278,7 @@ async def active_releases(
            WHERE state = 'active'
              AND ($1::text IS NULL OR model = $1)
              AND ($2::text IS NULL OR version = $2)
-             AND ($3::text IS NULL OR batches @> ARRAY[$3::text]){lock}""",
+             AND ($3::text IS NULL OR batches @> ARRAY[$3::text] OR selector IS NOT NULL){lock}""",
         model,
         version,
         batch,
@@ -272,7 +300,8 @@ async def status_counts(
         """SELECT status, count(*) AS devices,
                   count(*) FILTER (WHERE status = ANY($4::text[]) AND started_at < $5) AS stuck
            FROM ota_device_status
-           WHERE model = $1 AND version = $2 AND batch = ANY($3::text[])
+           WHERE model = $1 AND version = $2
+             AND (cardinality($3::text[]) = 0 OR batch = ANY($3::text[]))
              AND ($6::timestamptz IS NULL OR updated_at >= $6)
            GROUP BY status""",
         model,
@@ -291,14 +320,15 @@ async def status_counts(
     return counts
 
 
-async def targeted_devices(db: Executor, model: str, batches: Sequence[str]) -> int:
-    return await db.fetchval(
-        """SELECT count(*) FROM devices
-           WHERE model = $1 AND batch = ANY($2::text[]) AND kind <> 'zigbee_sensor'
-             AND status = 'active'""",
-        model,
-        list(batches),
+async def targeted_devices(db: Executor, release_id: UUID) -> int:
+    """Active devices (that can update themselves) this release is offered to."""
+    count: int = await db.fetchval(
+        f"""SELECT count(*) FROM firmware_releases r JOIN devices d ON d.model = r.model
+            WHERE r.release_id = $1 AND d.kind <> 'zigbee_sensor' AND d.status = 'active'
+              AND {OFFERS}""",
+        release_id,
     )
+    return count
 
 
 # Device status reports.

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from climasense.devices.selectors import Selector
 
 
 class Firmware(BaseModel):
@@ -32,13 +34,35 @@ class FirmwareList(BaseModel):
 class ReleaseCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    batches: list[str] = Field(min_length=1, max_length=1000)
+    batches: list[str] = Field(
+        default_factory=list,
+        max_length=1000,
+        description="Batches offered the image; may be left out when `selector` is given.",
+    )
+    selector: Selector | None = Field(
+        default=None,
+        description="Devices offered the image (besides `batches`: both must match). Only "
+        "devices of the release's model are ever offered it.",
+    )
+    percentage: int = Field(
+        default=100,
+        ge=1,
+        le=100,
+        description="Offer to this share of the matching devices, picked by a stable hash of "
+        "the device id (the same devices for the same percentage, in every release).",
+    )
     failure_threshold_percent: float | None = Field(
         default=None,
         ge=0,
         le=100,
         description="Pause when more than this share of finished devices failed (default 20).",
     )
+
+
+class ReleaseUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    percentage: int = Field(ge=1, le=100, description="Widen only: never below the current one.")
 
 
 class StatusCounts(BaseModel):
@@ -57,6 +81,8 @@ class Release(BaseModel):
     model: str
     version: str
     batches: list[str]
+    selector: dict[str, Any] | None = None
+    percentage: int = 100
     state: Literal["active", "paused", "cancelled"]
     pause_reason: str | None = Field(description="Why it is paused (automatic or operator).")
     auto_paused: bool

@@ -43,6 +43,8 @@ class Plan:
     hub_model: str = "CS-HUB-1"
     sensor_model: str = "CS-ZB-1"
     batch: str = "sim"
+    # Tags given to every provisioned device (e.g. `canary`, for a targeted release demo).
+    tags: tuple[str, ...] = ()
 
 
 async def provision(http: httpx.AsyncClient, token: str, plan: Plan) -> list[dict[str, Any]]:
@@ -67,6 +69,19 @@ async def provision(http: httpx.AsyncClient, token: str, plan: Plan) -> list[dic
                 )
             created += response.json()["devices"]
             count -= chunk
+    for start in range(0, len(created) if plan.tags else 0, 1000):
+        ids = [d["device_id"] for d in created[start : start + 1000]]
+        response = await http.post(
+            "/admin/v1/devices/tags",
+            json={"selector": {"device_ids": ids}, "add": list(plan.tags)},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        if response.status_code != 200:
+            raise SimulationError(
+                f"tagging failed: HTTP {response.status_code} {response.text[:200]}"
+            )
+    for device in created:
+        device["tags"] = sorted(set(plan.tags))
     return created
 
 

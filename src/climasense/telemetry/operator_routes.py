@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from climasense.csv_export import wants_csv
 from climasense.http.operator_deps import ServicesDep
 from climasense.http.responses import JSONResponse
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
-from climasense.telemetry import query
+from climasense.telemetry import export, query
 from climasense.telemetry.schemas import TelemetryBuckets, TelemetryPoints
 
 router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
@@ -20,10 +21,14 @@ router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
 @router.get(
     "/devices/{device_id}/telemetry",
     response_model=TelemetryPoints | TelemetryBuckets,
-    responses={404: {"description": "Unknown device, or a sensor not paired to this hub"}},
+    responses={
+        200: {"content": {"text/csv": {}}},
+        404: {"description": "Unknown device, or a sensor not paired to this hub"},
+    },
 )
 async def read_telemetry(
     device_id: str,
+    request: Request,
     services: ServicesDep,
     sensor_type: str | None = None,
     sensor_id: Annotated[
@@ -40,13 +45,18 @@ async def read_telemetry(
 ) -> Response:
     """Readings oldest first (`points`, paginated with `next_cursor`), or with `bucket`
     count/avg/min/max per bucket and sensor type (`buckets`; widths of whole hours are served
-    from the hourly rollups)."""
+    from the hourly rollups). With `Accept: text/csv` (and no `bucket`): every reading in the
+    range as CSV, all pages, streamed."""
     device = uuid_or_404(device_id, "Device")
     sensor = uuid_or_404(sensor_id, "Sensor") if sensor_id is not None else None
     start = query.parse_time("from", from_)
     end = query.parse_time("to", to)
     if start is not None and end is not None and start > end:
         raise query.invalid_field("from", "must not be after `to`")
+    if bucket is None and wants_csv(request):
+        return await export.device_csv(
+            services.pool, device, sensor_type=sensor_type, sensor_id=sensor, start=start, end=end
+        )
     if bucket is not None:
         body = await query.read_buckets(
             services.pool,
@@ -69,3 +79,29 @@ async def read_telemetry(
             cursor=cursor,
         )
     return JSONResponse(body)
+
+
+@router.get(
+    "/telemetry/export",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "CSV, streamed"}},
+)
+async def export_telemetry(
+    services: ServicesDep,
+    from_: Annotated[str | None, Query(alias="from", description="RFC 3339, inclusive.")] = None,
+    to: Annotated[str | None, Query(description="RFC 3339, exclusive.")] = None,
+    sensor_type: str | None = None,
+    batch: str | None = None,
+    tag: Annotated[
+        list[str] | None, Query(description="Repeatable: devices with every tag given.")
+    ] = None,
+) -> Response:
+    """The fleet's readings as CSV `device_id,serial_number,sensor_id,sensor_type,timestamp,
+    value` (streamed; memory does not grow with the size)."""
+    start = query.parse_time("from", from_)
+    end = query.parse_time("to", to)
+    if start is not None and end is not None and start > end:
+        raise query.invalid_field("from", "must not be after `to`")
+    return export.fleet_csv(
+        services.pool, sensor_type=sensor_type, start=start, end=end, batch=batch, tags=tag or []
+    )

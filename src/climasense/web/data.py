@@ -39,10 +39,27 @@ class FleetFilter:
     kind: str | None = None
     model: str | None = None
     online: bool | None = None
+    tags: tuple[str, ...] = ()
+    label: str | None = None
 
     def params(self) -> dict[str, Any]:
         online = None if self.online is None else str(self.online).lower()
-        return {"batch": self.batch, "kind": self.kind, "model": self.model, "online": online}
+        return {
+            "batch": self.batch,
+            "kind": self.kind,
+            "model": self.model,
+            "online": online,
+            "tag": list(self.tags) or None,
+            "label": self.label,
+        }
+
+    def selector(self) -> dict[str, Any]:
+        """The filter as a job/bulk-tag selector (`online` and `label` are not selector
+        conditions: a bulk action from a filter using them is refused by the page)."""
+        selector: dict[str, Any] = {"batch": self.batch, "model": self.model, "kind": self.kind}
+        if self.tags:
+            selector["tags_all"] = list(self.tags)
+        return {k: v for k, v in selector.items() if v}
 
 
 # -- fleet ---------------------------------------------------------------------------------
@@ -254,11 +271,22 @@ async def upload_firmware(
 
 
 async def create_release(
-    api: OperatorAPI, model: str, version: str, batches: list[str], threshold: float | None
+    api: OperatorAPI,
+    model: str,
+    version: str,
+    batches: list[str],
+    threshold: float | None,
+    *,
+    tags_any: list[str] | None = None,
+    percentage: Any = None,
 ) -> ApiResult:
     body: dict[str, Any] = {"batches": batches}
     if threshold is not None:
         body["failure_threshold_percent"] = threshold
+    if tags_any:
+        body["selector"] = {"tags_any": tags_any}
+    if percentage is not None:
+        body["percentage"] = percentage
     return await api.call("POST", f"/admin/v1/firmware/{model}/{version}/releases", json=body)
 
 

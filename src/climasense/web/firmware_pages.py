@@ -44,6 +44,8 @@ def release_view(release: dict[str, Any]) -> dict[str, Any]:
         "model": release.get("model"),
         "version": release.get("version"),
         "batches": ", ".join(str(b) for b in release.get("batches") or []),
+        "selector": release.get("selector"),
+        "percentage": release.get("percentage", 100),
         "state": str(release.get("state") or "active"),
         "reason": rollout.pause_reason(release),
         "threshold": release.get("failure_threshold_percent"),
@@ -153,15 +155,25 @@ async def create_release(request: Request, session: SessionDep) -> Response:
         except ValueError:
             return redirect(request, "/firmware", error="The failure threshold must be a number.")
     model, version = text_field(form, "model"), text_field(form, "version")
+    tags_any = text_field(form, "tags_any").split()
+    percentage_text = text_field(form, "percentage")
     result = await data.create_release(
-        operator_api(request, session), model, version, batches, threshold
+        operator_api(request, session),
+        model,
+        version,
+        batches,
+        threshold,
+        tags_any=tags_any,
+        percentage=(int(percentage_text) if percentage_text.isdigit() else percentage_text)
+        if percentage_text
+        else None,
     )
     if result.ok and isinstance(result.body, dict):
         release_id = str(result.body.get("release_id"))
         return redirect(
             request,
             "/firmware?" + urlencode({"release": release_id}),
-            ok=f"Released {model} {version} to {', '.join(batches)}.",
+            ok=f"Released {model} {version} to {', '.join(batches + tags_any)}.",
         )
     return redirect(request, "/firmware", error=result.message)
 
@@ -172,6 +184,16 @@ async def change_release(
 ) -> Response:
     form = await checked_form(request, session)
     back = text_field(form, "return_to") or "/firmware"
+    if action == "widen":
+        percentage = text_field(form, "percentage")
+        widened = await operator_api(request, session).call(
+            "PATCH",
+            f"/admin/v1/releases/{release_id}",
+            json={"percentage": int(percentage) if percentage.isdigit() else percentage},
+        )
+        if widened.ok:
+            return redirect(request, back, ok=f"Release widened to {percentage} %.")
+        return redirect(request, back, error=widened.message)
     if action not in {"pause", "resume"}:
         return redirect(request, back, error="Unknown action.")
     release = {

@@ -19,6 +19,11 @@ router = APIRouter(include_in_schema=False)
 _KINDS = {"standalone", "hub", "zigbee_sensor"}
 
 
+def fleet_filter(request: Request) -> data.FleetFilter:
+    """The fleet page's filter from its query string (also used by bulk actions and CSV)."""
+    return _filters(request)
+
+
 def _filters(request: Request) -> data.FleetFilter:
     q = request.query_params
     online = {"online": True, "offline": False}.get(q.get("state", ""))
@@ -28,6 +33,8 @@ def _filters(request: Request) -> data.FleetFilter:
         kind=kind if kind in _KINDS else None,
         model=(q.get("model") or "").strip() or None,
         online=online,
+        tags=tuple((q.get("tag") or "").split()),
+        label=(q.get("label") or "").strip() or None,
     )
 
 
@@ -51,7 +58,9 @@ async def _fleet(request: Request, session: DashboardSession) -> dict[str, Any]:
 
 def _query(request: Request, **changes: str | None) -> str:
     params = {
-        k: v for k, v in request.query_params.items() if k in {"batch", "kind", "model", "state"}
+        k: v
+        for k, v in request.query_params.items()
+        if k in {"batch", "kind", "model", "state", "tag", "label"}
     }
     for key, value in changes.items():
         if value:
@@ -86,6 +95,8 @@ async def fleet_page(request: Request, session: SessionDep) -> Response:
             else None,
             "first_url": ("/?" + query) if fleet["cursor"] else None,
             "q": request.query_params,
+            "csv_url": "/ui/export/devices.csv" + (f"?{query}" if query else ""),
+            "selector": fleet["filters"].selector(),
         },
         session=session,
     )

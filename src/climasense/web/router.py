@@ -18,6 +18,7 @@ from climasense.web import (
     alerts_pages,
     device_pages,
     firmware_pages,
+    fleet_ops_pages,
     fleet_pages,
     operator_pages,
     sessions,
@@ -123,6 +124,7 @@ def install(api: FastAPI) -> None:
     """Add the dashboard to the app (called once by `create_app`)."""
     api.include_router(router)
     api.include_router(fleet_pages.router)
+    api.include_router(fleet_ops_pages.router)
     api.include_router(device_pages.router)
     api.include_router(alerts_pages.router)
     api.include_router(firmware_pages.router)

@@ -66,6 +66,8 @@ def fleet_row(device: dict[str, Any]) -> Row:
             cell(format.reading("signal_strength", device.get("signal_strength"))),
             cell(device.get("firmware_version")),
             _count(device.get("open_alerts")),
+            cell(device.get("label")),
+            cell(" ".join(device.get("tags") or [])),
         ],
     }
 
@@ -81,6 +83,8 @@ FLEET_COLUMNS = [
     "Signal",
     "Firmware",
     "Open alerts",
+    "Label",
+    "Tags",
 ]
 
 

@@ -357,3 +357,15 @@ async def test_a_dropped_download_resumes_from_the_last_byte(
     assert walked == [
         "downloading", "downloading", "downloaded", "verifying", "applying", "completed"
     ]  # fmt: skip
+
+
+async def test_provisioned_devices_carry_the_given_tags(server: LiveServer, token: str) -> None:
+    mark = "sim-" + secrets.token_hex(4)
+    entries = await provision(
+        server.client, token, Plan(devices=2, hubs=1, batch="sim-tags", tags=(mark, "canary"))
+    )
+    listed = await server.client.get(
+        "/admin/v1/devices", params={"tag": mark}, headers=bearer(token)
+    )
+    assert {d["device_id"] for d in listed.json()["devices"]} == {e["device_id"] for e in entries}
+    assert all(d["tags"] == sorted([mark, "canary"]) for d in listed.json()["devices"])

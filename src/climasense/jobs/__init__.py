@@ -1,0 +1,1 @@
+"""Bulk jobs: a command or a settings change sent to the devices a selector matched."""

@@ -1,0 +1,203 @@
+"""SQL for bulk jobs. Creating one is a single INSERT … SELECT over the matched devices (no
+per-device round trip); its progress is counted from its commands."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+_JOB_COLUMNS = """j.job_id, j.kind, j.selector, j.command_type, j.target_count, j.cancelled,
+    j.created_at, j.cancelled_at"""
+
+# Per-command state as operators see it (a live command past expiry counts as expired).
+_COUNTS = """
+    count(*) FILTER (WHERE c.status = 'pending' AND c.expires_at > now()) AS queued,
+    count(*) FILTER (WHERE c.status = 'delivered' AND c.expires_at > now()) AS delivered,
+    count(*) FILTER (WHERE c.status = 'acked') AS acked,
+    count(*) FILTER (WHERE c.status = 'failed') AS failed,
+    count(*) FILTER (WHERE c.status = 'expired'
+                     OR (c.status IN ('pending', 'delivered') AND c.expires_at <= now()))
+        AS expired,
+    count(*) FILTER (WHERE c.status = 'cancelled') AS cancelled
+"""
+
+# A job over the whole of a large fleet is one statement that writes a row per device (100k
+# devices: seconds, see docs/performance.md), longer than the pool's default command timeout.
+BULK_TIMEOUT_SECONDS = 300.0
+
+# Jobs reach devices that can receive commands: active standalone devices and hubs.
+TARGETABLE = "d.kind <> 'zigbee_sensor' AND d.status = 'active'"
+
+_DOCUMENT = """jsonb_build_object(
+    'reporting_interval_seconds', s.reporting_interval_seconds,
+    'enabled_sensors', to_jsonb(s.enabled_sensors), 'location', s.location,
+    'timezone', s.timezone, 'version', s.version)"""
+
+
+async def insert_job(
+    conn: asyncpg.Connection,
+    *,
+    job_id: UUID,
+    kind: str,
+    selector: dict[str, Any],
+    command_type: str | None,
+    payload: dict[str, Any] | None,
+    settings_patch: dict[str, Any] | None,
+    ttl_seconds: int,
+) -> None:
+    await conn.execute(
+        """INSERT INTO jobs (job_id, kind, selector, command_type, payload, settings_patch,
+                             ttl_seconds, target_count)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, 0)""",
+        job_id,
+        kind,
+        selector,
+        command_type,
+        payload,
+        settings_patch,
+        ttl_seconds,
+    )
+
+
+async def insert_plain_commands(
+    conn: asyncpg.Connection,
+    *,
+    job_id: UUID,
+    condition: str,
+    args: list[Any],
+    command_type: str,
+    payload: dict[str, Any],
+    ttl_seconds: int,
+) -> int:
+    """One command per targetable device matching `condition`; how many."""
+    n = len(args)
+    status: str = await conn.execute(
+        f"""INSERT INTO commands (command_id, device_id, type, payload, expires_at, job_id)
+            SELECT gen_random_uuid(), d.device_id, ${n + 1}, ${n + 2}::jsonb,
+                   now() + make_interval(secs => ${n + 3}), ${n + 4}
+            FROM devices d
+            WHERE {condition} AND {TARGETABLE}""",
+        *args,
+        command_type,
+        payload,
+        float(ttl_seconds),
+        job_id,
+        timeout=BULK_TIMEOUT_SECONDS,
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def insert_config_updates(
+    conn: asyncpg.Connection,
+    *,
+    job_id: UUID,
+    condition: str,
+    args: list[Any],
+    ttl_seconds: int,
+    patch: dict[str, Any] | None,
+) -> int:
+    """For every targetable device matching `condition`: apply the (validated) settings
+    `patch` when given (a new version), supersede its unfetched config_updates and queue one
+    carrying its whole new document — all in one statement. How many devices."""
+    n = len(args)
+    extra: list[Any] = [float(ttl_seconds), job_id]
+    if patch is not None:
+        has_location = "location" in patch
+        location = patch.get("location")
+        extra += [
+            patch.get("reporting_interval_seconds"),
+            patch.get("enabled_sensors"),
+            has_location,
+            location,
+            patch.get("timezone"),
+        ]
+        settings_cte = f"""settings AS (
+            UPDATE device_settings s
+            SET reporting_interval_seconds = coalesce(${n + 3}::integer,
+                                                      s.reporting_interval_seconds),
+                enabled_sensors = coalesce(${n + 4}::text[], s.enabled_sensors),
+                location = CASE WHEN NOT ${n + 5}::boolean THEN s.location
+                                WHEN ${n + 6}::jsonb IS NULL THEN NULL
+                                ELSE jsonb_strip_nulls(coalesce(s.location, '{{}}'::jsonb)
+                                                       || ${n + 6}::jsonb) END,
+                timezone = coalesce(${n + 7}::text, s.timezone),
+                version = s.version + 1, updated_at = now()
+            FROM targets t WHERE s.device_id = t.device_id
+            RETURNING s.*, t.command_id)"""
+    else:
+        settings_cte = """settings AS (
+            SELECT s.*, t.command_id FROM device_settings s JOIN targets t USING (device_id))"""
+    status: str = await conn.execute(
+        f"""WITH targets AS MATERIALIZED (
+                SELECT d.device_id, gen_random_uuid() AS command_id FROM devices d
+                WHERE {condition} AND {TARGETABLE}),
+            {settings_cte},
+            superseded AS (
+                UPDATE commands c
+                SET status = 'cancelled', cancelled_at = now(), cancel_reason = 'superseded',
+                    superseded_by = t.command_id
+                FROM targets t
+                WHERE c.device_id = t.device_id AND c.type = 'config_update'
+                  AND c.status = 'pending' AND c.expires_at > now())
+            INSERT INTO commands
+                (command_id, device_id, type, payload, expires_at, settings_version, job_id)
+            SELECT s.command_id, s.device_id, 'config_update', {_DOCUMENT},
+                   now() + make_interval(secs => ${n + 1}), s.version, ${n + 2}
+            FROM settings s""",
+        *args,
+        *extra,
+        timeout=BULK_TIMEOUT_SECONDS,
+    )
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def set_target_count(conn: asyncpg.Connection, job_id: UUID, count: int) -> None:
+    await conn.execute("UPDATE jobs SET target_count = $2 WHERE job_id = $1", job_id, count)
+
+
+async def get_job(
+    conn: asyncpg.Pool | asyncpg.Connection, job_id: UUID, *, for_update: bool = False
+) -> asyncpg.Record | None:
+    lock = " FOR UPDATE" if for_update else ""
+    return await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE job_id = $1{lock}", job_id)
+
+
+async def counts(conn: asyncpg.Pool | asyncpg.Connection, job_id: UUID) -> asyncpg.Record:
+    return await conn.fetchrow(f"SELECT {_COUNTS} FROM commands c WHERE c.job_id = $1", job_id)
+
+
+async def list_jobs(
+    conn: asyncpg.Pool | asyncpg.Connection, *, before: tuple[datetime, UUID] | None, limit: int
+) -> list[asyncpg.Record]:
+    """Newest first, with each job's counts."""
+    before_at, before_id = before if before is not None else (None, None)
+    return await conn.fetch(
+        f"""SELECT {_JOB_COLUMNS}, k.*
+            FROM jobs j
+            CROSS JOIN LATERAL (SELECT {_COUNTS} FROM commands c WHERE c.job_id = j.job_id) k
+            WHERE $1::timestamptz IS NULL OR (j.created_at, j.job_id) < ($1, $2::uuid)
+            ORDER BY j.created_at DESC, j.job_id DESC
+            LIMIT $3""",
+        before_at,
+        before_id,
+        limit,
+    )
+
+
+async def cancel(conn: asyncpg.Connection, job_id: UUID) -> None:
+    """Cancel the job's commands not yet answered (and not expired)."""
+    await conn.execute(
+        """UPDATE commands
+           SET status = 'cancelled', cancelled_at = now(), cancel_reason = 'operator'
+           WHERE job_id = $1 AND status IN ('pending', 'delivered') AND expires_at > now()""",
+        job_id,
+        timeout=BULK_TIMEOUT_SECONDS,
+    )
+    await conn.execute(
+        """UPDATE jobs SET cancelled = true, cancelled_at = coalesce(cancelled_at, now())
+           WHERE job_id = $1""",
+        job_id,
+    )

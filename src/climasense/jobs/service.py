@@ -1,0 +1,197 @@
+"""Job rules (CONTRACT §11).
+
+* The target set is fixed when the job is created: its commands are inserted in the creating
+  transaction, one per device the selector matched then; devices added or re-tagged later are
+  not included. Jobs reach devices that can receive commands (active standalone devices and
+  hubs); Zigbee sensors have no link of their own.
+* A settings job validates its merge patch once, before anything changes (422, nothing
+  changed). Because the result must not depend on each device's current document, a
+  `location` object in a job must carry both `latitude` and `longitude`; each device then gets
+  the change (a new settings version) and a `config_update` carrying its whole new document,
+  superseding the ones it has not fetched, exactly as `PATCH …/devices/{id}/settings` does.
+* `factory_reset` is never sent by a job (it needs a per-device confirmation).
+* Progress is counted from the job's commands; cancel cancels every one not yet answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID, uuid4
+
+import asyncpg
+import orjson
+
+from climasense.commands.service import COMMAND_TYPES, PAYLOAD_LIMIT
+from climasense.device_settings import document
+from climasense.device_settings.service import BUILTIN_DEFAULTS
+from climasense.devices import selectors
+from climasense.devices.selectors import Selector
+from climasense.errors import NotFound, ValidationFailed
+from climasense.jobs import repository
+from climasense.pagination import decode_cursor, split_page
+
+SETTINGS_TTL_SECONDS = 86_400
+_COUNT_KEYS = ("queued", "delivered", "acked", "failed", "expired", "cancelled")
+
+
+def _invalid(field: str, message: str, *, code: str | None = None) -> ValidationFailed:
+    return ValidationFailed(message, code=code, details=[{"field": field, "message": message}])
+
+
+def validate_settings_patch(patch: Any) -> dict[str, Any]:
+    """The patch, checked once for every device (422 listing every bad field)."""
+    if not isinstance(patch, dict) or not patch:
+        raise _invalid("settings", "must be a non-empty merge patch of the settings document")
+    template = {**BUILTIN_DEFAULTS, "location": None}
+    merged = document.merge_patch(template, patch)  # raises, naming every bad field
+    checked: dict[str, Any] = {key: merged[key] for key in patch if key != "location"}
+    if "location" in patch:
+        location = patch["location"]
+        # Keep the patch's nulls: they remove those members from each device's location.
+        checked["location"] = (
+            None
+            if location is None
+            else {
+                key: (float(value) if key in ("latitude", "longitude") else value)
+                for key, value in location.items()
+            }
+        )
+    return checked
+
+
+def _check_command(command_type: str, payload: dict[str, Any] | None) -> dict[str, Any]:
+    if command_type == "factory_reset":
+        raise _invalid(
+            "command.type",
+            "factory_reset cannot be sent by a job: it needs each device's serial number",
+            code="confirmation_required",
+        )
+    if command_type not in COMMAND_TYPES:
+        raise _invalid("command.type", f"must be one of {', '.join(COMMAND_TYPES)}")
+    payload = payload or {}
+    if command_type == "config_update" and payload:
+        raise _invalid(
+            "command.payload",
+            "a config_update carries each device's settings document; send `settings` instead",
+        )
+    if len(orjson.dumps(payload)) > PAYLOAD_LIMIT:
+        raise _invalid("command.payload", f"must be at most {PAYLOAD_LIMIT} bytes as JSON")
+    return payload
+
+
+def _state(row: Any, counts: dict[str, int]) -> str:
+    if row["cancelled"]:
+        return "cancelled"
+    return "active" if counts["queued"] + counts["delivered"] else "completed"
+
+
+def _view(row: Any, counts_row: Any) -> dict[str, Any]:
+    counts = {key: int(counts_row[key]) for key in _COUNT_KEYS}
+    return {
+        "job_id": row["job_id"],
+        "kind": row["kind"],
+        "state": _state(row, counts),
+        "target_count": row["target_count"],
+        "selector": row["selector"],
+        "command_type": row["command_type"],
+        "counts": counts,
+        "created_at": row["created_at"],
+        "cancelled_at": row["cancelled_at"],
+    }
+
+
+async def create_job(
+    pool: asyncpg.Pool,
+    selector: Selector,
+    *,
+    command_type: str | None,
+    payload: dict[str, Any] | None,
+    ttl_seconds: int,
+    settings_patch: Any,
+) -> dict[str, Any]:
+    """Validate everything, then create the job and all its commands in one transaction."""
+    selectors.require(selector)
+    if (command_type is None) == (settings_patch is None):
+        raise _invalid("command", "give exactly one of `command` and `settings`")
+    patch: dict[str, Any] | None = None
+    if command_type is None:
+        patch = validate_settings_patch(settings_patch)
+        kind, sent_type, ttl_seconds = "settings", "config_update", SETTINGS_TTL_SECONDS
+        payload = {}
+    else:
+        payload = _check_command(command_type, payload)
+        kind, sent_type = "command", command_type
+    args: list[Any] = []
+
+    def arg(value: Any) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    condition = selectors.where(selector, arg)
+    job_id = uuid4()
+    async with pool.acquire() as conn, conn.transaction():
+        await repository.insert_job(
+            conn,
+            job_id=job_id,
+            kind=kind,
+            selector=selector.stored(),
+            command_type=sent_type,
+            payload=payload or None,
+            settings_patch=patch,
+            ttl_seconds=ttl_seconds,
+        )
+        if sent_type == "config_update":
+            count = await repository.insert_config_updates(
+                conn,
+                job_id=job_id,
+                condition=condition,
+                args=args,
+                ttl_seconds=ttl_seconds,
+                patch=patch,
+            )
+        else:
+            count = await repository.insert_plain_commands(
+                conn,
+                job_id=job_id,
+                condition=condition,
+                args=args,
+                command_type=sent_type,
+                payload=payload,
+                ttl_seconds=ttl_seconds,
+            )
+        await repository.set_target_count(conn, job_id, count)
+        # audit: job.create
+        row = await repository.get_job(conn, job_id)
+        counts = await repository.counts(conn, job_id)
+    return _view(row, counts)
+
+
+async def get_job(pool: asyncpg.Pool, job_id: UUID) -> dict[str, Any]:
+    async with pool.acquire() as conn:
+        row = await repository.get_job(conn, job_id)
+        if row is None:
+            raise NotFound("Job not found")
+        return _view(row, await repository.counts(conn, job_id))
+
+
+async def cancel_job(pool: asyncpg.Pool, job_id: UUID) -> dict[str, Any]:
+    """Cancel every command of the job not yet acked/failed; again on a cancelled job: no-op."""
+    async with pool.acquire() as conn, conn.transaction():
+        row = await repository.get_job(conn, job_id, for_update=True)
+        if row is None:
+            raise NotFound("Job not found")
+        await repository.cancel(conn, job_id)
+        # audit: job.cancel
+        row = await repository.get_job(conn, job_id)
+        counts = await repository.counts(conn, job_id)
+    return _view(row, counts)
+
+
+async def list_jobs(
+    pool: asyncpg.Pool, *, cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """Newest first, a page at a time."""
+    before = decode_cursor(cursor, UUID) if cursor else None
+    rows = await repository.list_jobs(pool, before=before, limit=limit + 1)
+    page, next_cursor = split_page(rows, limit, "created_at", "job_id")
+    return [_view(row, row) for row in page], next_cursor
