@@ -90,7 +90,12 @@ async def test_a_viewer_dashboard_shows_no_forms_that_would_fail(
 
     [device] = await provision(server.client, tokens["admin"], batch="viewer-ui")
     async with signed_in(server, tokens["viewer"]) as client:
-        for page in (f"/devices/{device['device_id']}", "/alerts", "/firmware"):
+        for page in (
+            f"/devices/{device['device_id']}",
+            "/alerts",
+            "/firmware",
+            "/?batch=viewer-ui",  # a filter: the bulk-action form would show
+        ):
             html = (await client.get(page)).text.lower()
             # Only the sign-out form is left.
             assert html.count('method="post"') == html.count('action="/sign-out"') == 1, page
