@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from climasense import __version__
+from climasense import __version__, pagination
 from climasense.admin.router import build_admin_router
 from climasense.auth.cache import CredentialCache
 from climasense.auth.keys import KeyHasher
@@ -29,6 +29,8 @@ from climasense.errors import ConfigurationError
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.http.device_api import DeviceRouter
+from climasense.http.operator_guard import OperatorGuard
+from climasense.http.proxies import ProxyResolver
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.openapi import merge
@@ -53,13 +55,16 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
             async with pool.acquire() as conn:
                 await migrate(conn)
         hasher = KeyHasher(settings.resolved_secret_key())
+        pagination.use_secret(settings.resolved_secret_key())
         cache = CredentialCache(ttl=settings.auth_cache_seconds)
         await cache.poll_once(pool)
         rate_limiter = await build_rate_limiter(settings)
+        proxies = ProxyResolver(settings.trusted_proxies)
         throttle = FailedAuthThrottle(
             rate_limiter,
             settings.failed_auth_limit,
-            trust_forwarded_for=settings.trust_forwarded_for,
+            proxies=proxies,
+            max_lookups=max(1, settings.db_pool_max),
         )
         services = Services(
             settings=settings,
@@ -68,6 +73,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
             credential_cache=cache,
             authenticator=Authenticator(pool, hasher, cache, throttle),
             rate_limiter=rate_limiter,
+            proxies=proxies,
         )
     except BaseException:
         await pool.close()
@@ -125,6 +131,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     http_errors.install(api)
+    api.add_middleware(OperatorGuard)  # operator auth and body cap before any body is read
     api.include_router(health_router)
     api.include_router(docs_router)
     api.include_router(build_admin_router())

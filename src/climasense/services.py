@@ -14,6 +14,7 @@ import asyncpg
 from climasense.auth.cache import CredentialCache
 from climasense.auth.keys import KeyHasher
 from climasense.auth.service import Authenticator
+from climasense.http.proxies import ProxyResolver
 from climasense.limits.base import RateLimiter
 from climasense.settings import Settings
 
@@ -35,6 +36,8 @@ class Services:
     credential_cache: CredentialCache
     authenticator: Authenticator
     rate_limiter: RateLimiter
+    # The client's address and scheme behind trusted proxies (CONTRACT §8).
+    proxies: ProxyResolver = field(default_factory=lambda: ProxyResolver(()))
     # Components added by later capabilities (ingest writer, blob store, …) by name.
     extras: dict[str, Any] = field(default_factory=dict)
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)

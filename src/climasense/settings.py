@@ -53,7 +53,12 @@ class Settings:
     future_tolerance_seconds: int = 300
     rate_limits: dict[str, RateLimit] = field(default_factory=_default_limits)
     failed_auth_limit: RateLimit = RateLimit(30, 60)
-    trust_forwarded_for: bool = False
+    trusted_proxies: tuple[str, ...] = ()
+    public_url: str | None = None
+    operator_body_limit: int = 1048576
+    request_read_timeout_seconds: float = 30.0
+    max_concurrent_connections: int = 2048
+    webhook_allow_private_networks: bool = False
     retention_days: int = 400
     partition_days: int = 7
     ingest_max_wait_ms: float = 2.0
@@ -120,7 +125,16 @@ class Settings:
             backfill_days=integer("CLIMASENSE_BACKFILL_DAYS", 90, 1),
             rate_limits=limits,
             failed_auth_limit=RateLimit(integer("CLIMASENSE_FAILED_AUTH_LIMIT", 30, 1), 60),
-            trust_forwarded_for=env.get("CLIMASENSE_TRUST_FORWARDED_FOR", "")
+            trusted_proxies=tuple(
+                p.strip() for p in env.get("CLIMASENSE_TRUSTED_PROXIES", "").split(",") if p.strip()
+            ),
+            public_url=(env.get("CLIMASENSE_PUBLIC_URL") or "").rstrip("/") or None,
+            operator_body_limit=integer("CLIMASENSE_OPERATOR_BODY_LIMIT", 1048576, 1),
+            request_read_timeout_seconds=number("CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS", 30.0),
+            max_concurrent_connections=integer("CLIMASENSE_MAX_CONNECTIONS", 2048, 1),
+            webhook_allow_private_networks=env.get("CLIMASENSE_WEBHOOK_ALLOW_PRIVATE_NETWORKS", "")
+            .strip()
+            .lower()
             in {"1", "true", "yes"},
             retention_days=integer("CLIMASENSE_RETENTION_DAYS", 400, 1),
             partition_days=integer("CLIMASENSE_PARTITION_DAYS", 7, 1),

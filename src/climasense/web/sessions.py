@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from climasense.auth.principals import AdminPrincipal
-from climasense.errors import Forbidden, RateLimited
+from climasense.errors import Forbidden, RateLimited, Unauthorized
 from climasense.services import Services
 from climasense.web import session_repository as repository
 
@@ -67,16 +67,20 @@ async def sign_in(services: Services, request: Request, token: str) -> tuple[str
     Raises `Unauthorized` for a bad token and `RateLimited` after too many attempts from one
     address (the same budget as failed API authentication), so tokens can't be guessed here.
     """
-    client = request.client.host if request.client else "unknown"
-    decision = await services.rate_limiter.hit(
-        f"dashboard-sign-in:{client}", services.settings.failed_auth_limit
-    )
-    if not decision.allowed:
-        raise RateLimited(
-            f"Too many sign-in attempts; retry in {decision.retry_after} s",
-            headers={"Retry-After": str(decision.retry_after)},
+    client = services.proxies.client_address(request.scope)
+    try:
+        principal = await services.authenticator.admin(f"Bearer {token.strip()}")
+    except Unauthorized:
+        # Only failures count (CONTRACT §3): a valid token is never refused by the throttle.
+        decision = await services.rate_limiter.hit(
+            f"dashboard-sign-in:{client}", services.settings.failed_auth_limit
         )
-    principal = await services.authenticator.admin(f"Bearer {token.strip()}")
+        if not decision.allowed:
+            raise RateLimited(
+                f"Too many sign-in attempts; retry in {decision.retry_after} s",
+                headers={"Retry-After": str(decision.retry_after)},
+            ) from None
+        raise
     session_id = secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + timedelta(hours=services.settings.dashboard_session_hours)
     await repository.delete_expired(services.pool)

@@ -9,7 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from climasense.errors import NotFound, ValidationFailed
-from climasense.pagination import decode_cursor, split_page
+from climasense.pagination import decode_cursor, decode_sequence, encode_sequence, split_page
 from climasense.webhooks import repository
 
 
@@ -54,14 +54,9 @@ async def list_deliveries(
     pool: asyncpg.Pool, webhook_id: UUID, state: str | None, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     await get_webhook(pool, webhook_id)
-    before = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise ValidationFailed(
-                "Invalid cursor",
-                details=[{"field": "cursor", "message": "not a cursor from this API"}],
-            )
-        before = int(cursor)
+    before = None if cursor is None else decode_sequence("deliveries", cursor)
     rows = await repository.list_deliveries(pool, webhook_id, state, before, limit + 1)
-    next_cursor = str(rows[limit - 1]["delivery_id"]) if len(rows) > limit else None
+    next_cursor = (
+        encode_sequence("deliveries", rows[limit - 1]["delivery_id"]) if len(rows) > limit else None
+    )
     return [dict(r) for r in rows[:limit]], next_cursor
