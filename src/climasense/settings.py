@@ -7,6 +7,7 @@ down, so tests build one per configuration.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field, replace
 from functools import partial
@@ -110,6 +111,11 @@ class Settings:
                 "CLIMASENSE_SECRET_KEY must be a random string of at least 32 characters "
                 "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
             )
+        public_url = (env.get("CLIMASENSE_PUBLIC_URL") or "").strip().rstrip("/") or None
+        if public_url is not None and not re.match(r"^https?://[^/?#@\s]+$", public_url):
+            raise ConfigurationError(
+                "CLIMASENSE_PUBLIC_URL must be an origin like https://fleet.example.com"
+            )
         ota_threshold = integer("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT", 20)
         if ota_threshold > 100:
             raise ConfigurationError("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT must be 0..100")
@@ -128,7 +134,7 @@ class Settings:
             trusted_proxies=tuple(
                 p.strip() for p in env.get("CLIMASENSE_TRUSTED_PROXIES", "").split(",") if p.strip()
             ),
-            public_url=(env.get("CLIMASENSE_PUBLIC_URL") or "").rstrip("/") or None,
+            public_url=public_url,
             operator_body_limit=integer("CLIMASENSE_OPERATOR_BODY_LIMIT", 1048576, 1),
             request_read_timeout_seconds=number("CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS", 30.0),
             max_concurrent_connections=integer("CLIMASENSE_MAX_CONNECTIONS", 2048, 1),

@@ -16,6 +16,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -43,8 +44,19 @@ def _session_hash(services: Services, session_id: str) -> bytes:
     return services.hasher.hash("dashboard-session:" + session_id)
 
 
+def public_origin(request: Request) -> str:
+    """The dashboard's origin as the browser sees it (CONTRACT §8): CLIMASENSE_PUBLIC_URL, or
+    the request's own host with the scheme a trusted proxy reports (X-Forwarded-Proto)."""
+    services: Services = request.app.state.services
+    public = services.settings.public_url
+    if public:
+        parts = urlsplit(public)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    return f"{services.proxies.scheme(request.scope)}://{request.url.netloc}"
+
+
 def is_secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    return public_origin(request).startswith("https://")
 
 
 def set_cookie(
@@ -117,8 +129,7 @@ def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:
         return  # SameSite=Strict already kept the cookie off cross-site requests
-    expected = f"{request.url.scheme}://{request.url.netloc}"
-    if origin != expected:
+    if origin.lower() != public_origin(request).lower():
         raise Forbidden("Cross-origin request refused")
 
 
