@@ -18,7 +18,13 @@ from climasense.alerts.config import AlertSettings
 from climasense.http.responses import dumps
 from climasense.services import Services
 from climasense.webhooks import repository
-from climasense.webhooks.sender import SIGNATURE_HEADER, HttpxSender, WebhookSender, sign
+from climasense.webhooks.sender import (
+    SIGNATURE_HEADER,
+    HttpxSender,
+    WebhookSender,
+    sign,
+    standard_headers,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +61,8 @@ async def _deliver(
         SIGNATURE_HEADER: sign(body, row["secret"]),
         "X-ClimaSense-Event": row["event_type"],
         "X-ClimaSense-Delivery": str(row["delivery_id"]),
+        # The same id on every retry of a delivery, a fresh timestamp per attempt.
+        **standard_headers(f"msg_{row['delivery_id']}", int(time.time()), body, row["secret"]),
     }
     started = time.perf_counter()
     result = await sender.send(row["url"], body, headers)
@@ -79,7 +87,10 @@ async def _deliver(
 
 async def run_delivery(services: Services) -> None:
     settings = services.settings.alerts
-    sender = HttpxSender(settings.webhook_timeout_seconds)
+    sender = HttpxSender(
+        settings.webhook_timeout_seconds,
+        allow_private_networks=services.settings.webhook_allow_private_networks,
+    )
     try:
         while True:
             sent = await deliver_due(services.pool, sender, settings)

@@ -28,7 +28,12 @@ async def create_webhook(body: WebhookCreate, services: ServicesDep) -> WebhookO
     `X-ClimaSense-Signature: sha256=<hex HMAC-SHA256(body, secret)>`. The secret is never
     returned."""
     return WebhookOut.model_validate(
-        await service.create_webhook(services.pool, body.url, body.secret)
+        await service.create_webhook(
+            services.pool,
+            body.url,
+            body.secret,
+            allow_private_networks=services.settings.webhook_allow_private_networks,
+        )
     )
 
 

@@ -3,27 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 import asyncpg
 
-from climasense.errors import NotFound, ValidationFailed
+from climasense.errors import NotFound
 from climasense.pagination import decode_cursor, decode_sequence, encode_sequence, split_page
 from climasense.webhooks import repository
+from climasense.webhooks.targets import check_url
 
 
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationFailed(
-            "Invalid webhook",
-            details=[{"field": "url", "message": "must be an absolute http:// or https:// URL"}],
-        )
-
-
-async def create_webhook(pool: asyncpg.Pool, url: str, secret: str) -> dict[str, Any]:
-    _check_url(url)
+async def create_webhook(
+    pool: asyncpg.Pool, url: str, secret: str, *, allow_private_networks: bool = False
+) -> dict[str, Any]:
+    await check_url(url, allow_private=allow_private_networks)
     return dict(await repository.create_webhook(pool, url, secret))
 
 

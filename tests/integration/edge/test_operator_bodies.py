@@ -76,7 +76,7 @@ async def test_an_unauthenticated_256_mib_body_is_not_read(
 async def test_an_authenticated_oversized_body_is_413(server: LiveServer, token: str) -> None:
     auth = f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
     # From Content-Length, before a byte of the body is read.
-    head, sent, _ = await push_body(
+    head, _sent, _ = await push_body(
         server,
         f"POST /admin/v1/alert-rules HTTP/1.1\r\nHost: t\r\n{auth}"
         f"Content-Length: {2 * 1024 * 1024}\r\n\r\n",
@@ -114,7 +114,7 @@ async def test_a_client_leaving_mid_body_is_not_an_unhandled_error(
 ) -> None:
     caplog.set_level(logging.INFO)
     for _ in range(20):
-        reader, writer = await _open(server)
+        _reader, writer = await _open(server)
         writer.write(
             (
                 "POST /admin/v1/alert-rules HTTP/1.1\r\nHost: t\r\n"
