@@ -31,6 +31,7 @@ from climasense.http import errors as http_errors
 from climasense.http.device_api import DeviceRouter
 from climasense.http.operator_guard import OperatorGuard
 from climasense.http.proxies import ProxyResolver
+from climasense.http.security_headers import secure_send
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.openapi import merge
@@ -94,6 +95,8 @@ class ClimaSenseApp:
         self.state = api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = secure_send(scope, send)  # nosniff, HTML policy, no-store (CONTRACT §8)
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             if self.device_router is None:  # built by the lifespan, before any request
                 raise RuntimeError("the app's lifespan has not run")

@@ -22,7 +22,7 @@ from climasense.services import Services
 
 PREFIX = "/admin/v1/"
 OPERATOR_SCOPE_KEY = "climasense.operator"
-_FIRMWARE_UPLOAD = re.compile(r"^/admin/v1/firmware/[^/]+/[^/]+$")
+_FIRMWARE_UPLOAD = re.compile(r"\A/admin/v1/firmware/[^/]+/[^/]+\Z")
 
 
 def _has_body(headers: dict[bytes, bytes]) -> bool:

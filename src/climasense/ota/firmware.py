@@ -14,7 +14,7 @@ from climasense.blobstore import BlobStore, BlobStoreError
 from climasense.errors import Conflict, NotFound, PayloadTooLarge, Unavailable, ValidationFailed
 from climasense.ota import repository, versions
 
-_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_MODEL = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")  # \Z: "CS-100\n" is not one
 MAX_NOTES = 10_000
 
 

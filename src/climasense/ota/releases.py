@@ -22,7 +22,7 @@ from climasense.ota import repository
 from climasense.ota.firmware import get_firmware
 from climasense.settings import Settings
 
-_BATCH = re.compile(r"^.{1,200}$", re.DOTALL)
+_BATCH = re.compile(r"\A.{1,200}\Z", re.DOTALL)
 MAX_BATCHES = 1000
 
 

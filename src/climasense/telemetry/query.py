@@ -27,7 +27,7 @@ from climasense.telemetry.validation import AwareDatetime
 
 MAX_BUCKETS = 10_000
 DEFAULT_BUCKETS = 1_000
-_BUCKET = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+_BUCKET = re.compile(r"\A([1-9][0-9]{0,5})([smhd])\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOUR = timedelta(hours=1)
 MAX_BUCKET_SECONDS = 366 * 86400
