@@ -113,3 +113,24 @@ async def test_the_operator_api_is_throttled_too_but_never_a_valid_token(
     token = await admin_token(guarded.services)
     # Not cached yet, from a throttled address: served all the same.
     assert (await guarded.client.get("/admin/v1/devices", headers=bearer(token))).status_code == 200
+
+
+async def test_dashboard_sign_in_counts_only_failures(guarded: LiveServer) -> None:
+    import re
+
+    import httpx
+
+    token = await admin_token(guarded.services)
+
+    async def attempt(client: httpx.AsyncClient, value: str) -> int:
+        page = await client.get("/sign-in")
+        found = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert found is not None
+        answer = await client.post("/sign-in", data={"csrf_token": found[1], "token": value})
+        return answer.status_code
+
+    async with httpx.AsyncClient(base_url=guarded.url, timeout=30) as client:
+        assert [await attempt(client, "csa_wrong") for _ in range(LIMIT)] == [401] * LIMIT
+        assert await attempt(client, "csa_wrong") == 429
+        # A valid token is never refused by the throttle.
+        assert await attempt(client, token) == 303
