@@ -17,7 +17,7 @@ connections are uvicorn's `timeout_keep_alive`.
 
 Use: `uvicorn.run(..., http=CoalescingHttpToolsProtocol)` (`climasense serve` does), or
 `uvicorn --http climasense.http.protocol:CoalescingHttpToolsProtocol`. The limit is
-`CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS` (read when this module is imported, 30 s by
+`CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS` (read at the first connection, 30 s by
 default); `with_read_timeout(seconds)` gives a subclass with another one (tests).
 """
 
@@ -77,7 +77,9 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
-    read_timeout: float = read_number(os.environ, "CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS", 30.0)
+    # None: CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS, read at the first connection (after
+    # `serve` has loaded `.env`; worker processes inherit the environment).
+    read_timeout: float | None = None
 
     @classmethod
     def with_read_timeout(cls, seconds: float) -> type[CoalescingHttpToolsProtocol]:
@@ -90,10 +92,15 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         self._read_state = _HEADERS  # the first request's headers are due
         self._read_since = time.monotonic()
         self._read_timer: asyncio.TimerHandle | None = None
-        self._arm_read_timer(self.read_timeout)
+        if self.read_timeout is None:
+            type(self).read_timeout = read_number(
+                os.environ, "CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS", 30.0
+            )
+        self._limit: float = self.read_timeout or 0.0
+        self._arm_read_timer(self._limit)
 
     def _arm_read_timer(self, delay: float) -> None:
-        if self.read_timeout > 0:
+        if self._limit > 0:
             self._read_timer = self.loop.call_later(delay, self._check_read_timeout)
 
     def _cancel_read_timer(self) -> None:
@@ -109,8 +116,8 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         if self._read_state == _BODY and self.flow.read_paused:
             waited = 0.0  # the server is not reading: the client is not slow
             self._read_since = time.monotonic()
-        if waited < self.read_timeout:
-            self._arm_read_timer(self.read_timeout - waited)
+        if waited < self._limit:
+            self._arm_read_timer(self._limit - waited)
             return
         self.transport.close()  # the app, if any, sees http.disconnect
 
@@ -120,7 +127,7 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
             self._read_state = _HEADERS
             self._read_since = time.monotonic()
             if self._read_timer is None:
-                self._arm_read_timer(self.read_timeout)
+                self._arm_read_timer(self._limit)
 
     def on_headers_complete(self) -> None:
         self._read_state = _BODY

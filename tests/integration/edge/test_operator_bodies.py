@@ -134,3 +134,17 @@ async def test_a_client_leaving_mid_body_is_not_an_unhandled_error(
 @pytest.fixture
 async def token(server: LiveServer) -> str:
     return await admin_token(server.services)
+
+
+async def test_the_device_api_does_not_read_an_unauthenticated_body_either(
+    server: LiveServer,
+) -> None:
+    head, sent, _ = await push_body(
+        server,
+        "POST /v1/telemetry HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer nope\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {BIG}\r\n\r\n",
+        BIG,
+    )
+    assert head.startswith(b"HTTP/1.1 401"), head[:200]
+    assert b"connection: close" in head.lower()
+    assert sent < 16 * 1024 * 1024
