@@ -8,8 +8,9 @@ reconnecting from one NAT address after a restart are all served.
 
 The database is protected from a flood of forged keys another way: lookups of keys the
 process does not know are bounded — at most `max_lookups` at once in the process, and an
-address that is over its failure limit gets one lookup at a time. A forger then costs one
-indexed query in flight, and valid devices behind that address still get through (in turn).
+address that is over its failure limit gets at most four lookups at a time. A forger then
+costs a few indexed queries in flight, and valid devices behind that address still get
+through (a few at a time).
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from climasense.limits.headers import rate_limit_headers
 from climasense.settings import RateLimit
 
 POLICY = "failed_auth"
+# Lookups at once for an address over its failure limit: a forger holds this many indexed
+# queries in flight at most, and valid devices behind the same address still get through.
+OVER_LIMIT_LOOKUPS = 4
 
 
 class FailedAuthThrottle:
@@ -45,7 +49,7 @@ class FailedAuthThrottle:
         self._lookups = asyncio.Semaphore(max_lookups)
         # Addresses over their failure limit (as last seen by this process) → until when.
         self._over: dict[str, float] = {}
-        self._serial: dict[str, asyncio.Lock] = {}
+        self._serial: dict[str, asyncio.Semaphore] = {}
 
     def client_address(self, connection: HTTPConnection) -> str:
         return self._proxies.client_address(connection.scope)
@@ -61,22 +65,19 @@ class FailedAuthThrottle:
 
     @asynccontextmanager
     async def lookup_slot(self, address: str | None) -> AsyncIterator[None]:
-        """Hold while looking an unknown key up: bounded in the process, and one at a time
-        for an address that is over its failure limit."""
-        lock: asyncio.Lock | None = None
+        """Hold while looking an unknown key up: bounded in the process, and at most
+        `OVER_LIMIT_LOOKUPS` at once for an address that is over its failure limit."""
+        gate: asyncio.Semaphore | None = None
         if address is not None and self._is_over(address):
-            lock = self._serial.setdefault(address, asyncio.Lock())
-            await lock.acquire()
-        try:
+            gate = self._serial.get(address)
+            if gate is None:
+                gate = self._serial[address] = asyncio.Semaphore(OVER_LIMIT_LOOKUPS)
+        if gate is None:
             async with self._lookups:
                 yield
-        finally:
-            if lock is not None:
-                lock.release()
-                if not lock.locked() and address is not None and self._serial.get(address) is lock:
-                    waiters = getattr(lock, "_waiters", None)
-                    if not waiters:
-                        self._serial.pop(address, None)
+            return
+        async with gate, self._lookups:
+            yield
 
     async def failure(self, address: str) -> None:
         """Count a failed authentication of `address`; RateLimited if it has too many."""
@@ -85,6 +86,11 @@ class FailedAuthThrottle:
             if len(self._over) > 100_000:
                 self._over.clear()  # rare; rebuilt from the next failures
             self._over[address] = time.monotonic() + decision.retry_after
+            if len(self._serial) > len(self._over):
+                # Drop the gates of addresses no longer over (unused ones only).
+                for stale in [a for a in self._serial if a not in self._over]:
+                    if not self._serial[stale].locked():
+                        del self._serial[stale]
             raise RateLimited(
                 "Too many failed authentication attempts from this address; "
                 f"retry in {decision.retry_after} s",
