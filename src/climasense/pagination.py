@@ -74,24 +74,28 @@ def verify(kind: str, cursor: str) -> Any:
         raise invalid_cursor() from None
 
 
-def encode_cursor(moment: datetime, tiebreak: str | int | UUID) -> str:
-    return sign("keyset", [moment.isoformat(), str(tiebreak)])
+def encode_cursor(moment: datetime, tiebreak: str | int | UUID, *, kind: str = "keyset") -> str:
+    return sign(kind, [moment.isoformat(), str(tiebreak)])
 
 
 def split_page(
-    rows: Sequence[Any], limit: int, time_key: str, tiebreak_key: str
+    rows: Sequence[Any], limit: int, time_key: str, tiebreak_key: str, *, kind: str = "keyset"
 ) -> tuple[Sequence[Any], str | None]:
     """A list query fetches `limit + 1` rows: keep `limit`, and name the last one kept as the
-    next page's cursor if there was more."""
+    next page's cursor if there was more. `kind` names the list: its cursors are valid only
+    for it (another list's cursor is a 422 like a forged one)."""
     if len(rows) <= limit:
         return rows, None
     last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last[time_key], last[tiebreak_key])
+    return rows[:limit], encode_cursor(last[time_key], last[tiebreak_key], kind=kind)
 
 
-def decode_cursor(cursor: str, tiebreak: Callable[[str], T]) -> tuple[datetime, T]:
-    """The (time, tie-breaker) a cursor names, the tie-breaker parsed by `tiebreak`."""
-    value = verify("keyset", cursor)
+def decode_cursor(
+    cursor: str, tiebreak: Callable[[str], T], *, kind: str = "keyset"
+) -> tuple[datetime, T]:
+    """The (time, tie-breaker) a cursor of list `kind` names, the tie-breaker parsed by
+    `tiebreak`."""
+    value = verify(kind, cursor)
     try:
         moment, key = value
         position = datetime.fromisoformat(moment), tiebreak(key)

@@ -105,9 +105,9 @@ async def get_rule(pool: asyncpg.Pool, rule_id: UUID) -> dict[str, Any]:
 async def list_rules(
     pool: asyncpg.Pool, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor else None
+    after = decode_cursor(cursor, UUID, kind="alert_rules") if cursor else None
     rows = await rule_repository.list_rules(pool, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "rule_id")
+    page, next_cursor = split_page(rows, limit, "created_at", "rule_id", kind="alert_rules")
     return [rule_repository.rule_document(r) for r in page], next_cursor
 
 
@@ -121,7 +121,7 @@ async def list_alerts(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor else None
+    after = decode_cursor(cursor, UUID, kind="alerts") if cursor else None
     rows = await repository.list_alerts(
         pool,
         state=state,
@@ -131,7 +131,7 @@ async def list_alerts(
         after=after,
         limit=limit + 1,
     )
-    page, next_cursor = split_page(rows, limit, "opened_at", "alert_id")
+    page, next_cursor = split_page(rows, limit, "opened_at", "alert_id", kind="alerts")
     return [repository.alert_document(r) for r in page], next_cursor
 
 

@@ -57,11 +57,11 @@ async def list_devices(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, str) if cursor else None
+    after = decode_cursor(cursor, str, kind="devices") if cursor else None
     rows = await repository.list_devices(
         pool, batch=batch, kind=kind, online=online, model=model, after=after, limit=limit + 1
     )
-    page, next_cursor = split_page(rows, limit, "created_at", "serial_number")
+    page, next_cursor = split_page(rows, limit, "created_at", "serial_number", kind="devices")
     return [dict(row) for row in page], next_cursor
 
 

@@ -93,11 +93,11 @@ async def read_points(
     cursor: str | None,
 ) -> dict[str, Any]:
     codes = sensor_codes(sensor_type)
-    after = decode_cursor(cursor, int) if cursor else None
+    after = decode_cursor(cursor, int, kind="telemetry") if cursor else None
     reported_sensor = await subject_of(pool, device_id, sensor_id)
     subject = sensor_id or device_id
     rows = await repository.points(pool, subject, codes, start, end, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "ts", "sensor_type")
+    page, next_cursor = split_page(rows, limit, "ts", "sensor_type", kind="telemetry")
     points = [
         {
             "timestamp": row["ts"],

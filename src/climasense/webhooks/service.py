@@ -23,9 +23,9 @@ async def create_webhook(
 async def list_webhooks(
     pool: asyncpg.Pool, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor else None
+    after = decode_cursor(cursor, UUID, kind="webhooks") if cursor else None
     rows = await repository.list_webhooks(pool, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "webhook_id")
+    page, next_cursor = split_page(rows, limit, "created_at", "webhook_id", kind="webhooks")
     return [dict(r) for r in page], next_cursor
 
 

@@ -221,8 +221,18 @@ async def test_a_cursor_not_issued_by_this_api_is_422_on_every_list(
         (f"/admin/v1/devices/{data['ids']['device_id']}/commands", bearer(data["token"])),
         (f"/admin/v1/webhooks/{data['ids']['webhook_id']}/deliveries", bearer(data["token"])),
     ]
+    cases.append(("/admin/v1/releases", bearer(data["token"])))
+    # A real cursor, issued by another list.
+    await provision(server.client, data["token"], count=2)
+    page = await server.client.get(
+        "/admin/v1/devices", params={"limit": 1}, headers=bearer(data["token"])
+    )
+    foreign = page.json()["next_cursor"]
+    assert foreign
     for path, headers in cases:
-        for cursor in (forged, "5", "²", "9" * 24):
+        for cursor in (forged, "5", "²", "9" * 24, foreign):
+            if path == "/admin/v1/devices" and cursor == foreign:
+                continue
             response = await server.client.get(path, params={"cursor": cursor}, headers=headers)
             assert response.status_code == 422, (path, cursor, response.text)
             body = response.json()
