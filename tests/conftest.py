@@ -48,7 +48,14 @@ async def fresh_database_url(pg_admin_url: str, template_db: str) -> AsyncIterat
 def make_settings(database_url: str, tmp_path: object, **overrides: object) -> Settings:
     from pathlib import Path
 
-    base = Settings(database_url=database_url, data_dir=Path(str(tmp_path)), secret_key=TEST_SECRET)
+    # Tests deliver webhooks to receivers on 127.0.0.1: private targets allowed unless a test
+    # says otherwise (tests/integration/edge/test_webhook_targets.py checks the default).
+    base = Settings(
+        database_url=database_url,
+        data_dir=Path(str(tmp_path)),
+        secret_key=TEST_SECRET,
+        webhook_allow_private_networks=True,
+    )
     return base.with_overrides(**overrides) if overrides else base
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 
+from climasense import pagination
 from climasense.auth.cache import CredentialCache
 from climasense.auth.keys import KeyHasher
 from climasense.auth.service import Authenticator
@@ -21,6 +22,7 @@ from climasense.errors import ConfigurationError
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.ota import signing
+from climasense.proxies import ProxyResolver
 from climasense.services import Services
 from climasense.settings import Settings
 from climasense.telemetry import repository as telemetry_repository
@@ -53,14 +55,18 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
             async with pool.acquire() as conn:
                 await migrate(conn)
         hasher = KeyHasher(settings.resolved_secret_key())
+        # Cursors are MAC'd under the server secret: a cursor this API did not issue is a 422.
+        pagination.use_secret(settings.resolved_secret_key())
         cache = CredentialCache(ttl=settings.auth_cache_seconds)
         await cache.poll_once(pool)
         rate_limiter = await build_rate_limiter(settings)
         undo.push_async_callback(rate_limiter.close)
+        proxies = ProxyResolver(settings.trusted_proxies)
         throttle = FailedAuthThrottle(
             rate_limiter,
             settings.failed_auth_limit,
-            trust_forwarded_for=settings.trust_forwarded_for,
+            proxies=proxies,
+            max_lookups=max(1, settings.db_pool_max),
         )
         ingest = IngestWriter(
             pool,
@@ -72,7 +78,10 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
         )
         blob_store = await build_blob_store(settings)
         undo.push_async_callback(blob_store.close)
-        webhook_sender = HttpxSender(settings.alerts.webhook_timeout_seconds)
+        webhook_sender = HttpxSender(
+            settings.alerts.webhook_timeout_seconds,
+            allow_private_networks=settings.webhook_allow_private_networks,
+        )
         undo.push_async_callback(webhook_sender.close)
         services = Services(
             settings=settings,
@@ -85,6 +94,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
             ingest=ingest,
             blob_store=blob_store,
             webhook_sender=webhook_sender,
+            proxies=proxies,
         )
         undo.pop_all()
     # From here on `services.close()` undoes everything, in reverse order of registration.

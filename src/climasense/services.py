@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from climasense.blobstore.base import BlobStore
     from climasense.limits.base import RateLimiter
     from climasense.limits.failed_auth import FailedAuthThrottle
+    from climasense.proxies import ProxyResolver
     from climasense.telemetry.writer import IngestWriter
     from climasense.webhooks.sender import WebhookSender
 
@@ -48,6 +49,8 @@ class Services:
     ingest: IngestWriter
     blob_store: BlobStore
     webhook_sender: WebhookSender
+    # The client's address and scheme behind trusted proxies (CONTRACT §8).
+    proxies: ProxyResolver
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import secrets
 import typing
 from collections.abc import Iterator, Mapping
@@ -163,12 +164,6 @@ class Settings:
     )
     rate_limits: dict[str, RateLimit] = field(default_factory=_default_limits)
     failed_auth_limit: RateLimit = _FAILED_AUTH_DEFAULT
-    trust_forwarded_for: bool = setting(
-        False,
-        "CLIMASENSE_TRUST_FORWARDED_FOR",
-        "Take the client address from X-Forwarded-For (only behind a proxy that sets it); "
-        "superseded by CLIMASENSE_TRUSTED_PROXIES.",
-    )
     trusted_proxies: tuple[str, ...] = setting(
         (),
         "CLIMASENSE_TRUSTED_PROXIES",
@@ -308,6 +303,12 @@ class Settings:
         if self.db_pool_min > self.db_pool_max:
             raise ConfigurationError(
                 "CLIMASENSE_DB_POOL_MIN must not exceed CLIMASENSE_DB_POOL_MAX"
+            )
+        if self.public_url is not None and not re.match(
+            r"\Ahttps?://[^/?#@\s]+/?\Z", self.public_url
+        ):
+            raise ConfigurationError(
+                "CLIMASENSE_PUBLIC_URL must be an origin like https://fleet.example.com"
             )
 
     @classmethod

@@ -51,7 +51,9 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         # As `climasense serve`; and a request that never ends fails its test at shutdown
         # instead of hanging the whole run.
         timeout_graceful_shutdown=20,
-        http=CoalescingHttpToolsProtocol,  # as `climasense serve`: every HTTP test uses it
+        # As `climasense serve`: every HTTP test uses it, with the settings' read timeout.
+        http=CoalescingHttpToolsProtocol.with_read_timeout(settings.request_read_timeout_seconds),
+        limit_concurrency=settings.max_concurrent_connections,
         server_header=False,
     )
     server = uvicorn.Server(config)

@@ -24,6 +24,7 @@ def start_worker(database_url: str, data_dir: Path, **env: str) -> subprocess.Po
                 "CLIMASENSE_SECRET_KEY": TEST_SECRET,
                 "CLIMASENSE_DATA_DIR": str(data_dir),
                 "CLIMASENSE_LOG_LEVEL": "warning",
+                "CLIMASENSE_WEBHOOK_ALLOW_PRIVATE_NETWORKS": "true",
                 "CLIMASENSE_ALERT_POLL_SECONDS": "0.05",
                 **env,
             },

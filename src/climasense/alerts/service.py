@@ -142,11 +142,11 @@ async def get_rule(pool: asyncpg.Pool, rule_id: UUID) -> Rule:
 async def list_rules(
     pool: asyncpg.Pool, cursor: str | None, limit: int
 ) -> tuple[list[Rule], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor else None
+    after = decode_cursor(cursor, UUID, kind="alert_rules") if cursor else None
     rules = await rule_repository.list_rules(pool, after, limit + 1)
     # split_page reads the cursor's keys by name from each row.
     keys = [{"created_at": r.created_at, "rule_id": r.rule_id} for r in rules]
-    _, next_cursor = split_page(keys, limit, "created_at", "rule_id")
+    _, next_cursor = split_page(keys, limit, "created_at", "rule_id", kind="alert_rules")
     return rules[:limit], next_cursor
 
 
@@ -160,7 +160,7 @@ async def list_alerts(
     cursor: str | None,
     limit: int,
 ) -> tuple[list[Alert], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor else None
+    after = decode_cursor(cursor, UUID, kind="alerts") if cursor else None
     alerts = await repository.list_alerts(
         pool,
         state=state,
@@ -172,7 +172,7 @@ async def list_alerts(
     )
     # split_page reads the cursor's keys by name from each row.
     keys = [{"opened_at": a.opened_at, "alert_id": a.alert_id} for a in alerts]
-    _, next_cursor = split_page(keys, limit, "opened_at", "alert_id")
+    _, next_cursor = split_page(keys, limit, "opened_at", "alert_id", kind="alerts")
     return alerts[:limit], next_cursor
 
 

@@ -28,6 +28,8 @@ from climasense.api.operator_routes import build_admin_router
 from climasense.docs_ui import router as docs_router
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
+from climasense.http.operator_guard import OperatorGuard
+from climasense.http.security_headers import secure_send
 from climasense.openapi import merge
 from climasense.openapi_operator import operation_id
 from climasense.runtime import build_services
@@ -46,6 +48,8 @@ class ClimaSenseApp:
         self.state = api.state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            send = secure_send(scope, send)  # nosniff, HTML policy, no-store (CONTRACT §8)
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             if self.device_router is None:  # built by the lifespan, before any request
                 raise RuntimeError("the app's lifespan has not run")
@@ -118,6 +122,7 @@ def create_app(
     http_errors.install(operator_api)
     operator_api.include_router(build_admin_router())
     api.router.routes.append(OperatorPrefix(OPERATOR_PREFIX, operator_api))
+    api.add_middleware(OperatorGuard)  # operator auth and body cap before any body is read
     api.include_router(health_router)
     api.include_router(docs_router)
     install_dashboard(api)

@@ -96,8 +96,22 @@ class DeviceRouter:
             check_declared_length(request, services.settings.device_body_limit)
             response = await route.handler(request, device)
         except ClimaSenseError as exc:
-            return error_response(exc, headers=headers)
+            response = error_response(exc, headers=headers)
+            if _body_unread(request) or (exc.status == 413 and _has_body(request)):
+                # Answered before the body was read (401, 413, …): close the connection
+                # rather than receive and discard the rest of it (CONTRACT §8).
+                response.headers["Connection"] = "close"
+            return response
         except Exception as exc:
             response = exception_to_response(exc)
         response.headers.update(headers)
         return response
+
+
+def _has_body(request: Request) -> bool:
+    declared = request.headers.get("content-length", "0") not in {"0", ""}
+    return declared or "transfer-encoding" in request.headers
+
+
+def _body_unread(request: Request) -> bool:
+    return _has_body(request) and not getattr(request, "_stream_consumed", False)

@@ -142,18 +142,17 @@ class Authenticator:
         client: str | None,
         find: Callable[[asyncpg.Pool, bytes], Awaitable[P | None]],
     ) -> P | None:
-        """Look a key the cache does not know up in the database, as an authentication attempt
-        of `client`: it counts only if nothing is found (a malformed key included); a valid
-        key or a database failure gives it back."""
-        throttle = self.throttle if client is not None else None
-        if throttle is not None and client is not None:
-            await throttle.attempt(client)
-        try:
-            found = None if key_hash is None else await find(self.pool, key_hash)
-        except BaseException:
-            if throttle is not None and client is not None:
-                await throttle.give_back(client)
-            raise
-        if found is not None and throttle is not None and client is not None:
-            await throttle.give_back(client)
+        """Look a key the cache does not know up in the database (bounded: see
+        limits/failed_auth.py). Only a failure counts against `client`'s address, and a
+        valid key is never refused by the throttle (CONTRACT §3)."""
+        throttle = self.throttle
+        if key_hash is None:
+            found = None
+        elif throttle is None:
+            found = await find(self.pool, key_hash)
+        else:
+            async with throttle.lookup_slot(client):
+                found = await find(self.pool, key_hash)
+        if found is None and throttle is not None and client is not None:
+            await throttle.failure(client)
         return found

@@ -15,7 +15,7 @@ from typing import Protocol
 
 from climasense.errors import NotFound, Unavailable
 
-_KEY = re.compile(r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")
+_KEY = re.compile(r"\A[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*\Z")
 
 
 class BlobNotFound(NotFound):

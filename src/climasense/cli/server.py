@@ -87,9 +87,11 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             access_log=False,
             timeout_graceful_shutdown=20,
             server_header=False,
-            # Whether X-Forwarded-For names the client is CLIMASENSE_TRUST_FORWARDED_FOR's
-            # decision (failed-auth throttle), not uvicorn's loopback default.
+            # Which peers' X-Forwarded-For/-Proto count is CLIMASENSE_TRUSTED_PROXIES' decision
+            # (climasense.proxies), not uvicorn's loopback default.
             proxy_headers=False,
+            # A bound on open connections and requests in flight: past it, 503 at once.
+            limit_concurrency=settings.max_concurrent_connections,
             # One send(2) per response instead of two (see climasense.http.protocol).
             http=CoalescingHttpToolsProtocol,
         )

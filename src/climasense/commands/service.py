@@ -22,6 +22,7 @@ from climasense.commands import repository
 from climasense.device_settings import repository as settings_repository
 from climasense.device_settings.service import as_document
 from climasense.errors import Conflict, NotFound, ValidationFailed
+from climasense.pagination import decode_sequence, encode_sequence
 
 COMMAND_TYPES = ("reboot", "config_update", "factory_reset", "diagnostics")
 MAX_TTL_SECONDS = 86_400
@@ -247,15 +248,11 @@ async def command_history(
     pool: asyncpg.Pool, device_id: UUID, *, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     """The device's commands, newest first, a page at a time."""
-    before: int | None = None
-    if cursor is not None:
-        if not cursor.isdigit() or len(cursor) > 18:
-            raise _invalid("cursor", "not a cursor from this API")
-        before = int(cursor)
+    before = None if cursor is None else decode_sequence("commands", cursor)
     if not await repository.device_exists(pool, device_id):
         raise NotFound("Device not found")
     rows = await repository.history(pool, device_id, before=before, limit=limit + 1)
-    next_cursor = str(rows[limit - 1]["seq"]) if len(rows) > limit else None
+    next_cursor = encode_sequence("commands", rows[limit - 1]["seq"]) if len(rows) > limit else None
     return [_view(row) for row in rows[:limit]], next_cursor
 
 

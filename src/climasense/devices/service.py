@@ -83,7 +83,7 @@ async def list_devices(
     tags: list[str] | None = None,
     label: str | None = None,
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, str) if cursor else None
+    after = decode_cursor(cursor, str, kind="devices") if cursor else None
     rows = await repository.list_devices(
         pool,
         batch=batch,
@@ -95,7 +95,7 @@ async def list_devices(
         after=after,
         limit=limit + 1,
     )
-    page, next_cursor = split_page(rows, limit, "created_at", "serial_number")
+    page, next_cursor = split_page(rows, limit, "created_at", "serial_number", kind="devices")
     return [dict(row) for row in page], next_cursor
 
 

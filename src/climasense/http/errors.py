@@ -9,7 +9,7 @@ import asyncpg
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from climasense.errors import BadRequest, ClimaSenseError, NotFound, Unavailable, ValidationFailed
@@ -72,6 +72,10 @@ def exception_to_response(exc: BaseException) -> Response:
         return error_response(exc)
     if isinstance(exc, INPUT_TEXT_ERRORS):
         return error_response(ValidationFailed("Text may not contain the character U+0000 (NUL)"))
+    if isinstance(exc, ClientDisconnect):
+        # The client went away mid-body: nobody to answer, nothing to log as an error.
+        log.debug("client disconnected before its request body was read")
+        return error_response(BadRequest("Client disconnected", code="bad_request"))
     if isinstance(exc, DEPENDENCY_ERRORS):
         log.warning("dependency failure: %s", type(exc).__name__)
         return error_response(Unavailable())
@@ -114,6 +118,6 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(ClimaSenseError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
-    for exc_type in (*DEPENDENCY_ERRORS, *INPUT_TEXT_ERRORS):
+    for exc_type in (*DEPENDENCY_ERRORS, *INPUT_TEXT_ERRORS, ClientDisconnect):
         app.add_exception_handler(exc_type, _on_domain_error)
     app.add_exception_handler(Exception, _on_domain_error)

@@ -7,16 +7,31 @@ and the body on `http.response.body`: two `transport.write` calls, and with uvlo
 during one turn of the event loop are joined and sent together at the end of that turn
 (`loop.call_soon`): the same bytes in the same order, one syscall, no added wait.
 
+It also cuts off slow clients (CONTRACT §8), which uvicorn does not: a request's headers
+must arrive within `read_timeout` seconds of the connection opening (or of the request's
+first byte, on a kept-alive connection), and while a body is being received no more than
+`read_timeout` seconds may pass without a byte of it (an inactivity limit, so a large firmware
+upload on a slow but live link is not cut off; time while the server itself has paused
+reading does not count). A connection past either limit is closed. Idle kept-alive
+connections are uvicorn's `timeout_keep_alive`.
+
 Use: `uvicorn.run(..., http=CoalescingHttpToolsProtocol)` (`climasense serve` does), or
-`uvicorn --http climasense.http.protocol:CoalescingHttpToolsProtocol`.
+`uvicorn --http climasense.http.protocol:CoalescingHttpToolsProtocol`. The limit is
+`CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS` (read at the first connection, 30 s by
+default); `with_read_timeout(seconds)` gives a subclass with another one (tests).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from climasense.settings import Settings
+
+_IDLE, _HEADERS, _BODY = 0, 1, 2
 
 
 class CoalescingTransport:
@@ -61,7 +76,72 @@ class CoalescingTransport:
 
 
 class CoalescingHttpToolsProtocol(HttpToolsProtocol):
+    # None: CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS, read at the first connection (after
+    # `serve` has loaded `.env`; worker processes inherit the environment).
+    read_timeout: float | None = None
+
+    @classmethod
+    def with_read_timeout(cls, seconds: float) -> type[CoalescingHttpToolsProtocol]:
+        return type(cls.__name__, (cls,), {"read_timeout": seconds})
+
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
         wrapped = CoalescingTransport(cast(asyncio.Transport, transport), self.loop)
         super().connection_made(cast(asyncio.Transport, wrapped))
+        self._read_state = _HEADERS  # the first request's headers are due
+        self._read_since = time.monotonic()
+        self._read_timer: asyncio.TimerHandle | None = None
+        if self.read_timeout is None:
+            settings = Settings.from_env(load_dotenv=False)
+            type(self).read_timeout = settings.request_read_timeout_seconds
+        self._limit: float = self.read_timeout or 0.0
+        self._arm_read_timer(self._limit)
+
+    def _arm_read_timer(self, delay: float) -> None:
+        if self._limit > 0:
+            self._read_timer = self.loop.call_later(delay, self._check_read_timeout)
+
+    def _cancel_read_timer(self) -> None:
+        if self._read_timer is not None:
+            self._read_timer.cancel()
+            self._read_timer = None
+
+    def _check_read_timeout(self) -> None:
+        self._read_timer = None
+        if self._read_state == _IDLE or self.transport.is_closing():
+            return
+        waited = time.monotonic() - self._read_since
+        if self._read_state == _BODY and self.flow.read_paused:
+            waited = 0.0  # the server is not reading: the client is not slow
+            self._read_since = time.monotonic()
+        if waited < self._limit:
+            self._arm_read_timer(self._limit - waited)
+            return
+        self.transport.close()  # the app, if any, sees http.disconnect
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._read_state == _IDLE:
+            self._read_state = _HEADERS
+            self._read_since = time.monotonic()
+            if self._read_timer is None:
+                self._arm_read_timer(self._limit)
+
+    def on_headers_complete(self) -> None:
+        self._read_state = _BODY
+        self._read_since = time.monotonic()
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._read_since = time.monotonic()
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._read_state = _IDLE
+        self._cancel_read_timer()
+        super().on_message_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._read_state = _IDLE
+        self._cancel_read_timer()
+        super().connection_lost(exc)

@@ -85,9 +85,9 @@ async def register_sensor(
 async def list_sensors(
     pool: asyncpg.Pool, hub_id: UUID, *, cursor: str | None, page_size: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor is not None else None
+    after = decode_cursor(cursor, UUID, kind="hub_sensors") if cursor is not None else None
     rows = await repository.list_sensors(pool, hub_id, after=after, limit=page_size + 1)
-    page, next_cursor = split_page(rows, page_size, "paired_at", "sensor_id")
+    page, next_cursor = split_page(rows, page_size, "paired_at", "sensor_id", kind="hub_sensors")
     sensors = [
         {
             "sensor_id": row["sensor_id"],

@@ -17,7 +17,7 @@ from climasense.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from climasense.http.protocol_errors import PayloadTooLarge
 from climasense.ota import repository, signing, versions
 
-_MODEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+_MODEL = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")  # \Z: "CS-100\n" is not one
 MAX_NOTES = 10_000
 
 

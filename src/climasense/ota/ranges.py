@@ -12,7 +12,13 @@ from dataclasses import dataclass
 
 from climasense.http.protocol_errors import RangeNotSatisfiable
 
-_SPEC = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$", re.IGNORECASE)
+# ASCII digits only (`\d` would take other scripts' digits too).
+_SPEC = re.compile(r"^\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.IGNORECASE)
+_HUGE = 2**63  # past any image; int() of thousands of digits would raise instead
+
+
+def _number(digits: str) -> int:
+    return _HUGE if len(digits.lstrip("0")) > 18 else int(digits)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,12 +52,12 @@ def parse_range(header: str | None, size: int) -> ByteRange | None:
     if not first and not last:
         return None
     if not first:  # suffix range: the last N bytes
-        suffix = int(last)
+        suffix = _number(last)
         if suffix == 0 or size == 0:
             raise unsatisfiable(size)
         return ByteRange(max(0, size - suffix), size - 1)
-    start = int(first)
-    end = int(last) if last else size - 1
+    start = _number(first)
+    end = _number(last) if last else size - 1
     if last and end < start:
         return None  # invalid, not unsatisfiable: ignored
     if start >= size:

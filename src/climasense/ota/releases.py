@@ -17,6 +17,7 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense import pagination
 from climasense.audit import Actor, record_audit
 from climasense.devices import selectors
 from climasense.devices.selectors import Selector
@@ -25,7 +26,7 @@ from climasense.ota import repository
 from climasense.ota.firmware import get_firmware
 from climasense.settings import Settings
 
-_BATCH = re.compile(r"^.{1,200}$", re.DOTALL)
+_BATCH = re.compile(r"\A.{1,200}\Z", re.DOTALL)
 MAX_BATCHES = 1000
 
 
@@ -254,17 +255,21 @@ async def list_releases(
     """A page of releases, newest first, each with its counts; the cursor is the last id."""
     after = None
     if cursor is not None:
+        named = pagination.verify("releases", cursor)
         try:
-            after = UUID(cursor)
+            after = UUID(named) if isinstance(named, str) else None
         except ValueError:
-            raise ValidationFailed(
-                "Invalid cursor",
-                details=[{"field": "cursor", "message": "not a cursor from this API"}],
-            ) from None
+            after = None
+        if after is None:
+            raise pagination.invalid_cursor()
     rows = await repository.list_releases(
         pool, model=model, state=state, after=after, limit=limit + 1
     )
-    next_cursor = str(rows[limit - 1]["release_id"]) if len(rows) > limit else None
+    next_cursor = (
+        pagination.sign("releases", str(rows[limit - 1]["release_id"]))
+        if len(rows) > limit
+        else None
+    )
     return [await document(pool, settings, row) for row in rows[:limit]], next_cursor
 
 

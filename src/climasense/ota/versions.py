@@ -13,7 +13,7 @@ MAX_LENGTH = 64
 
 
 def parse(text: str) -> semver.Version | None:
-    if not text or len(text) > MAX_LENGTH:
+    if not text or len(text) > MAX_LENGTH or not text.isascii():
         return None
     try:
         return semver.Version.parse(text)

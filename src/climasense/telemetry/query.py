@@ -27,9 +27,10 @@ from climasense.telemetry.validation import AwareDatetime
 
 MAX_BUCKETS = 10_000
 DEFAULT_BUCKETS = 1_000
-_BUCKET = re.compile(r"^([1-9][0-9]{0,5})([smhd])$")
+_BUCKET = re.compile(r"\A([1-9][0-9]{0,5})([smhd])\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOUR = timedelta(hours=1)
+MAX_BUCKET_SECONDS = 366 * 86400
 
 
 def invalid_field(field: str, message: str) -> ValidationFailed:
@@ -49,7 +50,10 @@ def parse_bucket(raw: str) -> timedelta:
     found = _BUCKET.match(raw)
     if found is None:
         raise invalid_field("bucket", "must be a width like 30s, 5m, 1h or 1d")
-    return timedelta(seconds=int(found[1]) * _UNIT_SECONDS[found[2]])
+    seconds = int(found[1]) * _UNIT_SECONDS[found[2]]
+    if seconds > MAX_BUCKET_SECONDS:
+        raise invalid_field("bucket", "must be at most 366d")
+    return timedelta(seconds=seconds)
 
 
 def sensor_codes(raw: str | None) -> list[int]:
@@ -89,11 +93,11 @@ async def read_points(
     cursor: str | None,
 ) -> dict[str, Any]:
     codes = sensor_codes(sensor_type)
-    after = decode_cursor(cursor, int) if cursor else None
+    after = decode_cursor(cursor, int, kind="telemetry") if cursor else None
     reported_sensor = await subject_of(pool, device_id, sensor_id)
     subject = sensor_id or device_id
     rows = await repository.points(pool, subject, codes, start, end, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "ts", "sensor_type")
+    page, next_cursor = split_page(rows, limit, "ts", "sensor_type", kind="telemetry")
     points = [
         {
             "timestamp": row["ts"],
@@ -111,11 +115,14 @@ def bucket_range(
 ) -> tuple[datetime, datetime]:
     """[start, end) widened to whole buckets; by default the last DEFAULT_BUCKETS buckets."""
     end = end or utc_now()
-    end_cell = EPOCH + ((end - EPOCH) // width) * width
-    if end_cell < end:
-        end_cell += width
-    start = start if start is not None else end_cell - DEFAULT_BUCKETS * width
-    start_cell = EPOCH + ((start - EPOCH) // width) * width
+    try:
+        end_cell = EPOCH + ((end - EPOCH) // width) * width
+        if end_cell < end:
+            end_cell += width
+        start = start if start is not None else end_cell - DEFAULT_BUCKETS * width
+        start_cell = EPOCH + ((start - EPOCH) // width) * width
+    except OverflowError:  # near year 1 or 9999: not a range anyone stores readings in
+        raise invalid_field("from", "the range reaches past the supported dates") from None
     if (end_cell - start_cell) // width > MAX_BUCKETS:
         raise invalid_field(
             "bucket", f"the range holds more than {MAX_BUCKETS} buckets; narrow from/to"

@@ -125,7 +125,8 @@ async def registered_sensors(pool: asyncpg.Pool, hub_id: UUID, candidates: list[
     """Which of `candidates` are Zigbee sensors paired to this hub."""
     rows = await pool.fetch(
         """SELECT device_id FROM devices
-           WHERE device_id = ANY($1::uuid[]) AND hub_id = $2 AND kind = 'zigbee_sensor'""",
+           WHERE device_id = ANY($1::uuid[]) AND hub_id = $2 AND kind = 'zigbee_sensor'
+             AND status = 'active'""",
         candidates,
         hub_id,
     )
@@ -142,7 +143,8 @@ async def device_kind(pool: asyncpg.Pool, device_id: UUID) -> str | None:
 async def sensor_of_hub(pool: asyncpg.Pool, hub_id: UUID, sensor_id: UUID) -> bool:
     found = await pool.fetchval(
         """SELECT 1 FROM devices
-           WHERE device_id = $1 AND hub_id = $2 AND kind = 'zigbee_sensor'""",
+           WHERE device_id = $1 AND hub_id = $2 AND kind = 'zigbee_sensor'
+             AND status = 'active'""",
         sensor_id,
         hub_id,
     )

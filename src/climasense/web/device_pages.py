@@ -207,7 +207,8 @@ async def save_settings(request: Request, device_id: str, session: SessionDep) -
     form = await checked_form(request, session)
     page = f"/devices/{device_id}"
     version_text = text_field(form, "version")
-    version = int(version_text) if version_text.isdigit() else None
+    digits = version_text.isascii() and version_text.isdigit() and len(version_text) <= 18
+    version = int(version_text) if digits else None
     api = operator_api(request, session)
     result = await data.patch_settings(api, device_id, settings_patch(form), version)
     if result.ok:

@@ -29,7 +29,7 @@ from climasense.web.sessions import DashboardSession
 router = APIRouter(include_in_schema=False)
 
 _CHUNK = 64 * 1024
-_ID = re.compile(r"^[A-Za-z0-9-]{1,64}$")
+_ID = re.compile(r"\A[A-Za-z0-9-]{1,64}\Z")
 
 
 def _wanted(request: Request) -> list[str]:

@@ -16,12 +16,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from starlette.requests import Request
 from starlette.responses import Response
 
 from climasense.auth.principals import AdminPrincipal
-from climasense.errors import Forbidden, RateLimited
+from climasense.errors import Forbidden, RateLimited, Unauthorized
 from climasense.services import Services
 from climasense.web import session_repository as repository
 
@@ -43,8 +44,19 @@ def _session_hash(services: Services, session_id: str) -> bytes:
     return services.hasher.hash("dashboard-session:" + session_id)
 
 
+def public_origin(request: Request) -> str:
+    """The dashboard's origin as the browser sees it (CONTRACT §8): CLIMASENSE_PUBLIC_URL, or
+    the request's own host with the scheme a trusted proxy reports (X-Forwarded-Proto)."""
+    services: Services = request.app.state.services
+    public = services.settings.public_url
+    if public:
+        parts = urlsplit(public)
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+    return f"{services.proxies.scheme(request.scope)}://{request.url.netloc}"
+
+
 def is_secure(request: Request) -> bool:
-    return request.url.scheme == "https"
+    return public_origin(request).startswith("https://")
 
 
 def set_cookie(
@@ -67,16 +79,20 @@ async def sign_in(services: Services, request: Request, token: str) -> tuple[str
     Raises `Unauthorized` for a bad token and `RateLimited` after too many attempts from one
     address (the same budget as failed API authentication), so tokens can't be guessed here.
     """
-    client = request.client.host if request.client else "unknown"
-    decision = await services.rate_limiter.hit(
-        f"dashboard-sign-in:{client}", services.settings.failed_auth_limit
-    )
-    if not decision.allowed:
-        raise RateLimited(
-            f"Too many sign-in attempts; retry in {decision.retry_after} s",
-            headers={"Retry-After": str(decision.retry_after)},
+    client = services.proxies.client_address(request.scope)
+    try:
+        principal = await services.authenticator.admin(f"Bearer {token.strip()}")
+    except Unauthorized:
+        # Only failures count (CONTRACT §3): a valid token is never refused by the throttle.
+        decision = await services.rate_limiter.hit(
+            f"dashboard-sign-in:{client}", services.settings.failed_auth_limit
         )
-    principal = await services.authenticator.admin(f"Bearer {token.strip()}")
+        if not decision.allowed:
+            raise RateLimited(
+                f"Too many sign-in attempts; retry in {decision.retry_after} s",
+                headers={"Retry-After": str(decision.retry_after)},
+            ) from None
+        raise
     session_id = secrets.token_urlsafe(32)
     expires_at = datetime.now(UTC) + timedelta(hours=services.settings.dashboard_session_hours)
     await repository.delete_expired(services.pool)
@@ -115,8 +131,7 @@ def check_origin(request: Request) -> None:
     origin = request.headers.get("origin")
     if origin is None:
         return  # SameSite=Strict already kept the cookie off cross-site requests
-    expected = f"{request.url.scheme}://{request.url.netloc}"
-    if origin != expected:
+    if origin.lower() != public_origin(request).lower():
         raise Forbidden("Cross-origin request refused")
 
 

@@ -16,7 +16,7 @@ import asyncpg
 
 from climasense.http.responses import dumps
 from climasense.webhooks import repository
-from climasense.webhooks.sender import SIGNATURE_HEADER, WebhookSender, sign
+from climasense.webhooks.sender import SIGNATURE_HEADER, WebhookSender, sign, standard_headers
 
 if TYPE_CHECKING:
     from climasense.alerts.config import AlertSettings
@@ -57,6 +57,8 @@ async def _deliver(
         SIGNATURE_HEADER: sign(body, row["secret"]),
         "X-ClimaSense-Event": row["event_type"],
         "X-ClimaSense-Delivery": str(row["delivery_id"]),
+        # The same id on every retry of a delivery, a fresh timestamp per attempt.
+        **standard_headers(f"msg_{row['delivery_id']}", int(time.time()), body, row["secret"]),
     }
     started = time.perf_counter()
     result = await sender.send(row["url"], body, headers)

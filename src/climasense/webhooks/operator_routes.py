@@ -30,7 +30,13 @@ async def create_webhook(
     `X-ClimaSense-Signature: sha256=<hex HMAC-SHA256(body, secret)>`. The secret is never
     returned."""
     return WebhookOut.model_validate(
-        await service.create_webhook(services.pool, body.url, body.secret, operator=operator)
+        await service.create_webhook(
+            services.pool,
+            body.url,
+            body.secret,
+            allow_private_networks=services.settings.webhook_allow_private_networks,
+            operator=operator,
+        )
     )
 
 

@@ -1,9 +1,12 @@
 """Sending one signed event to one endpoint: the `WebhookSender` protocol and its httpx
 implementation. The body is signed with HMAC-SHA256 under the webhook's secret:
-`X-ClimaSense-Signature: sha256=<hex>`."""
+`X-ClimaSense-Signature: sha256=<hex>`, and the Standard Webhooks headers `webhook-id`,
+`webhook-timestamp` and `webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">`
+(same secret, used as given), so receivers can refuse replays."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -12,12 +15,24 @@ from typing import Protocol
 import httpx
 
 from climasense import __version__
+from climasense.webhooks.targets import TargetRefused, pin
 
 SIGNATURE_HEADER = "X-ClimaSense-Signature"
 
 
 def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def standard_headers(message_id: str, timestamp: int, body: bytes, secret: str) -> dict[str, str]:
+    """The Standard Webhooks headers for one attempt."""
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).digest()
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": "v1," + base64.b64encode(digest).decode(),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +54,8 @@ class WebhookSender(Protocol):
 class HttpxSender:
     """POSTs with bounded timeouts; never follows redirects (a 3xx is a failed attempt)."""
 
-    def __init__(self, timeout_seconds: float) -> None:
+    def __init__(self, timeout_seconds: float, *, allow_private_networks: bool = False) -> None:
+        self._allow_private = allow_private_networks
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0)),
             follow_redirects=False,
@@ -48,8 +64,17 @@ class HttpxSender:
         )
 
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        # Resolved and checked now (a name may have been re-pointed since registration), and
+        # the connection goes to the checked address (webhooks/targets.py).
         try:
-            response = await self._client.post(url, content=body, headers=headers)
+            pinned, host, sni = await pin(url, allow_private=self._allow_private)
+        except TargetRefused as exc:
+            return SendResult(None, f"target refused: {exc}"[:300])
+        extensions = {"sni_hostname": sni} if sni else None
+        try:
+            response = await self._client.post(
+                pinned, content=body, headers={**headers, "Host": host}, extensions=extensions
+            )
         except httpx.TimeoutException:
             return SendResult(None, "timeout")
         except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:

@@ -9,18 +9,10 @@ from uuid import UUID
 import asyncpg
 
 from climasense.audit import Actor, record_audit
-from climasense.errors import NotFound, ValidationFailed
-from climasense.pagination import decode_cursor, split_page
+from climasense.errors import NotFound
+from climasense.pagination import decode_cursor, decode_sequence, encode_sequence, split_page
 from climasense.webhooks import repository
-
-
-def _check_url(url: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationFailed(
-            "Invalid webhook",
-            details=[{"field": "url", "message": "must be an absolute http:// or https:// URL"}],
-        )
+from climasense.webhooks.targets import check_url
 
 
 def _url_for_audit(url: str) -> str:
@@ -30,9 +22,14 @@ def _url_for_audit(url: str) -> str:
 
 
 async def create_webhook(
-    pool: asyncpg.Pool, url: str, secret: str, *, operator: Actor
+    pool: asyncpg.Pool,
+    url: str,
+    secret: str,
+    *,
+    operator: Actor,
+    allow_private_networks: bool = False,
 ) -> dict[str, Any]:
-    _check_url(url)
+    await check_url(url, allow_private=allow_private_networks)
     async with pool.acquire() as conn, conn.transaction():
         row = dict(await repository.create_webhook(conn, url, secret))
         await record_audit(
@@ -49,9 +46,9 @@ async def create_webhook(
 async def list_webhooks(
     pool: asyncpg.Pool, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    after = decode_cursor(cursor, UUID) if cursor else None
+    after = decode_cursor(cursor, UUID, kind="webhooks") if cursor else None
     rows = await repository.list_webhooks(pool, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "webhook_id")
+    page, next_cursor = split_page(rows, limit, "created_at", "webhook_id", kind="webhooks")
     return [dict(r) for r in page], next_cursor
 
 
@@ -74,14 +71,9 @@ async def list_deliveries(
     pool: asyncpg.Pool, webhook_id: UUID, state: str | None, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
     await get_webhook(pool, webhook_id)
-    before = None
-    if cursor is not None:
-        if not cursor.isdigit():
-            raise ValidationFailed(
-                "Invalid cursor",
-                details=[{"field": "cursor", "message": "not a cursor from this API"}],
-            )
-        before = int(cursor)
+    before = None if cursor is None else decode_sequence("deliveries", cursor)
     rows = await repository.list_deliveries(pool, webhook_id, state, before, limit + 1)
-    next_cursor = str(rows[limit - 1]["delivery_id"]) if len(rows) > limit else None
+    next_cursor = (
+        encode_sequence("deliveries", rows[limit - 1]["delivery_id"]) if len(rows) > limit else None
+    )
     return [dict(r) for r in rows[:limit]], next_cursor

@@ -100,7 +100,11 @@ async def test_worker_killed_mid_batch_loses_and_repeats_nothing(
     # A webhook makes every batch that opens alerts write deliveries, which this test can block:
     # the worker is then provably inside its transaction when it is killed.
     await webhooks_service.create_webhook(
-        pool, f"http://127.0.0.1:{free_port()}/gone", "0123456789abcdef", operator=LOCAL_CLI
+        pool,
+        f"http://127.0.0.1:{free_port()}/gone",
+        "0123456789abcdef",
+        allow_private_networks=True,
+        operator=LOCAL_CLI,
     )
     first, second = await provision(pool, 100), await provision(pool, 100)
     worker = start_worker(fresh_database_url, tmp_path, CLIMASENSE_ALERT_BATCH_SIZE="50")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import AsyncIterator
@@ -111,6 +112,13 @@ async def test_signed_events_for_opening_and_resolving(worker_server: LiveServer
     for request in (opened, resolved):
         assert verify(request.body, request.headers["x-climasense-signature"])
         assert request.headers["content-type"] == "application/json"
+        # Standard Webhooks: v1,<base64 HMAC-SHA256 of "id.timestamp.body">.
+        message_id = request.headers["webhook-id"]
+        timestamp = request.headers["webhook-timestamp"]
+        assert abs(int(timestamp) - datetime.now(UTC).timestamp()) < 60
+        signed = f"{message_id}.{timestamp}.".encode() + request.body
+        digest = hmac.new(SECRET.encode(), signed, hashlib.sha256).digest()
+        assert request.headers["webhook-signature"] == "v1," + base64.b64encode(digest).decode()
     opened_event, resolved_event = orjson.loads(opened.body), orjson.loads(resolved.body)
     assert set(opened_event) == {"type", "alert", "sent_at"}
     assert opened_event["type"] == "alert.opened"
@@ -208,7 +216,7 @@ async def _count(endpoint: Any, n: int) -> bool:
 
 
 def senders() -> list[WebhookSender]:
-    return [HttpxSender(timeout_seconds=0.5)]
+    return [HttpxSender(timeout_seconds=0.5, allow_private_networks=True)]
 
 
 @pytest.mark.parametrize("make", [0])

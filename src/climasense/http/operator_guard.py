@@ -1,0 +1,88 @@
+"""Nothing read before authentication (CONTRACT §8), for the operator API.
+
+An ASGI middleware in front of FastAPI for `/admin/v1/*`: the bearer token is checked from the
+headers alone, so a request without a valid token gets `401` without a byte of its body read
+(FastAPI would otherwise read and parse the whole body before its dependencies run). A body
+is then capped — operator JSON at `operator_body_limit`, a firmware upload at
+`firmware_max_bytes` — from `Content-Length` before reading, or while a chunked body is read.
+An early answer to a request that still has a body closes the connection afterwards, so the
+rest of the body is not read either.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.requests import HTTPConnection
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from climasense.errors import BadRequest, ClimaSenseError
+from climasense.http.protocol_errors import PayloadTooLarge
+from climasense.http.responses import error_response
+from climasense.services import Services
+
+PREFIX = "/admin/v1/"
+OPERATOR_SCOPE_KEY = "climasense.operator"
+_FIRMWARE_UPLOAD = re.compile(r"\A/admin/v1/firmware/[^/]+/[^/]+\Z")
+
+
+def _has_body(headers: dict[bytes, bytes]) -> bool:
+    return headers.get(b"content-length", b"0").strip() not in {b"0", b""} or (
+        b"transfer-encoding" in headers
+    )
+
+
+class OperatorGuard:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(PREFIX):
+            await self.app(scope, receive, send)
+            return
+        services: Services = scope["app"].state.services
+        headers = {k.lower(): v for k, v in scope.get("headers", ())}
+        has_body = _has_body(headers)
+        settings = services.settings
+        if scope["method"] == "PUT" and _FIRMWARE_UPLOAD.match(scope["path"]):
+            limit = settings.firmware_max_bytes
+        else:
+            limit = settings.operator_body_limit
+        try:
+            if OPERATOR_SCOPE_KEY not in scope:  # set only by in-process dashboard calls
+                principal = await services.authenticator.admin_for_request(HTTPConnection(scope))
+                scope[OPERATOR_SCOPE_KEY] = principal
+            declared = headers.get(b"content-length")
+            if declared is not None:
+                text = declared.decode("latin-1").strip()
+                if not (text.isascii() and text.isdigit()) or len(text) > 19:
+                    raise BadRequest("Invalid Content-Length header", code="bad_request")
+                if int(text) > limit:
+                    raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
+        except ClimaSenseError as exc:
+            response = error_response(exc, headers={"Connection": "close"} if has_body else None)
+            await response(scope, receive, send)
+            return
+
+        received = 0
+        tripped = False
+
+        async def capped_receive() -> Message:
+            nonlocal received, tripped
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    tripped = True
+                    raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
+            return message
+
+        async def closing_send(message: Message) -> None:
+            if tripped and message["type"] == "http.response.start":
+                message = {
+                    **message,
+                    "headers": [*message.get("headers", []), (b"connection", b"close")],
+                }
+            await send(message)
+
+        await self.app(scope, capped_receive, closing_send)
