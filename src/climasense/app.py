@@ -31,6 +31,9 @@ from climasense.http import errors as http_errors
 from climasense.http.device_api import DeviceRouter
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
+from climasense.observability import metrics
+from climasense.observability.requests import RequestObserver
+from climasense.observability.routes import router as metrics_router
 from climasense.openapi import merge
 from climasense.plugins import start_components
 from climasense.services import Services
@@ -82,12 +85,17 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
 class ClimaSenseApp:
     """Dispatches `/v1/` to the device router and the rest to FastAPI."""
 
-    def __init__(self, api: FastAPI) -> None:
+    def __init__(self, api: FastAPI, *, observe: bool = True) -> None:
         self.api = api
         self.device_router: DeviceRouter | None = None
         self.state = api.state
+        # Request id, access entry and HTTP metrics around both surfaces (CONTRACT §10).
+        self._entry = RequestObserver(self.dispatch) if observe else self.dispatch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             if self.device_router is None:  # built by the lifespan, before any request
                 raise RuntimeError("the app's lifespan has not run")
@@ -97,10 +105,16 @@ class ClimaSenseApp:
 
 
 def create_app(
-    settings: Settings, *, run_migrations: bool = True, freeze_gc: bool = False
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    freeze_gc: bool = False,
+    observe: bool = True,
 ) -> ClimaSenseApp:
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        if observe:
+            metrics.install()
         services = await build_services(settings, run_migrations=run_migrations)
         api.state.services = services
         wrapper.device_router = DeviceRouter(services, device_routes())
@@ -115,6 +129,7 @@ def create_app(
             yield {}
         finally:
             await services.close()
+            metrics.mark_process_dead()
 
     api = FastAPI(
         title="ClimaSense API",
@@ -127,6 +142,7 @@ def create_app(
     http_errors.install(api)
     api.include_router(health_router)
     api.include_router(docs_router)
+    api.include_router(metrics_router)
     api.include_router(build_admin_router())
     install_dashboard(api)
 
@@ -139,7 +155,7 @@ def create_app(
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    wrapper = ClimaSenseApp(api)
+    wrapper = ClimaSenseApp(api, observe=observe)
     return wrapper
 
 

@@ -74,6 +74,9 @@ class Settings:
     ota_min_finished: int = 5
     ota_stuck_seconds: int = 2 * 3600
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    # Observability (CONTRACT §10).
+    metrics_token: str | None = None
+    log_format: str = "text"
 
     @classmethod
     def from_env(
@@ -108,6 +111,9 @@ class Settings:
         ota_threshold = integer("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT", 20)
         if ota_threshold > 100:
             raise ConfigurationError("CLIMASENSE_OTA_FAILURE_THRESHOLD_PERCENT must be 0..100")
+        log_format = env.get("CLIMASENSE_LOG_FORMAT", "text").strip().lower() or "text"
+        if log_format not in {"text", "json"}:
+            raise ConfigurationError("CLIMASENSE_LOG_FORMAT must be text or json")
         return cls(
             database_url=env.get("CLIMASENSE_DATABASE_URL") or None,
             data_dir=Path(env.get("CLIMASENSE_DATA_DIR") or ".climasense"),
@@ -143,6 +149,8 @@ class Settings:
             ota_min_finished=integer("CLIMASENSE_OTA_MIN_FINISHED", 5, 1),
             ota_stuck_seconds=integer("CLIMASENSE_OTA_STUCK_SECONDS", 2 * 3600, 1),
             alerts=AlertSettings.from_env(env),
+            metrics_token=env.get("CLIMASENSE_METRICS_TOKEN") or None,
+            log_format=log_format,
         )
 
     def with_overrides(self, **changes: object) -> Settings:

@@ -31,9 +31,10 @@ async def require_admin(
     # The dashboard calls this API in-process for its signed-in operator (web/operator_api.py);
     # only code in this process can set an ASGI scope key, never a client.
     operator = request.scope.get("climasense.operator")
-    if isinstance(operator, AdminPrincipal):
-        return operator
-    return await services.authenticator.admin_for_request(request)
+    if not isinstance(operator, AdminPrincipal):
+        operator = await services.authenticator.admin_for_request(request)
+    request.scope["climasense.token_id"] = operator.token_id  # for the access log
+    return operator
 
 
 AdminDep = Annotated[AdminPrincipal, Depends(require_admin)]

@@ -14,6 +14,7 @@ from starlette.requests import HTTPConnection
 from climasense.errors import RateLimited
 from climasense.limits.base import RateLimiter
 from climasense.limits.headers import rate_limit_headers
+from climasense.observability import metrics
 from climasense.settings import RateLimit
 
 POLICY = "failed_auth"
@@ -41,6 +42,7 @@ class FailedAuthThrottle:
         """Count an authentication attempt of `address`; RateLimited if it has too many."""
         decision = await self._limiter.hit(f"{POLICY}:{address}", self._rule)
         if not decision.allowed:
+            metrics.rate_limited(POLICY)
             raise RateLimited(
                 "Too many failed authentication attempts from this address; "
                 f"retry in {decision.retry_after} s",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +35,7 @@ import asyncpg
 
 from climasense.errors import Unavailable
 from climasense.http.errors import DEPENDENCY_ERRORS
+from climasense.observability import metrics
 from climasense.telemetry import repository
 from climasense.telemetry.validation import ValidatedBatch
 
@@ -252,6 +254,7 @@ class IngestWriter:
                     # silence; the futures already answered are left alone.
                     self._fail(group, Unavailable("Server is shutting down; retry", retry_after=1))
                     self.pending_readings -= sum(s.size for s in group)
+                    metrics.ingest_pending(self.pending_readings)  # once per commit
         finally:
             if conn is not None:
                 await self._give_back(conn)
@@ -317,8 +320,10 @@ class IngestWriter:
         rows = gather(group)
         for attempt in range(_ATTEMPTS):
             try:
+                started = time.perf_counter()
                 async with asyncio.timeout(self.commit_timeout):
                     duplicate_positions = await repository.write_group(conn, self.statement, rows)
+                metrics.ingest_commit(time.perf_counter() - started)
             except _RETRYABLE:
                 if attempt == _ATTEMPTS - 1:
                     raise

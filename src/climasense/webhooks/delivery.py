@@ -16,6 +16,7 @@ import asyncpg
 
 from climasense.alerts.config import AlertSettings
 from climasense.http.responses import dumps
+from climasense.observability import metrics
 from climasense.services import Services
 from climasense.webhooks import repository
 from climasense.webhooks.sender import SIGNATURE_HEADER, HttpxSender, WebhookSender, sign
@@ -65,6 +66,9 @@ async def _deliver(
         retry_in = backoff_seconds(
             attempt, settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
         )
+    metrics.webhook_delivery(
+        "delivered" if result.delivered else "retry" if retry_in is not None else "failed"
+    )
     await repository.record_attempt(
         pool,
         delivery_id=row["delivery_id"],
