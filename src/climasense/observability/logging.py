@@ -72,8 +72,9 @@ def log_config(log_format: str = "text", level: str = "info") -> dict[str, Any]:
         "version": 1,
         "disable_existing_loggers": False,
         "formatters": {
-            "json": {"()": JsonFormatter},
-            "text": {"()": TextFormatter},
+            # Dotted names, so the dictionary also works as a JSON file (uvicorn --log-config).
+            "json": {"()": f"{__name__}.JsonFormatter"},
+            "text": {"()": f"{__name__}.TextFormatter"},
         },
         "handlers": {"default": handler},
         "root": {"handlers": ["default"], "level": level},
