@@ -32,7 +32,7 @@ from climasense.http.device_api import DeviceRouter
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
 from climasense.observability import metrics
-from climasense.observability.requests import RequestObserver
+from climasense.observability.requests import AccessLog, RequestObserver
 from climasense.observability.routes import router as metrics_router
 from climasense.openapi import merge
 from climasense.plugins import start_components
@@ -85,12 +85,13 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
 class ClimaSenseApp:
     """Dispatches `/v1/` to the device router and the rest to FastAPI."""
 
-    def __init__(self, api: FastAPI, *, observe: bool = True) -> None:
+    def __init__(self, api: FastAPI, *, observe: bool = True, log_format: str = "text") -> None:
         self.api = api
         self.device_router: DeviceRouter | None = None
         self.state = api.state
         # Request id, access entry and HTTP metrics around both surfaces (CONTRACT §10).
-        self._entry = RequestObserver(self.dispatch) if observe else self.dispatch
+        self.access_log = AccessLog(log_format) if observe else None
+        self._entry = RequestObserver(self.dispatch, self.access_log) if observe else self.dispatch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await self._entry(scope, receive, send)
@@ -117,6 +118,10 @@ def create_app(
             metrics.install()
         services = await build_services(settings, run_migrations=run_migrations)
         api.state.services = services
+        if observe:
+            services.spawn(metrics.flush_forever(), "metrics-flush")
+            if wrapper.access_log is not None:
+                services.spawn(wrapper.access_log.flush_forever(), "access-log")
         wrapper.device_router = DeviceRouter(services, device_routes())
         if freeze_gc:
             # What exists now (modules, app, routes, pools) lives as long as the process: move
@@ -155,7 +160,7 @@ def create_app(
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    wrapper = ClimaSenseApp(api, observe=observe)
+    wrapper = ClimaSenseApp(api, observe=observe, log_format=settings.log_format)
     return wrapper
 
 

@@ -40,6 +40,7 @@ def worker(metrics_port: int | None, metrics_host: str) -> None:
         await check_database(resolved.database_url)
         metrics.install()
         services = await build_services(resolved.with_overrides(run_worker=True))
+        services.spawn(metrics.flush_forever(), "metrics-flush")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -4,6 +4,7 @@ summing both processes, and no key or token in the log."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -80,7 +81,9 @@ def test_json_logs_request_ids_and_summed_metrics(database_url: str, tmp_path: P
         refused = client.get("/admin/v1/devices", headers={"Authorization": "Bearer wrong"})
         assert refused.status_code == 401
         assert "x-request-id" in refused.headers
-        # Several scrapes (either process may answer): each sees the sum of both.
+        # Several scrapes (either process may answer): each sees the sum of both, once each
+        # process has flushed its last second (observability/metrics.py `flush`).
+        time.sleep(1.5)
         for _ in range(4):
             with httpx.Client(base_url=url, timeout=30) as fresh:
                 text = fresh.get("/metrics").text
