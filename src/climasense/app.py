@@ -91,18 +91,21 @@ class ClimaSenseApp:
         self.state = api.state
         # Request id, access entry and HTTP metrics around both surfaces (CONTRACT §10).
         self.access_log = AccessLog(log_format) if observe else None
-        self._entry = RequestObserver(self.dispatch, self.access_log) if observe else self.dispatch
+        self.observer = RequestObserver(api, self.access_log) if observe else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self._entry(scope, receive, send)
-
-    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             if self.device_router is None:  # built by the lifespan, before any request
                 raise RuntimeError("the app's lifespan has not run")
-            await self.device_router(scope, receive, send)
+            if self.observer is not None:
+                await self.observer.device(self.device_router, scope, receive, send)
+            else:
+                await self.device_router(scope, receive, send)
             return
-        await self.api(scope, receive, send)
+        if self.observer is not None:
+            await self.observer(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
 def create_app(
