@@ -171,6 +171,12 @@ async def main() -> None:
         )
         on_cpu = sorted(c for c, _ in results["on"])[len(results["on"]) // 2]
         off_cpu = sorted(c for c, _ in results["off"])[len(results["off"]) // 2]
+        # Each "on" phase against the "off" phase right after it: the machine's load drifts.
+        pairs = sorted(
+            100 * (on_c - off_c) / off_c
+            for (on_c, _), (off_c, _) in zip(results["on"], results["off"], strict=True)
+        )
+        print(f"paired differences: {', '.join(f'{d:+.1f} %' for d in pairs)}")
         print(
             f"\n== telemetry x10, server CPU per request (median of {ROUNDS} phases each): "
             f"metrics + access log on {on_cpu:.0f} µs, off {off_cpu:.0f} µs: "
