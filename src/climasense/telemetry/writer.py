@@ -176,6 +176,7 @@ class IngestWriter:
         """Commit the batch's valid readings; return how many were already stored."""
         size = len(batch.indexes)
         if self.pending_readings + size > self.max_pending:
+            metrics.ingest_pending(self.pending_readings)  # saturated: show it before a commit
             raise Unavailable("Ingest is saturated; retry shortly", retry_after=1)
         subjects = [device_id if s is None else s for s in batch.sensor_ids]
         hub_ids = [None if s is None else device_id for s in batch.sensor_ids]
