@@ -15,9 +15,11 @@ from typing import Any
 
 import orjson
 
-# LogRecord attributes that are not `extra=` fields.
+# LogRecord attributes that are not `extra=` fields (uvicorn's `color_message` is its message
+# with terminal colour codes).
 _STANDARD = frozenset(
-    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "color_message", "taskName"}
 )
 
 
