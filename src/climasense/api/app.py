@@ -24,12 +24,15 @@ from starlette.types import Receive, Scope, Send
 from climasense import __version__
 from climasense.api.device_router import DeviceRouter
 from climasense.api.device_routes import device_routes
+from climasense.api.metrics_routes import router as metrics_router
 from climasense.api.operator_routes import build_admin_router
 from climasense.docs_ui import router as docs_router
 from climasense.health import router as health_router
 from climasense.http import errors as http_errors
 from climasense.http.operator_guard import OperatorGuard
 from climasense.http.security_headers import secure_send
+from climasense.observability import metrics
+from climasense.observability.requests import AccessLog, RequestObserver
 from climasense.openapi import merge
 from climasense.openapi_operator import operation_id
 from climasense.runtime import build_services
@@ -42,10 +45,13 @@ log = logging.getLogger(__name__)
 class ClimaSenseApp:
     """Dispatches `/v1/` to the device router and the rest to FastAPI."""
 
-    def __init__(self, api: FastAPI) -> None:
+    def __init__(self, api: FastAPI, *, observe: bool = True, log_format: str = "text") -> None:
         self.api = api
         self.device_router: DeviceRouter | None = None
         self.state = api.state
+        # Request id, access entry and HTTP metrics around both surfaces (CONTRACT §10).
+        self.access_log = AccessLog(log_format) if observe else None
+        self.observer = RequestObserver(api, self.access_log) if observe else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -53,9 +59,15 @@ class ClimaSenseApp:
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
             if self.device_router is None:  # built by the lifespan, before any request
                 raise RuntimeError("the app's lifespan has not run")
-            await self.device_router(scope, receive, send)
+            if self.observer is not None:
+                await self.observer.device(self.device_router, scope, receive, send)
+            else:
+                await self.device_router(scope, receive, send)
             return
-        await self.api(scope, receive, send)
+        if self.observer is not None:
+            await self.observer(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
 
 
 OPERATOR_PREFIX = "/admin/v1"
@@ -86,15 +98,25 @@ class OperatorPrefix(BaseRoute):
 
 
 def create_app(
-    settings: Settings, *, run_migrations: bool = True, freeze_gc: bool = False
+    settings: Settings,
+    *,
+    run_migrations: bool = True,
+    freeze_gc: bool = False,
+    observe: bool = True,
 ) -> ClimaSenseApp:
     runtime = settings.runtime()  # the database URL is known before the app is built
 
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[dict[str, Any]]:
+        if observe:
+            metrics.install()
         services = await build_services(runtime, run_migrations=run_migrations)
         api.state.services = services
         operator_api.state.services = services
+        if observe:
+            services.spawn(metrics.flush_forever(), "metrics-flush")
+            if wrapper.access_log is not None:
+                services.spawn(wrapper.access_log.flush_forever(), "access-log")
         wrapper.device_router = DeviceRouter(services, device_routes())
         if freeze_gc:
             # What exists now (modules, app, routes, pools) lives as long as the process: move
@@ -107,6 +129,7 @@ def create_app(
             yield {}
         finally:
             await services.close()
+            metrics.mark_process_dead()
 
     api = FastAPI(
         title="ClimaSense API",
@@ -125,6 +148,7 @@ def create_app(
     api.add_middleware(OperatorGuard)  # operator auth and body cap before any body is read
     api.include_router(health_router)
     api.include_router(docs_router)
+    api.include_router(metrics_router)
     install_dashboard(api)
 
     def openapi() -> dict[str, Any]:
@@ -137,7 +161,7 @@ def create_app(
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    wrapper = ClimaSenseApp(api)
+    wrapper = ClimaSenseApp(api, observe=observe, log_format=settings.log_format)
     return wrapper
 
 

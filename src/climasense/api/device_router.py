@@ -22,6 +22,7 @@ from climasense.http.errors import exception_to_response
 from climasense.http.protocol_errors import MethodNotAllowed
 from climasense.http.responses import error_response
 from climasense.limits.headers import rate_limit_headers
+from climasense.observability import metrics
 
 if TYPE_CHECKING:
     from climasense.services import Services
@@ -74,17 +75,20 @@ class DeviceRouter:
             allow = ", ".join(sorted(methods))
             return error_response(MethodNotAllowed(), headers={"Allow": allow})
         scope["path_params"] = params
+        scope["climasense.route"] = route.path  # the access log's and metrics' route
         scope["climasense.services"] = self.services
         request = Request(scope, receive)
         services = self.services
         headers: dict[str, str] = {}
         try:
             device = await services.authenticator.device_for_request(request)
+            scope["climasense.device_id"] = device.device_id
             rule_name = route.limit if route.limit in services.settings.rate_limits else "default"
             rule = services.settings.rate_limits[rule_name]
             decision = await services.rate_limiter.hit(f"{device.device_id}:{rule_name}", rule)
             headers = rate_limit_headers(rule_name, decision)
             if not decision.allowed:
+                metrics.rate_limited(rule_name)
                 raise RateLimited(
                     f"Too many requests to {route.label}; retry in {decision.retry_after} s",
                     headers={"Retry-After": str(decision.retry_after)},

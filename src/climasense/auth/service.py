@@ -18,6 +18,7 @@ from climasense.auth.principals import AdminPrincipal, DevicePrincipal
 from climasense.auth.roles import is_expired
 from climasense.errors import Unauthorized
 from climasense.limits.failed_auth import FailedAuthThrottle
+from climasense.observability import metrics
 
 P = TypeVar("P", DevicePrincipal, AdminPrincipal)
 
@@ -81,6 +82,7 @@ class Authenticator:
         if principal is None or key_hash is None or token is None:
             if token is not None:
                 self._known_keys.pop(token, None)
+            metrics.auth_failure()
             raise Unauthorized()
         self.cache.put(key_hash, principal)
         if token not in self._known_keys:
@@ -114,6 +116,7 @@ class Authenticator:
                 return cached
         principal = await self._lookup(token_hash, client, repository.find_admin_by_token_hash)
         if principal is None or token_hash is None:
+            metrics.auth_failure()
             raise Unauthorized("Invalid or missing admin token")
         self.cache.put(token_hash, principal)
         await self._touch(principal.token_id)

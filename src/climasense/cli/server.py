@@ -6,14 +6,20 @@ import asyncio
 import fcntl
 import logging
 import os
+import shutil
 import signal
+import tempfile
 from pathlib import Path
 
 import click
 
 from climasense.cli.context import check_database, database, resolve_database
 from climasense.errors import ConfigurationError
+from climasense.observability import logging as log_setup
+from climasense.observability import metrics
 from climasense.settings import Settings
+
+log = logging.getLogger("climasense.serve")
 
 
 @click.command("migrate")
@@ -58,9 +64,8 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     from climasense.http.protocol import CoalescingHttpToolsProtocol
 
     settings = Settings.from_env()
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
-    )
+    log_setup.configure(settings.log_format, settings.log_level)
+    metrics_dir = _metrics_dir()
     lock_fd = _lock_data_dir(settings.data_dir) if settings.database_url is None else None
     resolved, embedded = resolve_database(settings)
     try:
@@ -71,7 +76,7 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
         os.environ.setdefault("CLIMASENSE_SECRET_KEY", resolved.resolved_secret_key())
         if no_worker:
             os.environ["CLIMASENSE_RUN_WORKER"] = "0"
-        click.echo(f"ClimaSense listening on http://{host}:{port} (docs at /docs)", err=True)
+        log.info("ClimaSense listening on http://%s:%s (docs at /docs)", host, port)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
         # handler that was installed before it: make that an orderly exit, so the `finally`
         # below stops the embedded PostgreSQL.
@@ -84,6 +89,9 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             port=port,
             workers=workers if workers > 1 else None,
             log_level=settings.log_level,
+            # Every process logs as this one (JSON or text); the access entries are ours
+            # (climasense.observability.requests), uvicorn's own access log is off.
+            log_config=log_setup.log_config(settings.log_format, settings.log_level),
             access_log=False,
             timeout_graceful_shutdown=20,
             server_header=False,
@@ -100,3 +108,18 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             embedded.stop()
         if lock_fd is not None:
             os.close(lock_fd)
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_dir() -> str | None:
+    """Where the processes of this run keep their metrics, summed by `/metrics` (see
+    observability/metrics.py). A given PROMETHEUS_MULTIPROC_DIR is emptied and kept; otherwise
+    a fresh temporary directory, removed at exit (returned)."""
+    given = os.environ.get(metrics.MULTIPROC_ENV)
+    if given:
+        metrics.prepare_multiprocess_dir(given)
+        return None
+    created = tempfile.mkdtemp(prefix="climasense-metrics-")
+    os.environ[metrics.MULTIPROC_ENV] = created
+    return created

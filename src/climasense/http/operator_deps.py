@@ -34,6 +34,7 @@ async def require_admin(
     operator = request.scope.get("climasense.operator")
     if not isinstance(operator, AdminPrincipal):
         operator = await services.authenticator.admin_for_request(request)
+    request.scope["climasense.token_id"] = operator.token_id  # for the access log
     # The one place roles are enforced for /admin/v1 (and so for the dashboard, which calls
     # this API in-process): expired → 401, a role that may not → 403.
     path: str = request.scope["path"]

@@ -25,6 +25,7 @@ from starlette.requests import HTTPConnection
 from climasense.errors import RateLimited
 from climasense.limits.base import RateLimiter
 from climasense.limits.headers import rate_limit_headers
+from climasense.observability import metrics
 from climasense.proxies import ProxyResolver
 from climasense.settings import RateLimit
 
@@ -91,6 +92,7 @@ class FailedAuthThrottle:
                 for stale in [a for a in self._serial if a not in self._over]:
                     if not self._serial[stale].locked():
                         del self._serial[stale]
+            metrics.rate_limited(POLICY)
             raise RateLimited(
                 "Too many failed authentication attempts from this address; "
                 f"retry in {decision.retry_after} s",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
@@ -11,6 +13,7 @@ from climasense.blobstore import BlobReader, BlobStore
 from climasense.http.body import read_json
 from climasense.http.device_route import DeviceRoute, services_of
 from climasense.http.responses import JSONResponse
+from climasense.observability import metrics
 from climasense.ota import device as ota
 from climasense.services import Services
 
@@ -25,6 +28,12 @@ async def check(request: Request, device: DevicePrincipal) -> Response:
     return JSONResponse(answer)
 
 
+async def _counted(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    async for chunk in chunks:
+        yield chunk
+        metrics.ota_bytes(len(chunk))  # counted once sent: a hang-up stops the count
+
+
 class BlobResponse(StreamingResponse):
     """Streams an opened blob range and closes it however the response ends (a client that
     hangs up mid-image included), so no file handle or store connection is left behind."""
@@ -32,7 +41,7 @@ class BlobResponse(StreamingResponse):
     def __init__(self, reader: BlobReader, status_code: int, headers: dict[str, str]) -> None:
         self._reader = reader
         self._chunks = reader.chunks()
-        super().__init__(self._chunks, status_code=status_code, headers=headers)
+        super().__init__(_counted(self._chunks), status_code=status_code, headers=headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         try:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from climasense.auth.principals import DevicePrincipal
 from climasense.http.responses import utc_now
+from climasense.observability import metrics
 from climasense.telemetry import repository
 from climasense.telemetry.validation import TimeWindow, ValidatedBatch, decode_batch
 
@@ -26,6 +27,7 @@ async def ingest(services: Services, device: DevicePrincipal, raw: bytes) -> dic
     if device.is_hub:
         await _reject_foreign_sensors(services, device, batch)
     duplicates = await services.ingest.submit(device.device_id, batch)
+    metrics.readings(len(batch.indexes), len(batch.errors), duplicates)
     return {
         "accepted": len(batch.indexes),
         "rejected": len(batch.errors),

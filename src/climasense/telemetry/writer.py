@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ import asyncpg
 
 from climasense.errors import Unavailable
 from climasense.http.errors import DEPENDENCY_ERRORS
+from climasense.observability import metrics
 from climasense.telemetry import repository
 from climasense.telemetry.repository import GroupRows
 from climasense.telemetry.validation import ValidatedBatch
@@ -151,6 +153,7 @@ class IngestWriter:
         """Commit the batch's valid readings; return how many were already stored."""
         size = len(batch.indexes)
         if self.pending_readings + size > self.max_pending:
+            metrics.ingest_pending(self.pending_readings)  # saturated: show it before a commit
             raise Unavailable("Ingest is saturated; retry shortly", retry_after=1)
         subjects = [device_id if s is None else s for s in batch.sensor_ids]
         hub_ids = [None if s is None else device_id for s in batch.sensor_ids]
@@ -229,6 +232,7 @@ class IngestWriter:
                     # silence; the futures already answered are left alone.
                     self._fail(group, Unavailable("Server is shutting down; retry", retry_after=1))
                     self.pending_readings -= sum(s.size for s in group)
+                    metrics.ingest_pending(self.pending_readings)  # once per commit
         finally:
             if conn is not None:
                 await self._give_back(conn)
@@ -294,8 +298,10 @@ class IngestWriter:
         rows = gather(group)
         for attempt in range(_ATTEMPTS):
             try:
+                started = time.perf_counter()
                 async with asyncio.timeout(self.commit_timeout):
                     duplicate_positions = await repository.write_group(conn, self.statement, rows)
+                metrics.ingest_commit(time.perf_counter() - started)
             except _RETRYABLE:
                 if attempt == _ATTEMPTS - 1:
                     raise

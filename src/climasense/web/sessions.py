@@ -23,6 +23,7 @@ from starlette.responses import Response
 
 from climasense.auth.principals import AdminPrincipal
 from climasense.errors import Forbidden, RateLimited, Unauthorized
+from climasense.observability import metrics
 from climasense.services import Services
 from climasense.web import session_repository as repository
 
@@ -88,6 +89,7 @@ async def sign_in(services: Services, request: Request, token: str) -> tuple[str
             f"dashboard-sign-in:{client}", services.settings.failed_auth_limit
         )
         if not decision.allowed:
+            metrics.rate_limited("dashboard_sign_in")
             raise RateLimited(
                 f"Too many sign-in attempts; retry in {decision.retry_after} s",
                 headers={"Retry-After": str(decision.retry_after)},

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from climasense.http.responses import dumps
+from climasense.observability import metrics
 from climasense.webhooks import repository
 from climasense.webhooks.sender import SIGNATURE_HEADER, WebhookSender, sign, standard_headers
 
@@ -69,6 +70,9 @@ async def _deliver(
         retry_in = backoff_seconds(
             attempt, settings.webhook_retry_base_seconds, settings.webhook_retry_max_seconds
         )
+    metrics.webhook_delivery(
+        "delivered" if result.delivered else "retry" if retry_in is not None else "failed"
+    )
     await repository.record_attempt(
         pool,
         delivery_id=row["delivery_id"],

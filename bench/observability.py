@@ -1,0 +1,198 @@
+"""Observability overhead: `python bench/observability.py` (about 1.5 minutes; local PostgreSQL).
+
+Two real servers on one fresh database, started the same way (uvicorn, one process, the
+CoalescingHttpToolsProtocol, gc frozen): **on** — the production app with /metrics in
+multiprocess mode (PROMETHEUS_MULTIPROC_DIR), JSON logs at level info, so one access entry per
+request, written to a file — and **off** — the same app built with `observe=False` (no request
+observer, no metrics) and logs at warning. wrk drives telemetry x10 (bench/ingest.lua, 1,000
+devices) against each in alternating phases (on, off, on, off, …) and the script prints the
+server CPU per request of each: the cost of metrics + access log is the difference.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import free_port
+from bench.ingest import PG_URL, SECONDS, server_cpu_seconds, wait_http, wrk
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+DEVICES = 1000
+
+
+def app_without_observability() -> object:
+    """uvicorn factory of the "off" server: the production app minus request observation."""
+    from climasense.api.app import create_app
+    from climasense.settings import Settings
+
+    return create_app(Settings.from_env(), freeze_gc=True, observe=False)
+
+
+def start(
+    env: dict[str, str], factory: str, port: int, extra: list[str], log: Path
+) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as output:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "--factory",
+                factory,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--no-server-header",
+                "--no-proxy-headers",
+                "--http",
+                "climasense.http.protocol:CoalescingHttpToolsProtocol",
+                *extra,
+            ],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parents[1],
+        )
+
+
+async def main() -> None:
+    from climasense.observability.logging import log_config
+
+    admin = await asyncpg.connect(PG_URL)
+    name = f"cs_bench_{secrets.token_hex(4)}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    await admin.execute(f"ALTER DATABASE {name} SET synchronous_commit = on")
+    db_url = PG_URL.rsplit("/", 1)[0] + "/" + name
+    workdir = Path(tempfile.mkdtemp(prefix="climasense-bench-obs-"))
+    secret = secrets.token_urlsafe(48)
+    base_env = {
+        **os.environ,
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+        "CLIMASENSE_DATABASE_URL": db_url,
+        "CLIMASENSE_SECRET_KEY": secret,
+        "CLIMASENSE_DATA_DIR": str(workdir),
+        "CLIMASENSE_LIMIT_TELEMETRY": "1000000000",
+        "CLIMASENSE_LIMIT_DEFAULT": "1000000000",
+        "CLIMASENSE_FAILED_AUTH_LIMIT": "1000000000",
+        "CLIMASENSE_RUN_WORKER": "0",
+    }
+    base_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    metrics_dir = workdir / "metrics"
+    metrics_dir.mkdir()
+    config = workdir / "log.json"
+    config.write_text(json.dumps(log_config("json", "info")))
+    on_env = {
+        **base_env,
+        "CLIMASENSE_LOG_FORMAT": "json",
+        "CLIMASENSE_LOG_LEVEL": "info",
+        "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
+    }
+    off_env = {**base_env, "CLIMASENSE_LOG_LEVEL": "warning"}
+    on_port, off_port = free_port(), free_port()
+    # The "off" server starts first and migrates; then "on".
+    off = start(
+        off_env,
+        "bench.observability:app_without_observability",
+        off_port,
+        ["--log-level", "warning"],
+        workdir / "off.log",
+    )
+    servers = [off]
+    try:
+        await wait_http(f"http://127.0.0.1:{off_port}/healthz", off)
+        on = start(
+            on_env,
+            "climasense.app:app_from_env",
+            on_port,
+            ["--log-config", str(config)],
+            workdir / "on.log",
+        )
+        servers.append(on)
+        await wait_http(f"http://127.0.0.1:{on_port}/healthz", on)
+        from climasense.auth.keys import KeyHasher
+        from climasense.auth.service import create_admin_token
+        from climasense.db.pool import create_pool
+
+        pool = await create_pool(db_url, min_size=1, max_size=1)
+        token = await create_admin_token(pool, KeyHasher(secret), "bench")
+        await pool.close()
+        async with httpx.AsyncClient(
+            base_url=f"http://127.0.0.1:{off_port}", timeout=120
+        ) as client:
+            response = await client.post(
+                "/admin/v1/devices",
+                json={"kind": "standalone", "model": "CS-100", "batch": "bench", "count": DEVICES},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            response.raise_for_status()
+            devices = response.json()["devices"]
+        keys_file = workdir / "keys.txt"
+        keys_file.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
+        now = int(time.time())
+        results: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
+        phase = 0
+        for _ in range(ROUNDS):
+            for label, server, port in (("on", on, on_port), ("off", off, off_port)):
+                t0 = now - 85 * 86400 + phase * 86400  # a day apart: no reading repeats
+                phase += 1
+                before = server_cpu_seconds(server.pid)
+                run = wrk(
+                    f"http://127.0.0.1:{port}", "telemetry", READINGS=10, T0=t0, KEYS_FILE=keys_file
+                )
+                cpu = server_cpu_seconds(server.pid) - before
+                requests = run["rps"] * SECONDS
+                results[label].append((cpu * 1e6 / requests, run["rps"]))
+                print(
+                    f"{label:3} {run['rps']:6.0f} req/s, {cpu * 1e6 / requests:5.0f} µs CPU/request "
+                    f"(p99 {run['p99_ms']:.1f} ms, {run['non2xx'] or 'all 2xx'})",
+                    flush=True,
+                )
+        access_lines = (workdir / "on.log").read_bytes().count(b"\n")
+        async with httpx.AsyncClient() as client:
+            scrape = (await client.get(f"http://127.0.0.1:{on_port}/metrics")).text
+        counted = sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in scrape.splitlines()
+            if line.startswith('climasense_http_requests_total{method="POST",route="/v1/telemetry"')
+        )
+        on_cpu = sorted(c for c, _ in results["on"])[len(results["on"]) // 2]
+        off_cpu = sorted(c for c, _ in results["off"])[len(results["off"]) // 2]
+        # Each "on" phase against the "off" phase right after it: the machine's load drifts.
+        pairs = sorted(
+            100 * (on_c - off_c) / off_c
+            for (on_c, _), (off_c, _) in zip(results["on"], results["off"], strict=True)
+        )
+        print(f"paired differences: {', '.join(f'{d:+.1f} %' for d in pairs)}")
+        print(
+            f"\n== telemetry x10, server CPU per request (median of {ROUNDS} phases each): "
+            f"metrics + access log on {on_cpu:.0f} µs, off {off_cpu:.0f} µs: "
+            f"{100 * (on_cpu - off_cpu) / off_cpu:+.1f} %  "
+            f"({access_lines} log lines and {counted:.0f} counted telemetry requests on the 'on' server)"
+        )
+    finally:
+        for server in servers:
+            server.terminate()
+            try:
+                server.wait(20)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        await admin.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,1 @@
+"""Metrics, logs and request tracing (CONTRACT §10)."""
