@@ -62,7 +62,7 @@ async def test_each_operator_action_leaves_one_entry_naming_its_actor(
     ).status_code == 204
     hook = await client.post(
         "/admin/v1/webhooks",
-        json={"url": "https://user:pw@hooks.example/x?key=abc", "secret": "s" * 20},
+        json={"url": "https://hooks.example/x?key=abc", "secret": "s" * 20},
         headers=auth,
     )
     assert hook.status_code == 201, hook.text
