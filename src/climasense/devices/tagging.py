@@ -44,7 +44,8 @@ async def update_device(
             details["label"] = label
         if batch is not None:
             details["batch"] = batch
-        await record_audit(conn, operator, "device.update", "device", device_id, details)
+        if details:  # a PATCH naming no field changes nothing: no entry
+            await record_audit(conn, operator, "device.update", "device", device_id, details)
 
 
 async def retag(

@@ -192,7 +192,8 @@ async def cancel_job(pool: asyncpg.Pool, job_id: UUID, *, operator: Actor) -> di
         if row is None:
             raise NotFound("Job not found")
         await repository.cancel(conn, job_id)
-        await record_audit(conn, operator, "job.cancel", "job", job_id, {"kind": row["kind"]})
+        if not row["cancelled"]:  # cancelling a cancelled job again is a no-op: no entry
+            await record_audit(conn, operator, "job.cancel", "job", job_id, {"kind": row["kind"]})
         row = await repository.get_job(conn, job_id)
         counts = await repository.counts(conn, job_id)
     return _view(row, counts)

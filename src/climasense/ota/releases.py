@@ -139,20 +139,20 @@ async def widen(
                 ],
             )
         before = row["percentage"]
-        if percentage != before:
+        if percentage != before:  # the same percentage again is a no-op: no entry
             row = await repository.set_percentage(conn, release_id, percentage)
-        await record_audit(
-            conn,
-            operator,
-            "release.update",
-            "release",
-            release_id,
-            {
-                "model": row["model"],
-                "version": row["version"],
-                "percentage": {"from": before, "to": percentage},
-            },
-        )
+            await record_audit(
+                conn,
+                operator,
+                "release.update",
+                "release",
+                release_id,
+                {
+                    "model": row["model"],
+                    "version": row["version"],
+                    "percentage": {"from": before, "to": percentage},
+                },
+            )
     return await document(pool, settings, row)
 
 

@@ -109,6 +109,8 @@ async def test_each_fleet_operation_leaves_one_entry(server: LiveServer, token: 
     }
     response = await client.post(f"/admin/v1/jobs/{job_id}/cancel", headers=auth)
     assert response.status_code == 200, response.text
+    again = await client.post(f"/admin/v1/jobs/{job_id}/cancel", headers=auth)
+    assert again.status_code == 200, again.text  # a no-op: still one entry
     entry = await _only(server, token, me["token_id"], "job.cancel", job_id)
     assert entry["actor"] == actor
     assert entry["target_type"] == "job"
@@ -126,6 +128,10 @@ async def test_each_fleet_operation_leaves_one_entry(server: LiveServer, token: 
         f"/admin/v1/releases/{release_id}", json={"percentage": 50}, headers=auth
     )
     assert response.status_code == 200, response.text
+    same = await client.patch(
+        f"/admin/v1/releases/{release_id}", json={"percentage": 50}, headers=auth
+    )
+    assert same.status_code == 200, same.text  # a no-op: still one entry
     entry = await _only(server, token, me["token_id"], "release.update", release_id)
     assert entry["actor"] == actor
     assert entry["target_type"] == "release"
