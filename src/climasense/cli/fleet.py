@@ -1,18 +1,23 @@
 """`climasense devices update|tag`, `climasense jobs …`, `climasense telemetry export`: fleet
-operations (CONTRACT §11) with the operator API's rules, straight against the database."""
+operations (CONTRACT §11). With `--url`/`--token` (or CLIMASENSE_URL/CLIMASENSE_TOKEN) each goes
+through the operator API (no database, no server secret; audited under the token); without, it
+runs against the database with the operator API's rules (audited as `local cli`)."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 import click
 import orjson
 from pydantic import ValidationError
 
+from climasense.audit import LOCAL_CLI
 from climasense.cli.errors import run_with_pool
 from climasense.cli.output import emit_json
+from climasense.cli.remote import OperatorClient, remote_of
 from climasense.devices import service as devices_service
 from climasense.devices import tagging
 from climasense.devices.schemas import DeviceDetail
@@ -67,12 +72,24 @@ def _selector(options: dict[str, Any]) -> Selector:
 
 
 def _job_line(job: dict[str, Any]) -> str:
-    counts = " ".join(f"{k}={v}" for k, v in job["counts"].items())
+    counts = " ".join(f"{k}={v}" for k, v in (job.get("counts") or {}).items())
     return f"{job['job_id']}\t{job['kind']}\t{job['state']}\t{job['target_count']}\t{counts}"
 
 
 def _job_json(job: dict[str, Any]) -> dict[str, Any]:
     return Job.model_validate(job).model_dump(mode="json")
+
+
+def _segment(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _print_remote_job(job: dict[str, Any], as_json: bool) -> None:
+    """A job as the operator API answered it (already JSON)."""
+    if as_json:
+        emit_json(job)
+    else:
+        click.echo(_job_line(job))
 
 
 def _print_job(job: dict[str, Any], as_json: bool) -> None:
@@ -100,6 +117,18 @@ def update_device(
     as_json: bool,
 ) -> None:
     """Change a device's tags, label and/or batch (a bad tag changes nothing)."""
+    remote = remote_of()
+    if remote is not None:
+        body: dict[str, Any] = {}
+        if clear_tags or tags:
+            body["tags"] = [] if clear_tags else list(tags)
+        if clear_label or label is not None:
+            body["label"] = label
+        if batch is not None:
+            body["batch"] = batch
+        with OperatorClient(remote, as_json=as_json) as api:
+            _print_device(api.call("PATCH", f"/devices/{device_id}", json=body), as_json)
+        return
 
     async def run(pool: Any) -> dict[str, Any]:
         device = uuid_or_404(device_id, "Device")
@@ -110,11 +139,15 @@ def update_device(
             label=label,
             set_label=clear_label or label is not None,
             batch=batch,
+            operator=LOCAL_CLI,
         )
         return await devices_service.device_detail(pool, device)
 
     detail = run_with_pool(run, as_json=as_json)
-    view = DeviceDetail.model_validate(detail).model_dump(mode="json")
+    _print_device(DeviceDetail.model_validate(detail).model_dump(mode="json"), as_json)
+
+
+def _print_device(view: dict[str, Any], as_json: bool) -> None:
     if as_json:
         emit_json(view)
     else:
@@ -133,10 +166,18 @@ def tag_devices(
 ) -> None:
     """Add/remove tags on every device a selector matches."""
     selector = _selector(options)
-    matched = run_with_pool(
-        lambda pool: tagging.retag(pool, selector, add=list(add), remove=list(remove)),
-        as_json=as_json,
-    )
+    remote = remote_of()
+    if remote is not None:
+        body = {"selector": selector.stored(), "add": list(add), "remove": list(remove)}
+        with OperatorClient(remote, as_json=as_json) as api:
+            matched = api.call("POST", "/devices/tags", json=body)["matched"]
+    else:
+        matched = run_with_pool(
+            lambda pool: tagging.retag(
+                pool, selector, add=list(add), remove=list(remove), operator=LOCAL_CLI
+            ),
+            as_json=as_json,
+        )
     if as_json:
         emit_json({"matched": matched})
     else:
@@ -170,6 +211,20 @@ def create_job(
 ) -> None:
     """Create a job (its target set is fixed now)."""
     selector = _selector(options)
+    remote = remote_of()
+    if remote is not None:
+        body: dict[str, Any] = {"selector": selector.stored()}
+        if command_type is not None:
+            command: dict[str, Any] = {"type": command_type, "ttl_seconds": ttl_seconds}
+            parsed = _json_object(payload, "--payload")
+            if parsed is not None:
+                command["payload"] = parsed
+            body["command"] = command
+        if settings_patch is not None:
+            body["settings"] = _json_object(settings_patch, "--settings")
+        with OperatorClient(remote, as_json=as_json) as api:
+            _print_remote_job(api.call("POST", "/jobs", json=body), as_json)
+        return
     job = run_with_pool(
         lambda pool: jobs_service.create_job(
             pool,
@@ -178,6 +233,7 @@ def create_job(
             payload=_json_object(payload, "--payload"),
             ttl_seconds=ttl_seconds,
             settings_patch=_json_object(settings_patch, "--settings"),
+            operator=LOCAL_CLI,
         ),
         as_json=as_json,
     )
@@ -189,6 +245,11 @@ def create_job(
 @click.option("--json", "as_json", is_flag=True)
 def show_job(job_id: str, as_json: bool) -> None:
     """A job and its progress counts."""
+    remote = remote_of()
+    if remote is not None:
+        with OperatorClient(remote, as_json=as_json) as api:
+            _print_remote_job(api.call("GET", f"/jobs/{_segment(job_id)}"), as_json)
+        return
     job = run_with_pool(
         lambda pool: jobs_service.get_job(pool, uuid_or_404(job_id, "Job")), as_json=as_json
     )
@@ -200,6 +261,16 @@ def show_job(job_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def list_jobs(limit: int, as_json: bool) -> None:
     """Jobs, newest first."""
+    remote = remote_of()
+    if remote is not None:
+        with OperatorClient(remote, as_json=as_json) as api:
+            page = api.call("GET", "/jobs", params={"limit": limit})
+        if as_json:
+            emit_json(page)
+        else:
+            for listed in page["jobs"]:
+                click.echo(_job_line(listed))
+        return
     found, next_cursor = run_with_pool(
         lambda pool: jobs_service.list_jobs(pool, cursor=None, limit=limit), as_json=as_json
     )
@@ -215,8 +286,14 @@ def list_jobs(limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def cancel_job(job_id: str, as_json: bool) -> None:
     """Cancel every command of the job not yet answered."""
+    remote = remote_of()
+    if remote is not None:
+        with OperatorClient(remote, as_json=as_json) as api:
+            _print_remote_job(api.call("POST", f"/jobs/{_segment(job_id)}/cancel"), as_json)
+        return
     job = run_with_pool(
-        lambda pool: jobs_service.cancel_job(pool, uuid_or_404(job_id, "Job")), as_json=as_json
+        lambda pool: jobs_service.cancel_job(pool, uuid_or_404(job_id, "Job"), operator=LOCAL_CLI),
+        as_json=as_json,
     )
     _print_job(job, as_json)
 
@@ -232,7 +309,14 @@ def telemetry_group() -> None:
 @click.option("--sensor-type")
 @click.option("--batch")
 @click.option("--tag", "tags", multiple=True, help="Devices with every tag given (repeatable).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="File.")
+@click.option(
+    "--out",
+    "--output",
+    "-o",
+    "output",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Write the CSV to this file instead of stdout.",
+)
 def export_telemetry(
     from_: str | None,
     to: str | None,
@@ -242,7 +326,23 @@ def export_telemetry(
     output: str | None,
 ) -> None:
     """The fleet's readings as CSV (device_id,serial_number,sensor_id,sensor_type,timestamp,
-    value), streamed to stdout or --output."""
+    value), streamed to stdout or --out (never held whole in memory)."""
+    remote = remote_of()
+    if remote is not None:
+        params = {
+            "from": from_,
+            "to": to,
+            "sensor_type": sensor_type,
+            "batch": batch,
+            "tag": list(tags) or None,
+        }
+        with OperatorClient(remote, as_json=False) as api:
+            if output is None:
+                api.download("/telemetry/export", sys.stdout.buffer, params=params)
+            else:
+                with open(output, "wb") as sink:
+                    api.download("/telemetry/export", sink, params=params)
+        return
 
     async def run(pool: Any) -> None:
         response = export.fleet_csv(

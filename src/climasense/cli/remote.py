@@ -16,7 +16,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import click
 import httpx
@@ -86,6 +86,28 @@ class OperatorClient:
         if not response.is_success:
             self.refused(response.status_code, body)
         return body
+
+    def download(
+        self, path: str, sink: BinaryIO, *, params: Mapping[str, Any] | None = None
+    ) -> None:
+        """Stream a response body (e.g. a CSV export) into `sink` chunk by chunk, never
+        holding it whole; on a refusal print the error body and exit 1."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        try:
+            with self._client.stream("GET", "/admin/v1" + path, params=query) as response:
+                if not response.is_success:
+                    response.read()
+                    try:
+                        body = response.json()
+                    except ValueError:
+                        body = {"error": "bad_response", "message": response.text[:500]}
+                    self.refused(response.status_code, body)
+                for chunk in response.iter_bytes():
+                    sink.write(chunk)
+        except httpx.HTTPError as exc:
+            click.echo(f"climasense: cannot reach {self._client.base_url} ({exc})", err=True)
+            sys.exit(2)
+        sink.flush()
 
     def refused(self, status: int, body: Any) -> NoReturn:
         if self.as_json:

@@ -98,14 +98,20 @@ async def list_devices(
 
 
 @router.post("/devices/tags", response_model=BulkTagResponse)
-async def bulk_tag(body: BulkTagRequest, services: ServicesDep) -> BulkTagResponse:
+async def bulk_tag(
+    body: BulkTagRequest, services: ServicesDep, operator: AdminDep
+) -> BulkTagResponse:
     """Add and remove tags on every device a selector matches (an empty selector is refused)."""
-    matched = await tagging.retag(services.pool, body.selector, add=body.add, remove=body.remove)
+    matched = await tagging.retag(
+        services.pool, body.selector, add=body.add, remove=body.remove, operator=operator
+    )
     return BulkTagResponse(matched=matched)
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceDetail)
-async def update_device(device_id: str, body: DeviceUpdate, services: ServicesDep) -> DeviceDetail:
+async def update_device(
+    device_id: str, body: DeviceUpdate, services: ServicesDep, operator: AdminDep
+) -> DeviceDetail:
     """Change a device's tags (the whole set), label (`null` clears it) and/or batch."""
     device_uuid = uuid_or_404(device_id, "Device")
     await tagging.update_device(
@@ -115,6 +121,7 @@ async def update_device(device_id: str, body: DeviceUpdate, services: ServicesDe
         label=body.label,
         set_label="label" in body.model_fields_set,
         batch=body.batch,
+        operator=operator,
     )
     return DeviceDetail.model_validate(await service.device_detail(services.pool, device_uuid))
 

@@ -7,6 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense.audit import Actor, record_audit
 from climasense.auth import repository as credentials
 from climasense.devices import repository, selectors
 from climasense.devices.selectors import Selector
@@ -21,6 +22,7 @@ async def update_device(
     label: str | None,
     set_label: bool,
     batch: str | None,
+    operator: Actor,
 ) -> None:
     """Set the given fields (all validated first: a bad tag changes nothing)."""
     if tags is not None:
@@ -35,11 +37,24 @@ async def update_device(
             # Every process drops its cached principal (which carries the batch) within the
             # revocation feed's 5 s: the device's next request is authenticated afresh.
             await credentials.record_credential_event(conn, changed["key_hash"])
-        # audit: device.update
+        details: dict[str, Any] = {}
+        if tags is not None:
+            details["tags"] = tags
+        if set_label:
+            details["label"] = label
+        if batch is not None:
+            details["batch"] = batch
+        if details:  # a PATCH naming no field changes nothing: no entry
+            await record_audit(conn, operator, "device.update", "device", device_id, details)
 
 
 async def retag(
-    pool: asyncpg.Pool, selector: Selector, *, add: list[str], remove: list[str]
+    pool: asyncpg.Pool,
+    selector: Selector,
+    *,
+    add: list[str],
+    remove: list[str],
+    operator: Actor,
 ) -> int:
     """Add/remove tags on every device the selector matches, in one statement."""
     add = selectors.check_tags(add, "add")
@@ -63,5 +78,12 @@ async def retag(
                 f"A device would have more than {selectors.MAX_TAGS} tags; nothing was changed",
                 details=[{"field": "add", "message": f"at most {selectors.MAX_TAGS} tags"}],
             ) from None
-        # audit: device.tag (bulk: selector, add, remove, matched)
+        await record_audit(
+            conn,
+            operator,
+            "device.tag",
+            "device",
+            None,
+            {"selector": selector.stored(), "add": add, "remove": remove, "matched": matched},
+        )
     return matched

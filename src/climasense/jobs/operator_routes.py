@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from climasense.http.operator_deps import ServicesDep
+from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.jobs import service
@@ -16,7 +16,7 @@ router = APIRouter(tags=["jobs"], route_class=JSONRoute)
 
 
 @router.post("/jobs", status_code=201, response_model=JobCreated)
-async def create_job(body: JobRequest, services: ServicesDep) -> JobCreated:
+async def create_job(body: JobRequest, services: ServicesDep, operator: AdminDep) -> JobCreated:
     """Send a command or a settings change to every device a selector matches now (the target
     set is fixed here). An empty selector, a bad settings patch or `factory_reset` → 422 and
     nothing changes."""
@@ -27,6 +27,7 @@ async def create_job(body: JobRequest, services: ServicesDep) -> JobCreated:
         payload=body.command.payload if body.command else None,
         ttl_seconds=body.command.ttl_seconds if body.command else 86_400,
         settings_patch=body.settings,
+        operator=operator,
     )
     return JobCreated.model_validate(job)
 
@@ -49,6 +50,7 @@ async def get_job(job_id: str, services: ServicesDep) -> Job:
 
 
 @router.post("/jobs/{job_id}/cancel", response_model=Job)
-async def cancel_job(job_id: str, services: ServicesDep) -> Job:
+async def cancel_job(job_id: str, services: ServicesDep, operator: AdminDep) -> Job:
     """Cancel every command of the job not yet acked or failed."""
-    return Job.model_validate(await service.cancel_job(services.pool, uuid_or_404(job_id, "Job")))
+    job = await service.cancel_job(services.pool, uuid_or_404(job_id, "Job"), operator=operator)
+    return Job.model_validate(job)

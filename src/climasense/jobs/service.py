@@ -21,6 +21,7 @@ from uuid import UUID, uuid4
 import asyncpg
 import orjson
 
+from climasense.audit import Actor, record_audit
 from climasense.commands.service import COMMAND_TYPES, PAYLOAD_LIMIT
 from climasense.device_settings import document
 from climasense.device_settings.service import BUILTIN_DEFAULTS
@@ -108,6 +109,7 @@ async def create_job(
     payload: dict[str, Any] | None,
     ttl_seconds: int,
     settings_patch: Any,
+    operator: Actor,
 ) -> dict[str, Any]:
     """Validate everything, then create the job and all its commands in one transaction."""
     selectors.require(selector)
@@ -160,7 +162,16 @@ async def create_job(
                 ttl_seconds=ttl_seconds,
             )
         await repository.set_target_count(conn, job_id, count)
-        # audit: job.create
+        details: dict[str, Any] = {
+            "kind": kind,
+            "selector": selector.stored(),
+            "target_count": count,
+        }
+        if patch is None:
+            details["command_type"] = sent_type
+        else:
+            details["settings"] = patch
+        await record_audit(conn, operator, "job.create", "job", job_id, details)
         row = await repository.get_job(conn, job_id)
         counts = await repository.counts(conn, job_id)
     return _view(row, counts)
@@ -174,14 +185,15 @@ async def get_job(pool: asyncpg.Pool, job_id: UUID) -> dict[str, Any]:
         return _view(row, await repository.counts(conn, job_id))
 
 
-async def cancel_job(pool: asyncpg.Pool, job_id: UUID) -> dict[str, Any]:
+async def cancel_job(pool: asyncpg.Pool, job_id: UUID, *, operator: Actor) -> dict[str, Any]:
     """Cancel every command of the job not yet acked/failed; again on a cancelled job: no-op."""
     async with pool.acquire() as conn, conn.transaction():
         row = await repository.get_job(conn, job_id, for_update=True)
         if row is None:
             raise NotFound("Job not found")
         await repository.cancel(conn, job_id)
-        # audit: job.cancel
+        if not row["cancelled"]:  # cancelling a cancelled job again is a no-op: no entry
+            await record_audit(conn, operator, "job.cancel", "job", job_id, {"kind": row["kind"]})
         row = await repository.get_job(conn, job_id)
         counts = await repository.counts(conn, job_id)
     return _view(row, counts)

@@ -188,12 +188,15 @@ async def get_release(release_id: str, services: ServicesDep) -> Release:
 
 
 @router.patch("/releases/{release_id}", response_model=Release)
-async def update_release(release_id: str, body: ReleaseUpdate, services: ServicesDep) -> Release:
+async def update_release(
+    release_id: str, body: ReleaseUpdate, services: ServicesDep, operator: AdminDep
+) -> Release:
     """Widen a release to a higher percentage (a lower one → 422: it never narrows)."""
     document = await releases.widen(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
         percentage=body.percentage,
+        operator=operator,
     )
     return Release.model_validate(document)

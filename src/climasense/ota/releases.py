@@ -121,7 +121,12 @@ async def create(
 
 
 async def widen(
-    pool: asyncpg.Pool, settings: Settings, release_id: UUID, *, percentage: int
+    pool: asyncpg.Pool,
+    settings: Settings,
+    release_id: UUID,
+    *,
+    percentage: int,
+    operator: Actor,
 ) -> dict[str, Any]:
     """Raise the release's percentage: the devices already offered it keep it (their buckets
     stay below) and more are added. Lowering it → 422: devices may already be updating."""
@@ -134,9 +139,21 @@ async def widen(
                     {"field": "percentage", "message": f"must be at least {row['percentage']}"}
                 ],
             )
-        if percentage != row["percentage"]:
+        before = row["percentage"]
+        if percentage != before:  # the same percentage again is a no-op: no entry
             row = await repository.set_percentage(conn, release_id, percentage)
-        # audit: release.update
+            await record_audit(
+                conn,
+                operator,
+                "release.update",
+                "release",
+                release_id,
+                {
+                    "model": row["model"],
+                    "version": row["version"],
+                    "percentage": {"from": before, "to": percentage},
+                },
+            )
     return await document(pool, settings, row)
 
 

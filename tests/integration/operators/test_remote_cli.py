@@ -7,6 +7,8 @@ import asyncio
 import json
 import os
 import subprocess
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,7 @@ import pytest
 
 from tests.support.factories import admin_token
 from tests.support.processes import base_env, run_cli
+from tests.support.readings import store_readings
 from tests.support.server import LiveServer
 
 # Real CLI processes (a few seconds each to start under load).
@@ -144,3 +147,77 @@ async def test_remote_cli_refusals_and_unreachable_server(server: LiveServer) ->
     no_url.env.pop("CLIMASENSE_URL")
     usage = await no_url.run("tokens", "list", code=2)
     assert "--url" in usage.stderr
+
+
+async def test_remote_cli_fleet_commands(server: LiveServer, tmp_path: Path) -> None:
+    operator = await admin_token(server.services, "cli-fleet", "operator")
+    op = Remote(server, operator)
+    batch = "rf" + uuid.uuid4().hex[:8]
+    created = await op.json("devices", "provision", "--kind", "standalone", "--model", "RC-2",
+                            "--batch", batch, "--count", "3")  # fmt: skip
+    ids = [d["device_id"] for d in created["devices"]]
+
+    updated = await op.json("devices", "update", ids[0], "--tag", "sea", "--tag", "canary",
+                            "--label", "Boat One")  # fmt: skip
+    assert updated["tags"] == ["canary", "sea"]
+    assert updated["label"] == "Boat One"
+    plain = await op.run("devices", "update", ids[0], "--clear-label")
+    assert plain.stdout.startswith(ids[0])
+    bad = await op.json("devices", "update", ids[0], "--tag", "Bad Tag", code=1)
+    assert bad["error"] == "validation_error"
+
+    tagged = await op.json("devices", "tag", "--batch", batch, "--add", "north")
+    assert tagged == {"matched": 3}
+    assert (await op.run("devices", "tag", "--tag-all", "canary", "--remove", "sea")).stdout == (
+        "matched 1\n"
+    )
+
+    job = await op.json("jobs", "create", "--batch", batch, "--command", "reboot")
+    assert job["target_count"] == 3
+    shown = await op.json("jobs", "show", job["job_id"])
+    assert shown["counts"]["queued"] == 3
+    assert job["job_id"] in {j["job_id"] for j in (await op.json("jobs", "list"))["jobs"]}
+    cancelled = await op.json("jobs", "cancel", job["job_id"])
+    assert cancelled["state"] == "cancelled"
+    settings_job = await op.json("jobs", "create", "--device", ids[1], "--settings",
+                                 '{"reporting_interval_seconds": 900}')  # fmt: skip
+    assert settings_job["kind"] == "settings"
+    refused = await op.run("jobs", "create", "--batch", batch, "--settings",
+                           '{"reporting_interval_seconds": -5}', code=1)  # fmt: skip
+    assert "HTTP 422" in refused.stderr
+    missing = await op.json("jobs", "show", str(uuid.uuid4()), code=1)
+    assert missing["error"] == "not_found"
+
+    base = datetime(2026, 1, 1, tzinfo=UTC)
+    await store_readings(
+        server.services.pool,
+        ids[0],
+        [("temperature", base + timedelta(seconds=i), 20.0 + i) for i in range(30)],
+    )
+    exported = await op.run("telemetry", "export", "--batch", batch, "--tag", "north")
+    lines = exported.stdout.splitlines()
+    assert lines[0] == "device_id,serial_number,sensor_id,sensor_type,timestamp,value"
+    assert len(lines) == 31
+    assert all(line.startswith(ids[0]) for line in lines[1:])
+    out = tmp_path / "t.csv"
+    await op.run("telemetry", "export", "--batch", batch, "--sensor-type", "temperature",
+                 "--out", str(out))  # fmt: skip
+    assert out.read_text().splitlines() == lines
+    bad_time = await op.run("telemetry", "export", "--from", "yesterday", code=1)
+    assert "HTTP 422" in bad_time.stderr
+
+    audit = await Remote(server, await admin_token(server.services, "cli-aud", "admin")).json(
+        "audit", "list", "--limit", "100"
+    )
+    mine = [e["action"] for e in audit["entries"] if e["actor"]["name"] == "cli-fleet"]
+    assert sorted(set(mine)) == [
+        "device.provision", "device.tag", "device.update", "job.cancel", "job.create",
+    ]  # fmt: skip
+    assert mine.count("device.update") == 2
+    assert mine.count("job.create") == 2
+
+    # A viewer reads but is refused fleet changes.
+    viewer = Remote(server, await admin_token(server.services, "cli-fleet-ro", "viewer"))
+    assert (await viewer.json("jobs", "show", job["job_id"]))["job_id"] == job["job_id"]
+    forbidden = await viewer.json("devices", "tag", "--batch", batch, "--add", "x", code=1)
+    assert forbidden["error"] == "forbidden"

@@ -46,6 +46,15 @@ async def test_every_write_route_is_refused_to_a_viewer_and_allowed_by_role(
     writes = [(m, p) for m, p in routes if m not in READS]
     assert len(writes) >= 15  # the table really was read (devices, commands, firmware, …)
     assert ("POST", "/admin/v1/tokens") in writes
+    # The fleet operations' writes (CONTRACT §11) are in the matrix too.
+    generic = {(m, re.sub(r"[0-9a-f]{8}-[0-9a-f-]{27}", "{id}", p)) for m, p in writes}
+    assert {
+        ("POST", "/admin/v1/jobs"),
+        ("POST", "/admin/v1/jobs/{id}/cancel"),
+        ("POST", "/admin/v1/devices/tags"),
+        ("PATCH", "/admin/v1/devices/{id}"),
+        ("PATCH", "/admin/v1/releases/{id}"),
+    } <= generic
     outcomes: dict[tuple[str, str, str], int] = {}
     for method, path in routes:
         for role, token in tokens.items():

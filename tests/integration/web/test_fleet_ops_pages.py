@@ -48,6 +48,20 @@ async def test_tags_filter_bulk_job_and_csv(server: LiveServer, token: str) -> N
         job_page = await client.get(created.headers["location"])
         assert job_page.status_code == 200
         assert 'data-field="job-queued">3<' in job_page.text
+        # The dashboard's changes are audited under the signed-in operator's token.
+        me = (await server.client.get("/admin/v1/whoami", headers=bearer(token))).json()
+        job_id = created.headers["location"].removeprefix("/jobs/").split("?")[0]
+        for action, target in (
+            ("device.update", devices[0]["device_id"]),
+            ("job.create", job_id),
+        ):
+            audit = await server.client.get(
+                "/admin/v1/audit",
+                params={"action": action, "target_id": target},
+                headers=bearer(token),
+            )
+            [entry] = audit.json()["entries"]
+            assert entry["actor"]["token_id"] == me["token_id"]
         # The unfiltered fleet page offers no bulk form (never the whole fleet).
         assert 'action="/ui/bulk"' not in (await client.get("/")).text
         download = await client.get("/ui/export/devices.csv", params={"batch": batch})
