@@ -7,11 +7,8 @@ and every body must match its documented schema (`response_schema_conformance`);
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +17,13 @@ import pytest
 from climasense.settings import RateLimit
 from tests.conftest import make_settings
 from tests.hardening.fleet import Fleet, build_fleet, unlimited
+from tests.hardening.schemathesis_cli import run_schemathesis
 from tests.support.factories import admin_token, bearer
 from tests.support.server import LiveServer, live_server
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 MAX_EXAMPLES = 15  # per operation and phase: ~1,500 requests, ~40 s on a busy 2-core machine
-RUN_TIMEOUT = 240
 CHECKS = "status_code_conformance,response_schema_conformance,not_a_server_error"
 
 
@@ -81,27 +77,6 @@ def config_text(token: str, ids: dict[str, str]) -> str:
     )
 
 
-async def run_schemathesis(url: str, config: Path, reports: Path) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color"),
-        *("run", f"{url}/openapi.json", "--url", url, "--workers", "1"),
-        *("--include-path-regex", "^/admin/v1/", "--checks", CHECKS),
-        *("--report", "json", "--report-dir", str(reports)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=config.parent,  # its `.schemathesis/` cache goes there, not into the repository
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return process.returncode, output.decode(errors="replace")
-
-
 async def test_operator_api_answers_as_its_openapi_document_says(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -120,7 +95,13 @@ async def test_operator_api_answers_as_its_openapi_document_says(
         config = tmp_path / "schemathesis.toml"
         config.write_text(config_text(token, ids))
         reports = tmp_path / "reports"
-        code, output = await run_schemathesis(server.url, config, reports)
+        code, output = await run_schemathesis(
+            f"{server.url}/openapi.json",
+            server.url,
+            config,
+            reports,
+            ("--include-path-regex", "^/admin/v1/", "--checks", CHECKS),
+        )
     # Generated URLs can be very long: each output line is cut, the failure stays readable.
     assert code == 0, "\n".join(line[:400] for line in output.splitlines()[-300:])
     report: dict[str, Any] = json.loads(next(reports.glob("*.json")).read_text())

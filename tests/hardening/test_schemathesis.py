@@ -11,11 +11,8 @@ such allowance is listed in `ALLOWANCES` with its reason, and in docs/reliabilit
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +23,14 @@ from climasense.api.device_routes import device_routes
 from climasense.settings import RateLimit
 from tests.conftest import make_settings
 from tests.hardening.fleet import build_fleet, unlimited
+from tests.hardening.schemathesis_cli import ROOT, run_schemathesis
 from tests.support.factories import admin_token
 from tests.support.server import live_server
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "src" / "climasense" / "contract" / "openapi.yaml"
 MAX_EXAMPLES = 200  # per operation and phase: ~1,600 requests, ~15 s (600: ~4,800, 45 s)
-RUN_TIMEOUT = 240
 
 # schemathesis' defaults for the two checks that judge whether input was rightly accepted.
 ACCEPTED = ["2xx", "3xx", "401", "403", "404", "409", "429", "5xx"]
@@ -130,26 +126,6 @@ def config_text(device_key: str, hub_key: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-async def run_schemathesis(url: str, config: Path, reports: Path) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *(sys.executable, "-m", "schemathesis.cli", "--config-file", str(config), "--no-color"),
-        *("run", str(CONTRACT), "--url", url, "--workers", "1"),
-        *("--report", "json", "--report-dir", str(reports)),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-        cwd=config.parent,  # its `.schemathesis/` cache goes there, not into the repository
-        env={**os.environ, "PYTHONPATH": str(ROOT)},  # for `hooks = "tests.hardening…"`
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT)
-    except TimeoutError:
-        process.kill()
-        await process.wait()
-        raise
-    assert process.returncode is not None
-    return process.returncode, output.decode(errors="replace")
-
-
 async def test_generated_requests_meet_the_contract(
     database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -165,7 +141,7 @@ async def test_generated_requests_meet_the_contract(
         config = tmp_path / "schemathesis.toml"
         config.write_text(config_text(fleet.device_key, fleet.hub_key))
         reports = tmp_path / "reports"
-        code, output = await run_schemathesis(server.url, config, reports)
+        code, output = await run_schemathesis(str(CONTRACT), server.url, config, reports)
     assert code == 0, output[-20000:]
     report: dict[str, Any] = json.loads(next(reports.glob("*.json")).read_text())
     cases = report["test_cases"]

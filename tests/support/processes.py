@@ -34,6 +34,13 @@ def run_cli(
     )
 
 
+def create_token(env: dict[str, str], name: str, *options: str) -> str:
+    """`climasense admin create-token` as an operator bootstraps one; the printed token."""
+    done = run_cli("admin", "create-token", "--name", name, *options, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
 def base_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIMASENSE_")}
     env.update(extra)

@@ -14,7 +14,7 @@ import pytest
 from climasense.db.migrate import discover
 from tests.conftest import TEST_SECRET
 from tests.support import postgres
-from tests.support.processes import base_env, climasense_argv, serve_process
+from tests.support.processes import base_env, climasense_argv, create_token, serve_process
 
 pytestmark = pytest.mark.slow
 
@@ -63,14 +63,7 @@ def test_revocation_reaches_every_api_process_within_5_seconds(
         CLIMASENSE_DATA_DIR=str(tmp_path),
         CLIMASENSE_RUN_WORKER="0",
     )
-    token = subprocess.run(
-        climasense_argv("admin", "create-token", "--name", "revoker"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.strip()
+    token = create_token(env, "revoker")
     admin = {"Authorization": f"Bearer {token}"}
     with (
         serve_process(env, log_path=tmp_path / "a.log") as (url_a, _),

@@ -3,7 +3,6 @@ credential feed device keys use), and an operator token never works on /v1."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,7 +11,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.support.processes import base_env, climasense_argv, serve_process
+from tests.support.processes import base_env, create_token, serve_process
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +38,7 @@ def test_token_revocation_and_expiry_reach_every_process_within_5_seconds(
         CLIMASENSE_DATA_DIR=str(tmp_path),
         CLIMASENSE_RUN_WORKER="0",
     )
-    admin_token = subprocess.run(
-        climasense_argv("admin", "create-token", "--name", "root", "--role", "admin"),
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout.strip()
+    admin_token = create_token(env, "root", "--role", "admin")
     admin = {"Authorization": f"Bearer {admin_token}"}
     with (
         serve_process(env, log_path=tmp_path / "a.log") as (url_a, _),
