@@ -110,7 +110,17 @@ async def open_download(
     return Download(status, headers, reader)
 
 
-def parse_status_report(body: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """A device's `POST /v1/ota/status`, validated."""
+
+    version: str
+    status: str
+    progress_percent: int | None
+    error_message: str | None
+
+
+def parse_status_report(body: Any) -> StatusReport:
     if not isinstance(body, dict):
         raise ValidationFailed(
             "Body must be a JSON object", details=[{"field": "body", "message": "not an object"}]
@@ -140,12 +150,10 @@ def parse_status_report(body: Any) -> dict[str, Any]:
         )
     if problems:
         raise ValidationFailed("Invalid OTA status report", details=problems)
-    return {
-        "version": version,
-        "status": status,
-        "progress_percent": progress,
-        "error_message": message,
-    }
+    # Both checked above: a str that parses as a version, one of STATUSES.
+    return StatusReport(
+        version=str(version), status=str(status), progress_percent=progress, error_message=message
+    )
 
 
 async def record_status(
@@ -154,12 +162,19 @@ async def record_status(
     report = parse_status_report(body)
     async with pool.acquire() as conn, conn.transaction():
         recorded_at = await repository.record_status(
-            conn, device_id=device.device_id, model=device.model, batch=device.batch, **report
+            conn,
+            device_id=device.device_id,
+            model=device.model,
+            batch=device.batch,
+            version=report.version,
+            status=report.status,
+            progress_percent=report.progress_percent,
+            error_message=report.error_message,
         )
-        if report["status"] == "completed":
-            await repository.record_reported_version(conn, device.device_id, report["version"])
-        if report["status"] in repository.FINAL:
+        if report.status == "completed":
+            await repository.record_reported_version(conn, device.device_id, report.version)
+        if report.status in repository.FINAL:
             await releases.evaluate_for_device(
-                conn, settings, model=device.model, version=report["version"], batch=device.batch
+                conn, settings, model=device.model, version=report.version, batch=device.batch
             )
     return recorded_at
