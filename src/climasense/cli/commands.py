@@ -14,18 +14,25 @@ from climasense.cli.operator_commands import remote_call
 from climasense.cli.output import emit_json
 from climasense.cli.remote import remote_of
 from climasense.commands import service
-from climasense.commands.schemas import CommandView
+from climasense.commands.repository import Command
+from climasense.commands.schemas import CommandRequest, CommandView
 from climasense.ids import uuid_or_404
 
 
-def _as_json(command: dict[str, Any]) -> dict[str, Any]:
+def _as_json(command: Command) -> dict[str, Any]:
     return CommandView.model_validate(command).model_dump(mode="json")
 
 
 def _summary(command: dict[str, Any]) -> str:
+    """A command the remote API returned, on one line."""
     return (
         f"{command['command_id']}\t{command['type']}\t{command['status']}\t{command['created_at']}"
     )
+
+
+def _line(command: Command) -> str:
+    """A command read from the database, on one line."""
+    return f"{command.command_id}\t{command.type}\t{command.status}\t{command.created_at}"
 
 
 def _payload(raw: str | None) -> dict[str, Any] | None:
@@ -90,10 +97,14 @@ def send(
         lambda pool: service.send_command(
             pool,
             uuid_or_404(device_id, "Device"),
-            command_type=command_type,
-            payload=parsed,
-            ttl_seconds=ttl_seconds,
-            confirm=confirm,
+            CommandRequest.model_validate(
+                {
+                    "type": command_type,
+                    "payload": parsed,
+                    "ttl_seconds": ttl_seconds,
+                    "confirm": confirm,
+                }
+            ),
             operator=LOCAL_CLI,
         ),
         as_json=as_json,
@@ -101,7 +112,7 @@ def send(
     if as_json:
         emit_json(_as_json(command))
     else:
-        click.echo(_summary(command))
+        click.echo(_line(command))
 
 
 @commands.command("list")
@@ -135,7 +146,7 @@ def list_commands(device_id: str, limit: int, as_json: bool) -> None:
         emit_json({"commands": [_as_json(c) for c in found], "next_cursor": next_cursor})
     else:
         for command in found:
-            click.echo(_summary(command))
+            click.echo(_line(command))
 
 
 @commands.command("cancel")
@@ -157,4 +168,4 @@ def cancel(command_id: str, as_json: bool) -> None:
     if as_json:
         emit_json(_as_json(command))
     else:
-        click.echo(_summary(command))
+        click.echo(_line(command))

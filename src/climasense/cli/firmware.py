@@ -26,6 +26,7 @@ from climasense.cli.signing import signature_for
 from climasense.errors import ClimaSenseError
 from climasense.ota import firmware as firmware_service
 from climasense.ota import releases
+from climasense.ota.schemas import Firmware
 from climasense.settings import Settings
 
 _CHUNK = 1024 * 1024
@@ -97,7 +98,7 @@ def upload(
                                 progress.update(task, advance=len(chunk))
                                 yield chunk
 
-                    return await firmware_service.upload(
+                    image = await firmware_service.upload(
                         pool,
                         store,
                         model=model,
@@ -110,6 +111,8 @@ def upload(
                         require_signature=settings.firmware_require_signature,
                         operator=LOCAL_CLI,
                     )
+                    # The operator API's shape, as the remote path prints it.
+                    return Firmware.model_validate(image).model_dump()
             finally:
                 await store.close()
 

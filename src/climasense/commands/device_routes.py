@@ -13,7 +13,16 @@ from climasense.http.responses import JSONResponse
 
 
 async def pending_commands(request: Request, device: DevicePrincipal) -> Response:
-    commands = await service.pending_commands(services_of(request).pool, device.device_id)
+    pending = await service.pending_commands(services_of(request).pool, device.device_id)
+    commands = [
+        {
+            "command_id": c.command_id,
+            "type": c.type,
+            "payload": c.payload,
+            "expires_at": c.expires_at,
+        }
+        for c in pending
+    ]
     return JSONResponse({"commands": commands})
 
 

@@ -24,10 +24,7 @@ async def send_command(
     command = await service.send_command(
         services.pool,
         uuid_or_404(device_id, "Device"),
-        command_type=body.type,
-        payload=body.payload,
-        ttl_seconds=body.ttl_seconds,
-        confirm=body.confirm,
+        body,
         operator=operator,
     )
     return CommandView.model_validate(command)
@@ -44,7 +41,9 @@ async def command_history(
     commands, next_cursor = await service.command_history(
         services.pool, uuid_or_404(device_id, "Device"), cursor=cursor, limit=limit
     )
-    return CommandList.model_validate({"commands": commands, "next_cursor": next_cursor})
+    return CommandList(
+        commands=[CommandView.model_validate(c) for c in commands], next_cursor=next_cursor
+    )
 
 
 @router.post("/commands/{command_id}/cancel", response_model=CommandView)

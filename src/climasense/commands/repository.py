@@ -6,6 +6,7 @@ commands have expired.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -13,6 +14,87 @@ from uuid import UUID
 import asyncpg
 
 LIVE = "('pending', 'delivered')"
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command as operators see it (`CommandView` reads these attributes): `status` is
+    already `expired` for a live command past its expiry; `seq` orders a device's commands."""
+
+    seq: int
+    command_id: UUID
+    device_id: UUID
+    type: str
+    payload: dict[str, Any]
+    status: str
+    created_at: datetime
+    expires_at: datetime
+    delivered_at: datetime | None
+    acked_at: datetime | None
+    failed_at: datetime | None
+    expired_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: str | None
+    superseded_by: UUID | None
+    settings_version: int | None
+    result: dict[str, Any] | None
+    error_message: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCommand:
+    """A live command as its device fetches it."""
+
+    command_id: UUID
+    type: str
+    payload: dict[str, Any]
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class LockedCommand:
+    """A command locked for an answer or a cancel; `past_expiry` when its time is up."""
+
+    command_id: UUID
+    device_id: UUID
+    type: str
+    status: str
+    settings_version: int | None
+    acked_at: datetime | None
+    failed_at: datetime | None
+    past_expiry: bool
+
+
+@dataclass(frozen=True, slots=True)
+class CommandTarget:
+    """What sending a command needs to know of its device."""
+
+    serial_number: str
+    kind: str
+
+
+def _command(row: asyncpg.Record) -> Command:
+    return Command(
+        seq=row["seq"],
+        command_id=row["command_id"],
+        device_id=row["device_id"],
+        type=row["type"],
+        payload=row["payload"],
+        status=row["status"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        delivered_at=row["delivered_at"],
+        acked_at=row["acked_at"],
+        failed_at=row["failed_at"],
+        expired_at=row["expired_at"],
+        cancelled_at=row["cancelled_at"],
+        cancel_reason=row["cancel_reason"],
+        superseded_by=row["superseded_by"],
+        settings_version=row["settings_version"],
+        result=row["result"],
+        error_message=row["error_message"],
+    )
+
 
 # What operators see. A live command past its expiry shows as expired even before the worker
 # has marked it.
@@ -35,8 +117,8 @@ async def insert_command(
     payload: dict[str, Any],
     ttl_seconds: int,
     settings_version: int | None = None,
-) -> asyncpg.Record:
-    return await conn.fetchrow(
+) -> Command:
+    row = await conn.fetchrow(
         f"""INSERT INTO commands
                 (command_id, device_id, type, payload, expires_at, settings_version)
             VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5), $6)
@@ -48,6 +130,7 @@ async def insert_command(
         float(ttl_seconds),
         settings_version,
     )
+    return _command(row)
 
 
 async def supersede_config_updates(
@@ -67,13 +150,13 @@ async def supersede_config_updates(
     return int(status.rsplit(" ", 1)[-1])
 
 
-async def fetch_pending(pool: asyncpg.Pool, device_id: UUID, limit: int) -> list[asyncpg.Record]:
+async def fetch_pending(pool: asyncpg.Pool, device_id: UUID, limit: int) -> list[PendingCommand]:
     """The device's live commands, oldest first, marking never-fetched ones as delivered.
 
     One statement (its own transaction). Nothing is written when there is nothing new, which
     is the usual poll.
     """
-    return await pool.fetch(
+    rows = await pool.fetch(
         f"""WITH live AS (
                 SELECT command_id, type, payload, expires_at, seq, status
                 FROM commands
@@ -90,14 +173,23 @@ async def fetch_pending(pool: asyncpg.Pool, device_id: UUID, limit: int) -> list
         device_id,
         limit,
     )
+    return [
+        PendingCommand(
+            command_id=row["command_id"],
+            type=row["type"],
+            payload=row["payload"],
+            expires_at=row["expires_at"],
+        )
+        for row in rows
+    ]
 
 
 async def lock_command(
     conn: asyncpg.Connection, command_id: UUID, device_id: UUID | None = None
-) -> asyncpg.Record | None:
+) -> LockedCommand | None:
     """The command (only if it is this device's, when `device_id` is given), locked, with
-    `expired` true when its time is up."""
-    return await conn.fetchrow(
+    `past_expiry` true when its time is up."""
+    row = await conn.fetchrow(
         """SELECT command_id, device_id, type, status, settings_version, acked_at, failed_at,
                   expires_at <= now() AS past_expiry
            FROM commands
@@ -105,6 +197,18 @@ async def lock_command(
            FOR UPDATE""",
         command_id,
         device_id,
+    )
+    if row is None:
+        return None
+    return LockedCommand(
+        command_id=row["command_id"],
+        device_id=row["device_id"],
+        type=row["type"],
+        status=row["status"],
+        settings_version=row["settings_version"],
+        acked_at=row["acked_at"],
+        failed_at=row["failed_at"],
+        past_expiry=row["past_expiry"],
     )
 
 
@@ -163,19 +267,18 @@ async def cancel(conn: asyncpg.Connection, command_id: UUID) -> None:
     )
 
 
-async def get_command(
-    conn: asyncpg.Pool | asyncpg.Connection, command_id: UUID
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def get_command(conn: asyncpg.Pool | asyncpg.Connection, command_id: UUID) -> Command | None:
+    row = await conn.fetchrow(
         f"SELECT {_VIEW_COLUMNS} FROM commands WHERE command_id = $1", command_id
     )
+    return None if row is None else _command(row)
 
 
 async def history(
     conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID, *, before: int | None, limit: int
-) -> list[asyncpg.Record]:
+) -> list[Command]:
     """The device's commands, newest first; `before` is the `seq` the previous page ended at."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"""SELECT {_VIEW_COLUMNS} FROM commands
             WHERE device_id = $1 AND ($2::bigint IS NULL OR seq < $2)
             ORDER BY seq DESC LIMIT $3""",
@@ -183,12 +286,14 @@ async def history(
         before,
         limit,
     )
+    return [_command(row) for row in rows]
 
 
-async def device_for_command(conn: asyncpg.Connection, device_id: UUID) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+async def device_for_command(conn: asyncpg.Connection, device_id: UUID) -> CommandTarget | None:
+    row = await conn.fetchrow(
         "SELECT serial_number, kind FROM devices WHERE device_id = $1", device_id
     )
+    return None if row is None else CommandTarget(row["serial_number"], row["kind"])
 
 
 async def device_exists(conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID) -> bool:

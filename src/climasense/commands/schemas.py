@@ -28,6 +28,9 @@ class CommandRequest(BaseModel):
 
 
 class CommandView(BaseModel):
+    # Reads `commands.repository.Command`'s attributes.
+    model_config = ConfigDict(from_attributes=True)
+
     command_id: UUID
     device_id: UUID
     type: CommandType

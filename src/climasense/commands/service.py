@@ -19,6 +19,8 @@ import orjson
 
 from climasense.audit import Actor, record_audit
 from climasense.commands import repository
+from climasense.commands.repository import Command, PendingCommand
+from climasense.commands.schemas import CommandRequest
 from climasense.device_settings import repository as settings_repository
 from climasense.device_settings.service import as_document
 from climasense.errors import Conflict, NotFound, ValidationFailed
@@ -33,12 +35,6 @@ PENDING_LIMIT = 100
 EXPIRY_BATCH = 10_000
 
 
-def _view(row: asyncpg.Record) -> dict[str, Any]:
-    view = dict(row)
-    view.pop("seq", None)
-    return view
-
-
 def _json_size(value: Any) -> int:
     return len(orjson.dumps(value))
 
@@ -50,29 +46,27 @@ def _invalid(field: str, message: str, *, code: str | None = None) -> Validation
 async def send_command(
     pool: asyncpg.Pool,
     device_id: UUID,
+    request: CommandRequest,
     *,
-    command_type: str,
-    payload: dict[str, Any] | None,
-    ttl_seconds: int,
-    confirm: str | None,
     operator: Actor,
-) -> dict[str, Any]:
+) -> Command:
     """Queue a command. `config_update` carries the current settings document (change settings
     with PATCH …/settings; this re-sends them) and supersedes unfetched older ones."""
+    command_type, ttl_seconds = request.type, request.ttl_seconds
     if command_type not in COMMAND_TYPES:
         raise _invalid("type", f"must be one of {', '.join(COMMAND_TYPES)}")
     if not 1 <= ttl_seconds <= MAX_TTL_SECONDS:
         raise _invalid("ttl_seconds", f"must be between 1 and {MAX_TTL_SECONDS}")
-    payload = payload or {}
+    payload = request.payload or {}
     if _json_size(payload) > PAYLOAD_LIMIT:
         raise _invalid("payload", f"must be at most {PAYLOAD_LIMIT} bytes as JSON")
     async with pool.acquire() as conn, conn.transaction():
         device = await repository.device_for_command(conn, device_id)
         if device is None:
             raise NotFound("Device not found")
-        if device["kind"] == "zigbee_sensor":
+        if device.kind == "zigbee_sensor":
             raise _invalid("device_id", "a Zigbee sensor has no link to receive commands on")
-        if command_type == "factory_reset" and confirm != device["serial_number"]:
+        if command_type == "factory_reset" and request.confirm != device.serial_number:
             raise _invalid(
                 "confirm",
                 "factory_reset erases the device: send confirm equal to its serial number",
@@ -93,7 +87,7 @@ async def send_command(
             payload = as_document(settings)
             settings_version = settings["version"]
             await repository.supersede_config_updates(conn, device_id, command_id)
-        row = await repository.insert_command(
+        command = await repository.insert_command(
             conn,
             command_id=command_id,
             device_id=device_id,
@@ -110,11 +104,11 @@ async def send_command(
             command_id,
             {"device_id": device_id, "type": command_type, "ttl_seconds": ttl_seconds},
         )
-    return _view(row)
+    return command
 
 
-async def pending_commands(pool: asyncpg.Pool, device_id: UUID) -> list[dict[str, Any]]:
-    return [dict(row) for row in await repository.fetch_pending(pool, device_id, PENDING_LIMIT)]
+async def pending_commands(pool: asyncpg.Pool, device_id: UUID) -> list[PendingCommand]:
+    return await repository.fetch_pending(pool, device_id, PENDING_LIMIT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,15 +185,16 @@ async def acknowledge(pool: asyncpg.Pool, device_id: UUID, ack: Ack) -> datetime
         command = await repository.lock_command(conn, ack.command_id, device_id)
         if command is None:  # unknown, or another device's: the same answer for both
             raise NotFound("Command not found")
-        status = command["status"]
+        status = command.status
         if status == "cancelled":
             raise Conflict("Command was cancelled", code="command_cancelled")
         if status in ("acked", "failed"):
             if status != ack.status:
                 raise Conflict(f"Command was already answered {status}")
-            previous: datetime = command["acked_at"] or command["failed_at"]
+            previous = command.acked_at or command.failed_at
+            assert previous is not None  # an answered command has its answer's time
             return previous
-        if status == "expired" or command["past_expiry"]:
+        if status == "expired" or command.past_expiry:
             await repository.mark_expired(conn, ack.command_id)
         else:
             answered_at = await repository.record_answer(
@@ -209,26 +204,24 @@ async def acknowledge(pool: asyncpg.Pool, device_id: UUID, ack: Ack) -> datetime
                 result=ack.result,
                 error_message=ack.error_message,
             )
-            version = command["settings_version"]
-            if command["type"] == "config_update" and ack.status == "acked" and version:
+            version = command.settings_version
+            if command.type == "config_update" and ack.status == "acked" and version:
                 await settings_repository.record_applied_version(conn, device_id, version)
     if answered_at is None:  # expired: raised after the commit, which keeps the mark
         raise Conflict("Command has expired", code="command_expired")
     return answered_at
 
 
-async def cancel_command(
-    pool: asyncpg.Pool, command_id: UUID, *, operator: Actor
-) -> dict[str, Any]:
+async def cancel_command(pool: asyncpg.Pool, command_id: UUID, *, operator: Actor) -> Command:
     """Cancel a command not yet answered. Cancelling a cancelled one again is a no-op."""
     async with pool.acquire() as conn, conn.transaction():
         command = await repository.lock_command(conn, command_id)
         if command is None:
             raise NotFound("Command not found")
-        status = command["status"]
+        status = command.status
         if status in ("acked", "failed"):
             raise Conflict(f"Command was already answered {status}")
-        if status == "expired" or (status != "cancelled" and command["past_expiry"]):
+        if status == "expired" or (status != "cancelled" and command.past_expiry):
             raise Conflict("Command has expired", code="command_expired")
         if status != "cancelled":
             await repository.cancel(conn, command_id)
@@ -238,22 +231,25 @@ async def cancel_command(
                 "command.cancel",
                 "command",
                 command_id,
-                {"device_id": command["device_id"], "type": command["type"]},
+                {"device_id": command.device_id, "type": command.type},
             )
-        row = await repository.get_command(conn, command_id)
-    return _view(row)
+        cancelled = await repository.get_command(conn, command_id)
+    assert cancelled is not None  # locked above, in this transaction
+    return cancelled
 
 
 async def command_history(
     pool: asyncpg.Pool, device_id: UUID, *, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Command], str | None]:
     """The device's commands, newest first, a page at a time."""
     before = None if cursor is None else decode_sequence("commands", cursor)
     if not await repository.device_exists(pool, device_id):
         raise NotFound("Device not found")
-    rows = await repository.history(pool, device_id, before=before, limit=limit + 1)
-    next_cursor = encode_sequence("commands", rows[limit - 1]["seq"]) if len(rows) > limit else None
-    return [_view(row) for row in rows[:limit]], next_cursor
+    commands = await repository.history(pool, device_id, before=before, limit=limit + 1)
+    next_cursor = (
+        encode_sequence("commands", commands[limit - 1].seq) if len(commands) > limit else None
+    )
+    return commands[:limit], next_cursor
 
 
 async def expire_due(conn: asyncpg.Connection) -> int:

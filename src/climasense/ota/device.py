@@ -13,6 +13,7 @@ from climasense.blobstore import BlobNotFound, BlobReader, BlobStore, BlobStoreE
 from climasense.errors import NotFound, Unavailable, ValidationFailed
 from climasense.ota import releases, repository, versions
 from climasense.ota.ranges import ByteRange, if_range_allows, parse_range
+from climasense.ota.repository import FirmwareImage
 from climasense.settings import Settings
 
 STATUSES = ("downloading", "downloaded", "verifying", "applying", "completed", "failed")
@@ -22,9 +23,10 @@ _STATUS_FIELDS = {"version", "status", "progress_percent", "error_message"}
 
 async def check(
     pool: asyncpg.Pool, device: DevicePrincipal, current_version: str | None
-) -> dict[str, Any]:
+) -> FirmwareImage | None:
     """The highest version offered to the device (its model; its batch or the release's
-    selector; within the release's percentage) above its current one."""
+    selector; within the release's percentage) above its current one; None when there is
+    nothing newer (or its release was paused between the two queries)."""
     current = versions.require(current_version, "current_version")
     async with pool.acquire() as conn:
         # str() of a parsed semver is the text the device sent (semver text is canonical).
@@ -32,23 +34,25 @@ async def check(
         best = versions.highest_above(
             await repository.offered_versions(conn, device.device_id), current
         )
-        row = (
-            None
-            if best is None
-            else await repository.offered_firmware(conn, device.device_id, best)
-        )
-    if row is None:  # nothing newer (or its release was paused between the two queries)
+        if best is None:
+            return None
+        return await repository.offered_firmware(conn, device.device_id, best)
+
+
+def check_answer(offer: FirmwareImage | None) -> dict[str, Any]:
+    """The body of `GET /v1/ota/check` for what `check` found."""
+    if offer is None:
         return {"update_available": False}
     answer = {
         "update_available": True,
-        "version": row["version"],
-        "checksum": f"sha256:{row['sha256']}",
-        "size_bytes": row["size_bytes"],
-        "release_notes": row["release_notes"] or "",
+        "version": offer.version,
+        "checksum": offer.checksum,
+        "size_bytes": offer.size_bytes,
+        "release_notes": offer.release_notes or "",
     }
-    if row["signature"] is not None:  # CONTRACT §12: the device verifies before applying
-        answer["signature"] = row["signature"]
-        answer["signing_key_id"] = row["signing_key_id"]
+    if offer.signature is not None:  # CONTRACT §12: the device verifies before applying
+        answer["signature"] = offer.signature
+        answer["signing_key_id"] = offer.signing_key_id
     return answer
 
 
@@ -70,13 +74,13 @@ async def open_download(
     head_only: bool = False,
 ) -> Download:
     """Resolve an offered version and open the bytes to send (404 for anything not offered)."""
-    row = None
+    image = None
     if versions.parse(version) is not None:
-        row = await repository.offered_firmware(pool, device.device_id, version)
-    if row is None:
+        image = await repository.offered_firmware(pool, device.device_id, version)
+    if image is None:
         raise NotFound(f"Firmware {version} is not available to this device")
-    size: int = row["size_bytes"]
-    etag = f'"{row["sha256"]}"'
+    size = image.size_bytes
+    etag = f'"{image.sha256}"'
     headers = {
         "ETag": etag,
         "Accept-Ranges": "bytes",
@@ -95,7 +99,7 @@ async def open_download(
     if head_only:
         return Download(status, headers)
     try:
-        reader = await store.open_range(row["blob_key"], start, end)
+        reader = await store.open_range(image.blob_key, start, end)
     except BlobNotFound:
         raise Unavailable("The firmware image is missing from the store") from None
     except BlobStoreError as exc:
@@ -106,7 +110,17 @@ async def open_download(
     return Download(status, headers, reader)
 
 
-def parse_status_report(body: Any) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class StatusReport:
+    """A device's `POST /v1/ota/status`, validated."""
+
+    version: str
+    status: str
+    progress_percent: int | None
+    error_message: str | None
+
+
+def parse_status_report(body: Any) -> StatusReport:
     if not isinstance(body, dict):
         raise ValidationFailed(
             "Body must be a JSON object", details=[{"field": "body", "message": "not an object"}]
@@ -136,12 +150,10 @@ def parse_status_report(body: Any) -> dict[str, Any]:
         )
     if problems:
         raise ValidationFailed("Invalid OTA status report", details=problems)
-    return {
-        "version": version,
-        "status": status,
-        "progress_percent": progress,
-        "error_message": message,
-    }
+    # Both checked above: a str that parses as a version, one of STATUSES.
+    return StatusReport(
+        version=str(version), status=str(status), progress_percent=progress, error_message=message
+    )
 
 
 async def record_status(
@@ -150,12 +162,19 @@ async def record_status(
     report = parse_status_report(body)
     async with pool.acquire() as conn, conn.transaction():
         recorded_at = await repository.record_status(
-            conn, device_id=device.device_id, model=device.model, batch=device.batch, **report
+            conn,
+            device_id=device.device_id,
+            model=device.model,
+            batch=device.batch,
+            version=report.version,
+            status=report.status,
+            progress_percent=report.progress_percent,
+            error_message=report.error_message,
         )
-        if report["status"] == "completed":
-            await repository.record_reported_version(conn, device.device_id, report["version"])
-        if report["status"] in repository.FINAL:
+        if report.status == "completed":
+            await repository.record_reported_version(conn, device.device_id, report.version)
+        if report.status in repository.FINAL:
             await releases.evaluate_for_device(
-                conn, settings, model=device.model, version=report["version"], batch=device.batch
+                conn, settings, model=device.model, version=report.version, batch=device.batch
             )
     return recorded_at

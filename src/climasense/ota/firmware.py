@@ -7,7 +7,6 @@ import functools
 import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
-from typing import Any
 
 import asyncpg
 
@@ -16,22 +15,10 @@ from climasense.blobstore import BlobStore, BlobStoreError
 from climasense.errors import Conflict, NotFound, Unavailable, ValidationFailed
 from climasense.http.protocol_errors import PayloadTooLarge
 from climasense.ota import repository, signing, versions
+from climasense.ota.repository import FirmwareImage
 
 _MODEL = re.compile(r"\A[A-Za-z0-9][A-Za-z0-9._-]{0,99}\Z")  # \Z: "CS-100\n" is not one
 MAX_NOTES = 10_000
-
-
-def firmware_document(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "model": row["model"],
-        "version": row["version"],
-        "checksum": f"sha256:{row['sha256']}",
-        "size_bytes": row["size_bytes"],
-        "release_notes": row["release_notes"],
-        "created_at": row["created_at"],
-        "signature": row["signature"],
-        "signing_key_id": row["signing_key_id"],
-    }
 
 
 @functools.lru_cache(maxsize=8)
@@ -99,7 +86,7 @@ async def upload(
     signature: str | None = None,
     trusted: signing.TrustedKeys | None = None,
     require_signature: bool = False,
-) -> dict[str, Any]:
+) -> FirmwareImage:
     """Stream an image into the store and record it; 409 if the version exists for the model.
 
     A `signature` (base64 Ed25519, CONTRACT §12) must verify against one of the `trusted` keys
@@ -143,7 +130,7 @@ async def upload(
                     "version and image; nothing was stored"
                 )
         async with pool.acquire() as conn, conn.transaction():
-            row = await repository.insert_firmware(
+            image = await repository.insert_firmware(
                 conn,
                 model=model,
                 version=version,
@@ -157,7 +144,7 @@ async def upload(
                 else signing.encode_signature(signature_bytes),
                 signing_key_id=signing_key_id,
             )
-            if row is None:
+            if image is None:
                 raise _exists(model, version)
             await record_audit(
                 conn,
@@ -176,7 +163,7 @@ async def upload(
         with contextlib.suppress(Exception):
             await store.delete(blob_key)
         raise
-    return firmware_document(row)
+    return image
 
 
 def _exists(model: str, version: str) -> Conflict:
@@ -186,12 +173,12 @@ def _exists(model: str, version: str) -> Conflict:
     )
 
 
-async def list_firmware(pool: asyncpg.Pool, model: str | None) -> list[dict[str, Any]]:
-    return [firmware_document(r) for r in await repository.list_firmware(pool, model)]
+async def list_firmware(pool: asyncpg.Pool, model: str | None) -> list[FirmwareImage]:
+    return await repository.list_firmware(pool, model)
 
 
-async def get_firmware(db: repository.Executor, model: str, version: str) -> asyncpg.Record:
-    row = await repository.get_firmware(db, model, version)
-    if row is None:
+async def get_firmware(db: repository.Executor, model: str, version: str) -> FirmwareImage:
+    image = await repository.get_firmware(db, model, version)
+    if image is None:
         raise NotFound(f"No firmware {version} for model {model}")
-    return row
+    return image

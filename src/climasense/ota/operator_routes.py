@@ -67,7 +67,7 @@ async def upload_firmware(
     if content_type and content_type.split(";", 1)[0].strip().lower() not in _RAW_TYPES:
         raise UnsupportedMediaType("Content-Type must be application/octet-stream")
     check_declared_length(request, services.settings.firmware_max_bytes)
-    document = await firmware.upload(
+    image = await firmware.upload(
         services.pool,
         blob_store(services),
         model=model,
@@ -80,7 +80,7 @@ async def upload_firmware(
         require_signature=settings.firmware_require_signature,
         operator=operator,
     )
-    return Firmware.model_validate(document)
+    return Firmware.model_validate(image)
 
 
 @router.get("/firmware", response_model=FirmwareList)
@@ -88,7 +88,7 @@ async def list_firmware(services: ServicesDep, model: str | None = None) -> Firm
     """Uploaded images, per model, oldest first."""
     return FirmwareList(
         firmware=[
-            Firmware.model_validate(d) for d in await firmware.list_firmware(services.pool, model)
+            Firmware.model_validate(i) for i in await firmware.list_firmware(services.pool, model)
         ]
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeAlias
 from uuid import UUID
@@ -36,6 +37,40 @@ OFFERS = f"""(r.model = d.model
 # Firmware images.
 
 
+@dataclass(frozen=True, slots=True)
+class FirmwareImage:
+    """An uploaded image (the operator API's `Firmware` reads these attributes, `checksum`
+    included; `blob_key` names its bytes in the store)."""
+
+    model: str
+    version: str
+    sha256: str
+    size_bytes: int
+    release_notes: str | None
+    created_at: datetime
+    blob_key: str
+    signature: str | None
+    signing_key_id: str | None
+
+    @property
+    def checksum(self) -> str:
+        return f"sha256:{self.sha256}"
+
+
+def _image(row: asyncpg.Record) -> FirmwareImage:
+    return FirmwareImage(
+        model=row["model"],
+        version=row["version"],
+        sha256=row["sha256"],
+        size_bytes=row["size_bytes"],
+        release_notes=row["release_notes"],
+        created_at=row["created_at"],
+        blob_key=row["blob_key"],
+        signature=row["signature"],
+        signing_key_id=row["signing_key_id"],
+    )
+
+
 async def firmware_exists(db: Executor, model: str, precedence: str) -> bool:
     return bool(
         await db.fetchval(
@@ -56,9 +91,9 @@ async def insert_firmware(
     release_notes: str | None,
     signature: str | None = None,
     signing_key_id: str | None = None,
-) -> asyncpg.Record | None:
-    """The new row, or None when (model, version precedence) already exists."""
-    return await db.fetchrow(
+) -> FirmwareImage | None:
+    """The new image, or None when (model, version precedence) already exists."""
+    row = await db.fetchrow(
         f"""INSERT INTO firmware
                (model, version, precedence, blob_key, sha256, size_bytes, release_notes,
                 signature, signing_key_id)
@@ -75,22 +110,25 @@ async def insert_firmware(
         signature,
         signing_key_id,
     )
+    return None if row is None else _image(row)
 
 
-async def get_firmware(db: Executor, model: str, version: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def get_firmware(db: Executor, model: str, version: str) -> FirmwareImage | None:
+    row = await db.fetchrow(
         f"SELECT {_FIRMWARE_COLUMNS} FROM firmware WHERE model = $1 AND version = $2",
         model,
         version,
     )
+    return None if row is None else _image(row)
 
 
-async def list_firmware(db: Executor, model: str | None) -> list[asyncpg.Record]:
-    return await db.fetch(
+async def list_firmware(db: Executor, model: str | None) -> list[FirmwareImage]:
+    rows = await db.fetch(
         f"""SELECT {_FIRMWARE_COLUMNS} FROM firmware
            WHERE $1::text IS NULL OR model = $1 ORDER BY model, created_at""",
         model,
     )
+    return [_image(row) for row in rows]
 
 
 # What a device is offered: versions of its model with an active release to its batch.
@@ -108,8 +146,8 @@ async def offered_versions(db: Executor, device_id: UUID) -> list[str]:
     return [r["version"] for r in rows]
 
 
-async def offered_firmware(db: Executor, device_id: UUID, version: str) -> asyncpg.Record | None:
-    return await db.fetchrow(
+async def offered_firmware(db: Executor, device_id: UUID, version: str) -> FirmwareImage | None:
+    row = await db.fetchrow(
         f"""SELECT f.model, f.version, f.sha256, f.size_bytes, f.release_notes, f.created_at,
                    f.blob_key, f.signature, f.signing_key_id
             FROM devices d JOIN firmware f ON f.model = d.model
@@ -120,6 +158,7 @@ async def offered_firmware(db: Executor, device_id: UUID, version: str) -> async
         device_id,
         version,
     )
+    return None if row is None else _image(row)
 
 
 async def record_reported_version(db: Executor, device_id: UUID, version: str) -> None:

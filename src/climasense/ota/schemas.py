@@ -12,6 +12,9 @@ from climasense.devices.selectors import Selector
 
 
 class Firmware(BaseModel):
+    # Reads `ota.repository.FirmwareImage`'s attributes (`checksum` is a property there).
+    model_config = ConfigDict(from_attributes=True)
+
     model: str
     version: str
     checksum: str = Field(pattern=r"^sha256:[0-9a-f]{64}$")

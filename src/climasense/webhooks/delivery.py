@@ -17,6 +17,7 @@ import asyncpg
 from climasense.http.responses import dumps
 from climasense.observability import metrics
 from climasense.webhooks import repository
+from climasense.webhooks.repository import ClaimedDelivery
 from climasense.webhooks.sender import SIGNATURE_HEADER, WebhookSender, sign, standard_headers
 
 if TYPE_CHECKING:
@@ -50,21 +51,21 @@ async def deliver_due(pool: asyncpg.Pool, sender: WebhookSender, settings: Alert
 
 
 async def _deliver(
-    pool: asyncpg.Pool, sender: WebhookSender, settings: AlertSettings, row: asyncpg.Record
+    pool: asyncpg.Pool, sender: WebhookSender, settings: AlertSettings, row: ClaimedDelivery
 ) -> None:
-    body = event_body(row["event_type"], row["alert"])
+    body = event_body(row.event_type, row.alert)
     headers = {
         "Content-Type": "application/json",
-        SIGNATURE_HEADER: sign(body, row["secret"]),
-        "X-ClimaSense-Event": row["event_type"],
-        "X-ClimaSense-Delivery": str(row["delivery_id"]),
+        SIGNATURE_HEADER: sign(body, row.secret),
+        "X-ClimaSense-Event": row.event_type,
+        "X-ClimaSense-Delivery": str(row.delivery_id),
         # The same id on every retry of a delivery, a fresh timestamp per attempt.
-        **standard_headers(f"msg_{row['delivery_id']}", int(time.time()), body, row["secret"]),
+        **standard_headers(f"msg_{row.delivery_id}", int(time.time()), body, row.secret),
     }
     started = time.perf_counter()
-    result = await sender.send(row["url"], body, headers)
+    result = await sender.send(row.url, body, headers)
     elapsed_ms = (time.perf_counter() - started) * 1000
-    attempt = row["attempts"]
+    attempt = row.attempts
     retry_in = None
     if not result.delivered and attempt < settings.webhook_max_attempts:
         retry_in = backoff_seconds(
@@ -75,7 +76,7 @@ async def _deliver(
     )
     await repository.record_attempt(
         pool,
-        delivery_id=row["delivery_id"],
+        delivery_id=row.delivery_id,
         attempt=attempt,
         status_code=result.status_code,
         error=result.error,

@@ -47,7 +47,9 @@ async def list_webhooks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> WebhookList:
     webhooks, next_cursor = await service.list_webhooks(services.pool, cursor, limit)
-    return WebhookList.model_validate({"webhooks": webhooks, "next_cursor": next_cursor})
+    return WebhookList(
+        webhooks=[WebhookOut.model_validate(w) for w in webhooks], next_cursor=next_cursor
+    )
 
 
 @router.get("/webhooks/{webhook_id}", response_model=WebhookOut)
@@ -79,6 +81,6 @@ async def list_deliveries(
     deliveries, next_cursor = await service.list_deliveries(
         services.pool, uuid_or_404(webhook_id, "Webhook"), state, cursor, limit
     )
-    return DeliveryList.model_validate(
-        {"deliveries": [DeliveryOut.from_row(d) for d in deliveries], "next_cursor": next_cursor}
+    return DeliveryList(
+        deliveries=[DeliveryOut.model_validate(d) for d in deliveries], next_cursor=next_cursor
     )

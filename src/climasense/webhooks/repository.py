@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
 from uuid import UUID
@@ -12,6 +13,90 @@ import asyncpg
 Conn: TypeAlias = asyncpg.Connection | asyncpg.Pool
 
 _WEBHOOK_COLUMNS = "webhook_id, url, created_at"
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    """A registered endpoint as the API shows it (`WebhookOut` reads these attributes); the
+    secret stays in the database."""
+
+    webhook_id: UUID
+    url: str
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryAttempt:
+    """One logged attempt of a delivery."""
+
+    attempt: int
+    attempted_at: datetime
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """A queued event for one endpoint, with its attempts, as the operator sees it
+    (`DeliveryOut` reads these attributes); `next_attempt_at` only while pending."""
+
+    delivery_id: int
+    event_type: str
+    alert_id: UUID
+    state: str
+    attempts: int
+    next_attempt_at: datetime | None
+    last_attempt_at: datetime | None
+    last_status: int | None
+    last_error: str | None
+    delivered_at: datetime | None
+    created_at: datetime
+    attempt_log: tuple[DeliveryAttempt, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedDelivery:
+    """A delivery the sender leased: what to POST where, signed with which secret."""
+
+    delivery_id: int
+    event_type: str
+    alert: Any  # the alert's JSON document, as queued
+    attempts: int
+    url: str
+    secret: str
+
+
+def _webhook(row: asyncpg.Record) -> Webhook:
+    return Webhook(webhook_id=row["webhook_id"], url=row["url"], created_at=row["created_at"])
+
+
+def _attempt(item: dict[str, Any]) -> DeliveryAttempt:
+    # An element of the `attempt_log` JSON array: its time comes as an RFC 3339 string.
+    return DeliveryAttempt(
+        attempt=item["attempt"],
+        attempted_at=datetime.fromisoformat(item["attempted_at"]),
+        status_code=item["status_code"],
+        error=item["error"],
+        duration_ms=item["duration_ms"],
+    )
+
+
+def _delivery(row: asyncpg.Record) -> Delivery:
+    return Delivery(
+        delivery_id=row["delivery_id"],
+        event_type=row["event_type"],
+        alert_id=row["alert_id"],
+        state=row["state"],
+        attempts=row["attempts"],
+        next_attempt_at=row["next_attempt_at"],
+        last_attempt_at=row["last_attempt_at"],
+        last_status=row["last_status"],
+        last_error=row["last_error"],
+        delivered_at=row["delivered_at"],
+        created_at=row["created_at"],
+        attempt_log=tuple(_attempt(item) for item in row["attempt_log"]),
+    )
 
 
 async def has_live_webhooks(conn: asyncpg.Connection) -> bool:
@@ -40,36 +125,42 @@ async def enqueue_deliveries(
     )
 
 
-async def create_webhook(conn: Conn, url: str, secret: str) -> Any:
-    return await conn.fetchrow(
+async def create_webhook(conn: Conn, url: str, secret: str) -> Webhook:
+    row = await conn.fetchrow(
         f"INSERT INTO webhooks (url, secret) VALUES ($1, $2) RETURNING {_WEBHOOK_COLUMNS}",
         url,
         secret,
     )
+    return _webhook(row)
 
 
-async def list_webhooks(conn: Conn, after: tuple[datetime, UUID] | None, limit: int) -> list[Any]:
+async def list_webhooks(
+    conn: Conn, after: tuple[datetime, UUID] | None, limit: int
+) -> list[Webhook]:
     if after is None:
-        return await conn.fetch(
+        rows = await conn.fetch(
             f"""SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE deleted_at IS NULL
                 ORDER BY created_at, webhook_id LIMIT $1""",
             limit,
         )
-    return await conn.fetch(
-        f"""SELECT {_WEBHOOK_COLUMNS} FROM webhooks
-            WHERE deleted_at IS NULL AND (created_at, webhook_id) > ($1, $2)
-            ORDER BY created_at, webhook_id LIMIT $3""",
-        after[0],
-        after[1],
-        limit,
-    )
+    else:
+        rows = await conn.fetch(
+            f"""SELECT {_WEBHOOK_COLUMNS} FROM webhooks
+                WHERE deleted_at IS NULL AND (created_at, webhook_id) > ($1, $2)
+                ORDER BY created_at, webhook_id LIMIT $3""",
+            after[0],
+            after[1],
+            limit,
+        )
+    return [_webhook(row) for row in rows]
 
 
-async def get_webhook(conn: Conn, webhook_id: UUID) -> Any:
-    return await conn.fetchrow(
+async def get_webhook(conn: Conn, webhook_id: UUID) -> Webhook | None:
+    row = await conn.fetchrow(
         f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks WHERE webhook_id = $1 AND deleted_at IS NULL",
         webhook_id,
     )
+    return None if row is None else _webhook(row)
 
 
 async def delete_webhook(conn: asyncpg.Connection, webhook_id: UUID) -> bool:
@@ -88,10 +179,11 @@ async def delete_webhook(conn: asyncpg.Connection, webhook_id: UUID) -> bool:
 
 async def list_deliveries(
     conn: Conn, webhook_id: UUID, state: str | None, before: int | None, limit: int
-) -> list[Any]:
-    return await conn.fetch(
+) -> list[Delivery]:
+    rows = await conn.fetch(
         """SELECT d.delivery_id, d.event_type, d.alert_id, d.state, d.attempts,
-                  d.next_attempt_at, d.last_attempt_at, d.last_status, d.last_error,
+                  CASE WHEN d.state = 'pending' THEN d.next_attempt_at END AS next_attempt_at,
+                  d.last_attempt_at, d.last_status, d.last_error,
                   d.delivered_at, d.created_at,
                   coalesce((SELECT jsonb_agg(jsonb_build_object(
                                 'attempt', t.attempt, 'attempted_at', t.attempted_at,
@@ -108,17 +200,20 @@ async def list_deliveries(
         before,
         limit,
     )
+    return [_delivery(row) for row in rows]
 
 
 # --- the sender ------------------------------------------------------------------------------
 
 
-async def claim_due(conn: Conn, *, limit: int, per_webhook: int, lease_seconds: float) -> list[Any]:
+async def claim_due(
+    conn: Conn, *, limit: int, per_webhook: int, lease_seconds: float
+) -> list[ClaimedDelivery]:
     """Lease up to `limit` due deliveries (at most `per_webhook` per endpoint, so one slow
     endpoint cannot take every slot): their next attempt moves `lease_seconds` ahead, so a
     sender that dies mid-send leaves them to be retried, and two senders never both take one
     (the UPDATE re-checks `next_attempt_at` on the row it locked)."""
-    return await conn.fetch(
+    rows = await conn.fetch(
         """UPDATE webhook_deliveries d
            SET next_attempt_at = now() + make_interval(secs => $3), attempts = d.attempts + 1
            FROM webhooks w, (
@@ -135,6 +230,17 @@ async def claim_due(conn: Conn, *, limit: int, per_webhook: int, lease_seconds: 
         per_webhook,
         lease_seconds,
     )
+    return [
+        ClaimedDelivery(
+            delivery_id=row["delivery_id"],
+            event_type=row["event_type"],
+            alert=row["alert"],
+            attempts=row["attempts"],
+            url=row["url"],
+            secret=row["secret"],
+        )
+        for row in rows
+    ]
 
 
 async def record_attempt(

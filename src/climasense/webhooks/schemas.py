@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,8 @@ class WebhookCreate(BaseModel):
 
 
 class WebhookOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     webhook_id: UUID
     url: str
     created_at: datetime
@@ -34,6 +36,8 @@ class WebhookList(BaseModel):
 
 
 class DeliveryAttempt(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     attempt: int
     attempted_at: datetime
     status_code: int | None
@@ -42,6 +46,9 @@ class DeliveryAttempt(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    # Reads `webhooks.repository.Delivery`'s attributes.
+    model_config = ConfigDict(from_attributes=True)
+
     delivery_id: int
     event_type: Literal["alert.opened", "alert.resolved"]
     alert_id: UUID
@@ -54,13 +61,6 @@ class DeliveryOut(BaseModel):
     delivered_at: datetime | None
     created_at: datetime
     attempt_log: list[DeliveryAttempt]
-
-    @classmethod
-    def from_row(cls, row: dict[str, Any]) -> DeliveryOut:
-        row = dict(row)
-        if row["state"] != "pending":
-            row["next_attempt_at"] = None
-        return cls.model_validate(row)
 
 
 class DeliveryList(BaseModel):

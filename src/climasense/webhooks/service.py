@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 from uuid import UUID
 
@@ -12,6 +11,7 @@ from climasense.audit import Actor, record_audit
 from climasense.errors import NotFound
 from climasense.pagination import decode_cursor, decode_sequence, encode_sequence, split_page
 from climasense.webhooks import repository
+from climasense.webhooks.repository import Delivery, Webhook
 from climasense.webhooks.targets import check_url
 
 
@@ -28,35 +28,37 @@ async def create_webhook(
     *,
     operator: Actor,
     allow_private_networks: bool = False,
-) -> dict[str, Any]:
+) -> Webhook:
     await check_url(url, allow_private=allow_private_networks)
     async with pool.acquire() as conn, conn.transaction():
-        row = dict(await repository.create_webhook(conn, url, secret))
+        webhook = await repository.create_webhook(conn, url, secret)
         await record_audit(
             conn,
             operator,
             "webhook.create",
             "webhook",
-            row["webhook_id"],
+            webhook.webhook_id,
             {"url": _url_for_audit(url)},
         )
-    return row
+    return webhook
 
 
 async def list_webhooks(
     pool: asyncpg.Pool, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Webhook], str | None]:
     after = decode_cursor(cursor, UUID, kind="webhooks") if cursor else None
-    rows = await repository.list_webhooks(pool, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "webhook_id", kind="webhooks")
-    return [dict(r) for r in page], next_cursor
+    webhooks = await repository.list_webhooks(pool, after, limit + 1)
+    # split_page reads the cursor's keys by name from each row.
+    keys = [{"created_at": w.created_at, "webhook_id": w.webhook_id} for w in webhooks]
+    _, next_cursor = split_page(keys, limit, "created_at", "webhook_id", kind="webhooks")
+    return webhooks[:limit], next_cursor
 
 
-async def get_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> dict[str, Any]:
-    row = await repository.get_webhook(pool, webhook_id)
-    if row is None:
+async def get_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> Webhook:
+    webhook = await repository.get_webhook(pool, webhook_id)
+    if webhook is None:
         raise NotFound("Webhook not found")
-    return dict(row)
+    return webhook
 
 
 async def delete_webhook(pool: asyncpg.Pool, webhook_id: UUID, *, operator: Actor) -> None:
@@ -69,11 +71,13 @@ async def delete_webhook(pool: asyncpg.Pool, webhook_id: UUID, *, operator: Acto
 
 async def list_deliveries(
     pool: asyncpg.Pool, webhook_id: UUID, state: str | None, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Delivery], str | None]:
     await get_webhook(pool, webhook_id)
     before = None if cursor is None else decode_sequence("deliveries", cursor)
-    rows = await repository.list_deliveries(pool, webhook_id, state, before, limit + 1)
+    deliveries = await repository.list_deliveries(pool, webhook_id, state, before, limit + 1)
     next_cursor = (
-        encode_sequence("deliveries", rows[limit - 1]["delivery_id"]) if len(rows) > limit else None
+        encode_sequence("deliveries", deliveries[limit - 1].delivery_id)
+        if len(deliveries) > limit
+        else None
     )
-    return [dict(r) for r in rows[:limit]], next_cursor
+    return deliveries[:limit], next_cursor
