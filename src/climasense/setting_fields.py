@@ -1,6 +1,6 @@
 """`setting(...)`: a dataclass field that declares its environment variable and meaning.
 
-Apart from settings.py so that nested settings (alerts/config.py) declare theirs the same way
+Apart from settings.py so that nested settings (alert_settings.py) declare theirs the same way
 without importing settings.py (which imports them).
 """
 

@@ -26,7 +26,7 @@ from dataclasses import MISSING, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Annotated, Any, Self
 
-from climasense.alerts.config import AlertSettings
+from climasense.alert_settings import AlertSettings
 from climasense.errors import ConfigurationError
 from climasense.setting_fields import setting
 

@@ -16,8 +16,8 @@ from uuid import UUID
 
 import asyncpg
 
+from climasense.alert_settings import AlertSettings
 from climasense.alerts import repository, rule_repository
-from climasense.alerts.config import AlertSettings
 from climasense.alerts.evaluation import Reading, SeriesState, evaluate, late_window_start
 from climasense.alerts.notify import enqueue_alert_events
 from climasense.alerts.rules import Rule, Subject

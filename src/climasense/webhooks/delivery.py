@@ -21,7 +21,7 @@ from climasense.webhooks.repository import ClaimedDelivery
 from climasense.webhooks.sender import SIGNATURE_HEADER, WebhookSender, sign, standard_headers
 
 if TYPE_CHECKING:
-    from climasense.alerts.config import AlertSettings
+    from climasense.alert_settings import AlertSettings
     from climasense.services import Services
 
 log = logging.getLogger(__name__)

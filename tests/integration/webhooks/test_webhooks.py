@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from climasense.alerts.config import AlertSettings
+from climasense.alert_settings import AlertSettings
 from climasense.webhooks.sender import HttpxSender, WebhookSender
 from tests.conftest import make_settings
 from tests.support.alerts import create_rule, wait_for

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from climasense.alerts.config import AlertSettings
+from climasense.alert_settings import AlertSettings
 from climasense.alerts.evaluator import pause_after
+from climasense.settings import Settings
 
 SETTINGS = AlertSettings(poll_seconds=0.1, busy_poll_seconds=0.02, batch_size=500)
 
@@ -27,6 +28,8 @@ def test_busy_poll_never_slower_than_idle_poll() -> None:
 
 
 def test_busy_poll_from_environment() -> None:
-    settings = AlertSettings.from_env({"CLIMASENSE_ALERT_BUSY_POLL_SECONDS": "0.005"})
+    settings = Settings.from_env(
+        {"CLIMASENSE_ALERT_BUSY_POLL_SECONDS": "0.005"}, load_dotenv=False
+    ).alerts
     assert settings.busy_poll_seconds == 0.005
-    assert AlertSettings.from_env({}).busy_poll_seconds == 0.02
+    assert Settings.from_env({}, load_dotenv=False).alerts.busy_poll_seconds == 0.02

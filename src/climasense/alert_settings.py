@@ -1,11 +1,11 @@
 """Tuning of alert evaluation, offline detection and webhook delivery (`Settings.alerts`).
 
-Each field declares its environment variable; `Settings.from_env` reads them.
+Each field declares its environment variable; `Settings.from_env` reads them. It lives beside
+`settings.py`, below the domains, so the settings never import a domain.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 
 from climasense.setting_fields import setting
@@ -67,10 +67,3 @@ class AlertSettings:
     webhook_max_attempts: int = setting(
         12, "CLIMASENSE_WEBHOOK_MAX_ATTEMPTS", "Attempts before a delivery is given up.", minimum=1
     )
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> AlertSettings:
-        """Only these settings from `env` (the whole set: `Settings.from_env`)."""
-        from climasense.settings import Settings
-
-        return Settings.from_env(env, load_dotenv=False).alerts
