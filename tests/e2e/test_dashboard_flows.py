@@ -16,6 +16,7 @@ from playwright.async_api import Page, expect
 
 from climasense.simulator.device import Timing
 from climasense.simulator.fleet import Plan
+from climasense.web.tables import FLEET_COLUMNS
 from tests.e2e.support import (
     TIMEOUT_MS,
     chromium,
@@ -176,7 +177,8 @@ async def test_create_a_rule_and_acknowledge_the_alert_it_opens(
         # The fleet table counts the device's open alert.
         await page.goto("/?batch=e2e-alerts")
         fleet_row = page.locator(f'tbody[data-table="fleet"] tr[data-id="{device["device_id"]}"]')
-        await expect(fleet_row.locator("td").last).to_have_text("1")
+        alerts_column = FLEET_COLUMNS.index("Open alerts")
+        await expect(fleet_row.locator("td").nth(alerts_column)).to_have_text("1")
         await page.goto("/alerts?state=open")
         await page.locator(row).locator('button:has-text("Acknowledge")').click()
         await expect(page.locator(".flash-ok")).to_contain_text("Alert acknowledged")
