@@ -168,9 +168,8 @@ async def test_remote_cli_fleet_commands(server: LiveServer, tmp_path: Path) -> 
 
     tagged = await op.json("devices", "tag", "--batch", batch, "--add", "north")
     assert tagged == {"matched": 3}
-    assert (await op.run("devices", "tag", "--tag-all", "canary", "--remove", "sea")).stdout == (
-        "matched 1\n"
-    )
+    retag = ("devices", "tag", "--batch", batch, "--tag-all", "canary", "--remove", "sea")
+    assert (await op.run(*retag)).stdout == ("matched 1\n")
 
     job = await op.json("jobs", "create", "--batch", batch, "--command", "reboot")
     assert job["target_count"] == 3
