@@ -2,8 +2,8 @@
 
 `build_services` is what the API's lifespan and `climasense worker` call: pool (and
 migrations), credentials, limits, authenticator, ingest writer, blob store, webhook sender,
-then the background tasks (revocation feed, writer loop) and, when `run_worker`, the worker's
-jobs. Components a later one depends on are built first; closing runs in reverse
+the settings side of config_updates, then the background tasks (revocation feed, writer loop)
+and, when `run_worker`, the worker's jobs. Components a later one depends on are built first; closing runs in reverse
 (`Services.close`).
 """
 
@@ -18,6 +18,7 @@ from climasense.auth.service import Authenticator
 from climasense.blobstore.factory import build_blob_store
 from climasense.db.migrate import migrate
 from climasense.db.pool import create_pool
+from climasense.device_settings.service import SettingsConfigUpdates
 from climasense.errors import ConfigurationError
 from climasense.limits.factory import build_rate_limiter
 from climasense.limits.failed_auth import FailedAuthThrottle
@@ -95,6 +96,7 @@ async def build_services(settings: Settings, *, run_migrations: bool = True) -> 
             blob_store=blob_store,
             webhook_sender=webhook_sender,
             proxies=proxies,
+            config_updates=SettingsConfigUpdates(),
         )
         undo.pop_all()
     # From here on `services.close()` undoes everything, in reverse order of registration.

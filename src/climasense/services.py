@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from climasense.auth.keys import KeyHasher
     from climasense.auth.service import Authenticator
     from climasense.blobstore.base import BlobStore
+    from climasense.commands.service import ConfigUpdates
     from climasense.limits.base import RateLimiter
     from climasense.limits.failed_auth import FailedAuthThrottle
     from climasense.proxies import ProxyResolver
@@ -51,6 +52,8 @@ class Services:
     webhook_sender: WebhookSender
     # The client's address and scheme behind trusted proxies (CONTRACT §8).
     proxies: ProxyResolver
+    # The settings side of a config_update (device_settings), for commands.service.
+    config_updates: ConfigUpdates
     _tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 

@@ -16,6 +16,7 @@ from climasense.cli.remote import remote_of
 from climasense.commands import service
 from climasense.commands.repository import Command
 from climasense.commands.schemas import CommandRequest, CommandView
+from climasense.device_settings.service import SettingsConfigUpdates
 from climasense.ids import uuid_or_404
 
 
@@ -106,6 +107,7 @@ def send(
                 }
             ),
             operator=LOCAL_CLI,
+            config_updates=SettingsConfigUpdates(),
         ),
         as_json=as_json,
     )

@@ -30,7 +30,9 @@ async def acknowledge(request: Request, device: DevicePrincipal) -> Response:
     services = services_of(request)
     body = await read_json(request, services.settings.device_body_limit, allow_nul=True)
     ack = service.parse_ack(body)
-    answered_at = await service.acknowledge(services.pool, device.device_id, ack)
+    answered_at = await service.acknowledge(
+        services.pool, device.device_id, ack, config_updates=services.config_updates
+    )
     return JSONResponse({"acknowledged": True, "timestamp": answered_at})
 
 

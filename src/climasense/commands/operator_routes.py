@@ -26,6 +26,7 @@ async def send_command(
         uuid_or_404(device_id, "Device"),
         body,
         operator=operator,
+        config_updates=services.config_updates,
     )
     return CommandView.model_validate(command)
 

@@ -5,13 +5,18 @@ poll: at-least-once) → `acked` | `failed` (the device's answer, final). `cance
 or superseded by a newer settings document) and `expired` (past `expires_at`) end a command
 that was never answered. A command is treated as expired as soon as `expires_at` passes, even
 before the worker marks it.
+
+A `config_update` carries the device's settings document and its ack records the version the
+device applied: the settings are `device_settings`'s, which itself queues config_updates on a
+change. So this module does not import it: the settings side is a `ConfigUpdates` the callers
+pass in (`Services.config_updates`, built by the composition root).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -21,8 +26,6 @@ from climasense.audit import Actor, record_audit
 from climasense.commands import repository
 from climasense.commands.repository import Command, PendingCommand
 from climasense.commands.schemas import CommandRequest
-from climasense.device_settings import repository as settings_repository
-from climasense.device_settings.service import as_document
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.pagination import decode_sequence, encode_sequence
 
@@ -33,6 +36,22 @@ ERROR_MESSAGE_LIMIT = 4096  # characters
 # Commands returned by one poll; the next ones follow as these are answered.
 PENDING_LIMIT = 100
 EXPIRY_BATCH = 10_000
+
+
+class ConfigUpdates(Protocol):
+    """The settings side of a `config_update` (implemented by `device_settings`). Both run on
+    the caller's connection, inside its transaction."""
+
+    async def current_document(
+        self, conn: asyncpg.Connection, device_id: UUID
+    ) -> tuple[dict[str, Any], int] | None:
+        """The device's current settings document and its version, locked until the
+        transaction ends; None for an unknown device."""
+        ...
+
+    async def record_applied(self, conn: asyncpg.Connection, device_id: UUID, version: int) -> None:
+        """The device acked the config_update carrying settings `version`."""
+        ...
 
 
 def _json_size(value: Any) -> int:
@@ -49,6 +68,7 @@ async def send_command(
     request: CommandRequest,
     *,
     operator: Actor,
+    config_updates: ConfigUpdates,
 ) -> Command:
     """Queue a command. `config_update` carries the current settings document (change settings
     with PATCH …/settings; this re-sends them) and supersedes unfetched older ones."""
@@ -81,11 +101,10 @@ async def send_command(
                     "a config_update carries the current settings document; change settings "
                     "with PATCH /admin/v1/devices/{id}/settings",
                 )
-            settings = await settings_repository.lock_settings(conn, device_id)
-            if settings is None:
+            current = await config_updates.current_document(conn, device_id)
+            if current is None:
                 raise NotFound("Device not found")
-            payload = as_document(settings)
-            settings_version = settings["version"]
+            payload, settings_version = current
             await repository.supersede_config_updates(conn, device_id, command_id)
         command = await repository.insert_command(
             conn,
@@ -178,7 +197,9 @@ def parse_ack(body: Any) -> Ack:
     return Ack(command_id, str(status), without_nul(result), without_nul(error_message))
 
 
-async def acknowledge(pool: asyncpg.Pool, device_id: UUID, ack: Ack) -> datetime:
+async def acknowledge(
+    pool: asyncpg.Pool, device_id: UUID, ack: Ack, *, config_updates: ConfigUpdates
+) -> datetime:
     """Record the device's answer; return when it was recorded (the first time, on a repeat)."""
     answered_at: datetime | None = None
     async with pool.acquire() as conn, conn.transaction():
@@ -206,7 +227,7 @@ async def acknowledge(pool: asyncpg.Pool, device_id: UUID, ack: Ack) -> datetime
             )
             version = command.settings_version
             if command.type == "config_update" and ack.status == "acked" and version:
-                await settings_repository.record_applied_version(conn, device_id, version)
+                await config_updates.record_applied(conn, device_id, version)
     if answered_at is None:  # expired: raised after the commit, which keeps the mark
         raise Conflict("Command has expired", code="command_expired")
     return answered_at

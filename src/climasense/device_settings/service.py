@@ -49,6 +49,23 @@ def as_document(row: asyncpg.Record) -> dict[str, Any]:
     }
 
 
+class SettingsConfigUpdates:
+    """The settings side of a `config_update` (`commands.service.ConfigUpdates`): the document
+    a config_update carries, and the version a device's ack says it applied."""
+
+    async def current_document(
+        self, conn: asyncpg.Connection, device_id: UUID
+    ) -> tuple[dict[str, Any], int] | None:
+        row = await repository.lock_settings(conn, device_id)
+        if row is None:
+            return None
+        version: int = row["version"]
+        return as_document(row), version
+
+    async def record_applied(self, conn: asyncpg.Connection, device_id: UUID, version: int) -> None:
+        await repository.record_applied_version(conn, device_id, version)
+
+
 def check_if_match(if_match: str | None, version: int) -> None:
     """412 unless `If-Match` is absent, `*`, or lists the current version's ETag.
 
