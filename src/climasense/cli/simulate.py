@@ -14,7 +14,7 @@ import click
 import httpx
 
 from climasense.cli.output import emit_json
-from climasense.simulator.client import Stats
+from climasense.simulator.client import ClientShards, Stats
 from climasense.simulator.device import Timing
 from climasense.simulator.fleet import (
     Plan,
@@ -141,8 +141,9 @@ async def _run(
     seed: int,
 ) -> dict[str, Any]:
     stats = Stats()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+    # Provisioning (a few large requests) on its own client; the devices on their shards.
+    shards = ClientShards(url)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         try:
             if keys_file is not None:
                 entries = read_keys(keys_file)
@@ -153,10 +154,11 @@ async def _run(
                     save_keys(save_to, entries)
         except httpx.HTTPError as exc:
             raise SimulationError(f"cannot reach {url}: {exc}") from None
+    try:
         deadline = deadline_after(duration)
         fleet = build_devices(
             entries,
-            http,
+            shards,
             stats,
             timing,
             deadline=deadline,
@@ -176,6 +178,8 @@ async def _run(
             on_progress=lambda: click.echo(_line(_summary(stats, fleet, started)), err=True),
         )
         return _summary(stats, fleet, started)
+    finally:
+        await shards.aclose()
 
 
 def _summary(stats: Stats, fleet: list[Any], started: float) -> dict[str, Any]:
