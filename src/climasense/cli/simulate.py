@@ -155,6 +155,7 @@ async def _run(
         except httpx.HTTPError as exc:
             raise SimulationError(f"cannot reach {url}: {exc}") from None
     try:
+        started = time.monotonic()
         deadline = deadline_after(duration)
         fleet = build_devices(
             entries,
@@ -165,7 +166,6 @@ async def _run(
             seed=seed,
             sensors_per_hub=plan.sensors_per_hub if keys_file is None else None,
         )
-        started = time.monotonic()
         click.echo(
             f"simulating {len(fleet)} devices "
             f"({sum(len(d.sensors) for d in fleet)} Zigbee sensors) against {url}",

@@ -8,6 +8,7 @@ a bounded number of times and never past the run's deadline.
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ class ClientShards:
             max_keepalive_connections=connections_per_client,
         )
         self._timeout = timeout
+        self._ssl: ssl.SSLContext | None = None  # one for every client (each costs milliseconds)
         self._clients: list[httpx.AsyncClient] = []
 
     def for_device(self, index: int) -> httpx.AsyncClient:
