@@ -8,7 +8,9 @@ a bounded number of times and never past the run's deadline.
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import ssl
+import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -17,6 +19,13 @@ from typing import Any
 import httpx
 
 Sleep = Callable[[float], Awaitable[None]]
+
+# httpcore runs `import sniffio` for every request (to tell asyncio from trio). anyio 4 no longer
+# installs sniffio, and a failed import is not remembered: each one searched sys.path again,
+# about 300 µs a request, the simulator's largest cost after the pool scan. A `None` entry in
+# sys.modules makes that import fail at once; httpcore then assumes asyncio, which we run.
+if importlib.util.find_spec("sniffio") is None:
+    sys.modules.setdefault("sniffio", None)  # type: ignore[arg-type]
 
 _RETRYABLE = {429, 503}
 
@@ -83,9 +92,14 @@ class ClientShards:
         """The client of the `index`-th device (created on first use)."""
         shard = index // self.devices_per_client
         while len(self._clients) <= shard:
+            if self._ssl is None:
+                self._ssl = ssl.create_default_context()
             self._clients.append(
                 httpx.AsyncClient(
-                    base_url=self.base_url, timeout=self._timeout, limits=self._limits
+                    base_url=self.base_url,
+                    timeout=self._timeout,
+                    limits=self._limits,
+                    verify=self._ssl,
                 )
             )
         return self._clients[shard]
