@@ -4,7 +4,7 @@ Alert evaluation inside the API process shares its event loop and its core with 
 every evaluator batch delays the telemetry answers waiting behind it (p99 at half the maximum
 rate 40 ms with one API process, 54 ms with `--workers 2`, against 14–17 ms with the worker
 apart; docs/performance.md). So `serve` runs the API processes without the worker and starts one
-`climasense worker` beside them, restarted if it dies, stopped with the server. Periodic jobs
+`climasense worker` beside them, restarted if it fails, stopped with the server. Periodic jobs
 take advisory locks and the evaluator claims outbox shards, so this changes where the work runs,
 not what it does.
 """
@@ -51,7 +51,8 @@ class WorkerProcess:
             if process is None:
                 return
             code = process.wait()
-            if self._stopping.wait(RESTART_DELAY_SECONDS):
+            # 0: it was asked to stop (Ctrl-C reaches the whole process group) — so is serve.
+            if code == 0 or self._stopping.wait(RESTART_DELAY_SECONDS):
                 return
             log.warning("the background worker exited with %s; starting it again", code)
             self._spawn()
