@@ -37,14 +37,7 @@ from uuid import UUID
 # Run as a file (`python bench/x.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SECRET, admin_token, fresh_database, serve_process
-from bench.ingest import (
-    SECONDS,
-    copy_baseline,
-    drain_outbox,
-    postgres_cpu_seconds,
-    server_cpu_seconds,
-    wrk,
-)
+from bench.ingest import SECONDS, copy_baseline, drain_outbox, server_cpu_seconds, wrk
 from bench.simulator import provision
 
 DEVICES = 3000
@@ -75,11 +68,35 @@ def children(pid: int) -> list[tuple[int, str]]:
     return found
 
 
+# PostgreSQL's own writers: shared with other databases, but the WAL and checkpoints are ours too.
+_PG_AUX = ("walwriter", "checkpointer", "background writer")
+
+
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU of the PostgreSQL backends connected to `database` and of the cluster's writers (not
+    of other databases' sessions: the machine is shared with other test runs)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            if text[text.find("(") + 1 : text.rfind(")")] != "postgres":
+                continue
+            title = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if f" {database} " in title or any(aux in title for aux in _PG_AUX):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 class Parties:
     """CPU seconds so far of the API process(es), PostgreSQL and the alert worker."""
 
-    def __init__(self, serve_pid: int, worker_pid: int | None) -> None:
+    def __init__(self, serve_pid: int, worker_pid: int | None, database: str) -> None:
         self.serve_pid = serve_pid
+        self.database = database
         self.worker_pid = worker_pid
         self.worker_is_child = False
         if worker_pid is None:  # `serve` started it (this branch), or it runs in-process (main)
@@ -90,15 +107,15 @@ class Parties:
     def now(self) -> tuple[float, float, float]:
         worker = server_cpu_seconds(self.worker_pid) if self.worker_pid else 0.0
         api = server_cpu_seconds(self.serve_pid) - (worker if self.worker_is_child else 0.0)
-        return api, postgres_cpu_seconds(), worker
+        return api, postgres_cpu_seconds(self.database), worker
 
 
-async def measured(
+def measured(
     parties: Parties, run: Callable[[], dict[str, Any]], db_url: str, readings: int
 ) -> dict[str, Any]:
     before = parties.now()
     result = run()
-    result["drain_s"] = await drain_outbox(db_url)
+    result["drain_s"] = asyncio.run(drain_outbox(db_url))
     after = parties.now()
     requests = max(1.0, result["rps"] * SECONDS)
     for index, name in enumerate(("api_us", "pg_us", "worker_us")):
@@ -107,7 +124,7 @@ async def measured(
     return result
 
 
-async def one_layout(layout: str, src: str | None) -> dict[str, Any]:
+def one_layout(layout: str, src: str | None) -> dict[str, Any]:
     args, scale_out = LAYOUTS[layout]
     extra = {"PYTHONPATH": src} if src else {}
     workdir = Path(tempfile.mkdtemp(prefix="climasense-layout-"))
@@ -128,7 +145,7 @@ async def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                     stdin=subprocess.DEVNULL,
                 )
             time.sleep(2)  # every API process (and the worker) up
-            parties = Parties(proc.pid, worker.pid if worker else None)
+            parties = Parties(proc.pid, worker.pid if worker else None, db_url.rsplit("/", 1)[1])
             token = admin_token(db_url)
             devices = provision(url, token, DEVICES)
             keys = workdir / "keys.txt"
@@ -146,9 +163,9 @@ async def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                 )
 
             out: dict[str, Any] = {"worker": "in-process" if not parties.worker_pid else "own"}
-            out["cold"] = await measured(parties, telemetry(89, 10), db_url, 10)
-            out["x10"] = await measured(parties, telemetry(86, 10), db_url, 10)
-            out["x100"] = await measured(parties, telemetry(83, 100), db_url, 100)
+            out["cold"] = measured(parties, telemetry(89, 10), db_url, 10)
+            out["x10"] = measured(parties, telemetry(86, 10), db_url, 10)
+            out["x100"] = measured(parties, telemetry(83, 100), db_url, 100)
             half = out["x10"]["rps"] / 2
             delay = max(1, round(PACED_CONNECTIONS * 1000 / half))
             probe = wrk(
@@ -161,7 +178,7 @@ async def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                 KEYS_FILE=keys,
             )
             delay = max(1, round(PACED_CONNECTIONS * 1000 / half - probe["p50_ms"]))
-            out["paced"] = await measured(
+            out["paced"] = measured(
                 parties,
                 lambda: wrk(
                     url,
@@ -176,7 +193,9 @@ async def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                 10,
             )
             out["paced"]["target"] = half
-            out["copy"] = await copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
+            out["copy"] = asyncio.run(
+                copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
+            )
             return out
         finally:
             if worker is not None:
@@ -197,7 +216,7 @@ def row(label: str, r: dict[str, Any]) -> str:
     )
 
 
-async def main() -> None:
+def main() -> None:
     if not shutil.which("wrk"):
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True)
@@ -213,7 +232,7 @@ async def main() -> None:
     rows = []
     for layout in wanted:
         for variant, src in variants:
-            result = await one_layout(layout, src)
+            result = one_layout(layout, src)
             print(f"{variant} {LABELS[layout]}: {result}", flush=True)
             rows.append(row(f"{variant}: `{LABELS[layout]}` (worker {result['worker']})", result))
     print(
@@ -229,4 +248,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()
