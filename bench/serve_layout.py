@@ -42,15 +42,18 @@ from bench.simulator import provision
 
 DEVICES = 3000
 BASELINE_SRC = os.environ.get("BENCH_BASELINE_SRC", "")
-LAYOUTS: dict[str, tuple[list[str], bool]] = {
-    "serve": ([], False),
-    "serve2": (["--workers", "2"], False),
-    "scaleout": (["--no-worker"], True),
+# layout: (serve's arguments, a separate `climasense worker` started by the bench, its niceness)
+LAYOUTS: dict[str, tuple[list[str], bool, int]] = {
+    "serve": ([], False, 0),
+    "serve2": (["--workers", "2"], False, 0),
+    "scaleout": (["--no-worker"], True, 0),
+    "scaleout_nice": (["--no-worker"], True, 10),
 }
 LABELS = {
     "serve": "serve",
     "serve2": "serve --workers 2",
     "scaleout": "serve --no-worker + worker",
+    "scaleout_nice": "serve --no-worker + nice -n 10 worker",
 }
 PACED_CONNECTIONS = 32
 
@@ -125,7 +128,7 @@ def measured(
 
 
 def one_layout(layout: str, src: str | None) -> dict[str, Any]:
-    args, scale_out = LAYOUTS[layout]
+    args, scale_out, niceness = LAYOUTS[layout]
     extra = {"PYTHONPATH": src} if src else {}
     workdir = Path(tempfile.mkdtemp(prefix="climasense-layout-"))
     with fresh_database() as db_url, serve_process(db_url, *args, **extra) as (url, proc):
@@ -139,8 +142,9 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                     CLIMASENSE_LOG_LEVEL="warning",
                     **extra,
                 )
+                nice = ["nice", "-n", str(niceness)] if niceness else []
                 worker = subprocess.Popen(
-                    [sys.executable, "-m", "climasense", "worker"],
+                    [*nice, sys.executable, "-m", "climasense", "worker"],
                     env=env,
                     stdin=subprocess.DEVNULL,
                 )
