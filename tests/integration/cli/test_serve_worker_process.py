@@ -50,6 +50,8 @@ def test_serve_starts_one_worker_process_and_stops_it(
     )
     with serve_process(env, "--workers", workers, log_path=tmp_path / "serve.log") as (_, proc):
         [worker] = _workers(proc.pid)
+        # Requests come first: the worker runs at a lower CPU priority.
+        assert int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[16]) > 0
     assert _gone(worker), "the worker process outlived serve"
 
 
