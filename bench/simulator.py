@@ -20,6 +20,7 @@ simulator manage).
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -124,19 +125,27 @@ def main() -> None:
     with fresh_database() as database_url, server(database_url) as url:
         token = admin_token(database_url)
         devices = provision(url, token, DEVICES)
-        keys = Path(tempfile.mkdtemp(prefix="climasense-sim-")) / "keys.json"
+        workdir = Path(tempfile.mkdtemp(prefix="climasense-sim-"))
+        keys = workdir / "keys.json"
         keys.write_bytes(orjson.dumps({"devices": devices}))
-        print(
-            f"`climasense serve` (defaults) at {url}, {DEVICES} devices, {SECONDS:.0f} s a phase, "
-            f"{os.cpu_count()} cores (shared with the server and PostgreSQL)",
-            flush=True,
-        )
-        # Warm the server's key cache, so that no variant pays the cold start for the other.
-        simulate(url, keys, ["--interval", "5"], None, 8)
-        for phase, args in PHASES:
-            print(f"--devices {DEVICES} {' '.join(args)} ({phase}):", flush=True)
-            for name, src in variants:
-                print(line(name, simulate(url, keys, args, src)), flush=True)
+        try:
+            run_phases(url, keys, variants)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run_phases(url: str, keys: Path, variants: list[tuple[str, str | None]]) -> None:
+    print(
+        f"`climasense serve` (defaults) at {url}, {DEVICES} devices, {SECONDS:.0f} s a phase, "
+        f"{os.cpu_count()} cores (shared with the server and PostgreSQL)",
+        flush=True,
+    )
+    # Warm the server's key cache, so that no variant pays the cold start for the other.
+    simulate(url, keys, ["--interval", "5"], None, 8)
+    for phase, args in PHASES:
+        print(f"--devices {DEVICES} {' '.join(args)} ({phase}):", flush=True)
+        for name, src in variants:
+            print(line(name, simulate(url, keys, args, src)), flush=True)
 
 
 if __name__ == "__main__":
