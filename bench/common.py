@@ -53,15 +53,17 @@ def free_port() -> int:
 
 @contextmanager
 def server(database_url: str, *args: str, **env_extra: str) -> Iterator[str]:
-    with server_process(database_url, *args, **env_extra) as (url, _):
+    with serve_process(database_url, *args, **env_extra) as (url, _process):
         yield url
 
 
 @contextmanager
-def server_process(
+def serve_process(
     database_url: str, *args: str, **env_extra: str
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A `climasense serve` process; yields its URL and the process (for its pid)."""
+    """`climasense serve ARGS` (default settings but the database URL and secret) on a free
+    port: its URL and process, once /healthz answers. PYTHONPATH in `env_extra` runs another
+    source tree (a baseline) with the same interpreter."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIMASENSE_")}
     env.update(

@@ -23,7 +23,7 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import admin_token, fresh_database, server_process
+from bench.common import admin_token, fresh_database, serve_process
 
 BIG_DEVICE = 200_000
 SMALL_DEVICES, PER_SMALL = 80, 10_000
@@ -108,7 +108,7 @@ def stream(client: httpx.Client, pid: int, path: str, headers: dict[str, str]) -
 
 
 def main() -> None:
-    with fresh_database() as url, server_process(url, "--no-worker") as (base, process):
+    with fresh_database() as url, serve_process(url, "--no-worker") as (base, process):
         token = admin_token(url)
         started = time.perf_counter()
         big = asyncio.run(seed(url))

@@ -213,7 +213,8 @@ class Settings:
     run_worker: bool = setting(
         True,
         "CLIMASENSE_RUN_WORKER",
-        "Run the background worker (alerts, webhooks, expiry) inside the API process.",
+        "Run the background worker (alerts, webhooks, expiry): `serve` starts it as its own "
+        "process beside the API processes (an app run by uvicorn directly runs it in-process).",
     )
     dashboard_session_hours: int = setting(
         12, "CLIMASENSE_DASHBOARD_SESSION_HOURS", "Lifetime of a dashboard login.", minimum=1

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 
 from climasense.cli.context import check_database, database, resolve_database
+from climasense.cli.worker_process import WorkerProcess
 from climasense.errors import ConfigurationError
 from climasense.observability import logging as log_setup
 from climasense.observability import metrics
@@ -56,9 +57,14 @@ def _exit_quietly(signum: int, frame: object) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
-@click.option("--no-worker", is_flag=True, help="Do not run the background worker in-process.")
+@click.option(
+    "--no-worker",
+    is_flag=True,
+    help="Do not run the background worker (run `climasense worker` elsewhere).",
+)
 def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
-    """Run the API (device + operator + dashboard) and, by default, the background worker."""
+    """Run the API (device + operator + dashboard) and, by default, the background worker (as its
+    own process beside the API processes)."""
     import uvicorn
 
     from climasense.http.protocol import CoalescingHttpToolsProtocol
@@ -68,14 +74,19 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
     metrics_dir = _metrics_dir()
     lock_fd = _lock_data_dir(settings.data_dir) if settings.database_url is None else None
     resolved, embedded = resolve_database(settings)
+    worker_process: WorkerProcess | None = None
     try:
         asyncio.run(check_database(resolved.database_url))
         # Worker processes build their settings from the environment: hand them the embedded
         # database's URL and the server secret this process resolved.
         os.environ["CLIMASENSE_DATABASE_URL"] = resolved.database_url
         os.environ.setdefault("CLIMASENSE_SECRET_KEY", resolved.resolved_secret_key())
-        if no_worker:
-            os.environ["CLIMASENSE_RUN_WORKER"] = "0"
+        # The API processes never run the worker: `serve` starts it as its own process (see
+        # cli/worker_process.py), unless --no-worker / CLIMASENSE_RUN_WORKER=0.
+        os.environ["CLIMASENSE_RUN_WORKER"] = "0"
+        if not no_worker and settings.run_worker:
+            worker_process = WorkerProcess()
+            worker_process.start()
         log.info("ClimaSense listening on http://%s:%s (docs at /docs)", host, port)
         # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal to the
         # handler that was installed before it: make that an orderly exit, so the `finally`
@@ -104,6 +115,8 @@ def serve(host: str, port: int, workers: int, no_worker: bool) -> None:
             http=CoalescingHttpToolsProtocol,
         )
     finally:
+        if worker_process is not None:
+            worker_process.stop()
         if embedded is not None:
             embedded.stop()
         if lock_fd is not None:

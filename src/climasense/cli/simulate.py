@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from climasense.cli.output import emit_json
 from climasense.ota import signing
-from climasense.simulator.client import Stats
+from climasense.simulator.client import ClientShards, Stats
 from climasense.simulator.device import Timing
 from climasense.simulator.fleet import (
     Plan,
@@ -180,8 +180,9 @@ async def _run(
     public_key: Ed25519PublicKey | None = None,
 ) -> dict[str, Any]:
     stats = Stats()
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as http:
+    # Provisioning (a few large requests) on its own client; the devices on their shards.
+    shards = ClientShards(url)
+    async with httpx.AsyncClient(base_url=url, timeout=30) as http:
         try:
             if keys_file is not None:
                 entries = read_keys(keys_file)
@@ -192,10 +193,12 @@ async def _run(
                     save_keys(save_to, entries)
         except httpx.HTTPError as exc:
             raise SimulationError(f"cannot reach {url}: {exc}") from None
+    try:
+        started = time.monotonic()
         deadline = deadline_after(duration)
         fleet = build_devices(
             entries,
-            http,
+            shards,
             stats,
             timing,
             deadline=deadline,
@@ -203,7 +206,6 @@ async def _run(
             sensors_per_hub=plan.sensors_per_hub if keys_file is None else None,
             firmware_public_key=public_key,
         )
-        started = time.monotonic()
         click.echo(
             f"simulating {len(fleet)} devices "
             f"({sum(len(d.sensors) for d in fleet)} Zigbee sensors) against {url}",
@@ -216,6 +218,8 @@ async def _run(
             on_progress=lambda: click.echo(_line(_summary(stats, fleet, started)), err=True),
         )
         return _summary(stats, fleet, started)
+    finally:
+        await shards.aclose()
 
 
 def _summary(stats: Stats, fleet: list[Any], started: float) -> dict[str, Any]:

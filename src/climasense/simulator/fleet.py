@@ -21,7 +21,7 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from climasense.simulator import physics
-from climasense.simulator.client import DeviceClient, Stats
+from climasense.simulator.client import ClientShards, DeviceClient, Stats
 from climasense.simulator.device import Identity, Sensor, Timing, VirtualDevice
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _seed(device_id: str, base: int) -> int:
 
 def build_devices(
     entries: list[dict[str, Any]],
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient | ClientShards,
     stats: Stats,
     timing: Timing,
     *,
@@ -132,19 +132,21 @@ def build_devices(
     sensors_per_hub: int | None = None,
     firmware_public_key: Ed25519PublicKey | None = None,
 ) -> list[VirtualDevice]:
-    """Virtual devices for the entries; Zigbee sensors are shared out among the hubs."""
+    """Virtual devices for the entries; Zigbee sensors are shared out among the hubs. `http` is
+    one client for them all (a handful of devices, tests) or `ClientShards` (a fleet)."""
     identities = [_identity(e) for e in entries]
     reporters = [i for i in identities if i.kind in {"standalone", "hub"}]
     sensors = [i for i in identities if i.kind == "zigbee_sensor"]
     hubs = [i for i in reporters if i.kind == "hub"]
     devices: list[VirtualDevice] = []
-    for identity in reporters:
+    for index, identity in enumerate(reporters):
+        client = http.for_device(index) if isinstance(http, ClientShards) else http
         rng = random.Random(_seed(identity.device_id, seed))
         latitude = MARINA[0] + rng.uniform(-0.003, 0.003)
         longitude = MARINA[1] + rng.uniform(-0.004, 0.004)
         device = VirtualDevice(
             identity=identity,
-            client=DeviceClient(http, identity.api_key, stats, deadline=deadline),
+            client=DeviceClient(client, identity.api_key, stats, deadline=deadline),
             physics=physics.for_device(identity.kind, _seed(identity.device_id, seed), longitude),
             timing=Timing(**timing.__dict__),
             rng=rng,

@@ -9,15 +9,17 @@ import secrets
 import sys
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
 import orjson
+import pytest
 
 from climasense.settings import RateLimit
-from climasense.simulator.client import DeviceClient, Stats
+from climasense.simulator.client import ClientShards, DeviceClient, Stats
 from climasense.simulator.device import Timing
 from climasense.simulator.fleet import (
     Plan,
@@ -32,8 +34,26 @@ from tests.support.factories import admin_token, bearer
 from tests.support.server import LiveServer, live_server
 
 
-async def test_a_short_run_provisions_and_drives_the_fleet(server: LiveServer, token: str) -> None:
-    plan = Plan(devices=2, hubs=1, sensors_per_hub=2, batch="sim-live")
+@asynccontextmanager
+async def fleet_http(server: LiveServer, sharded: bool) -> AsyncIterator[Any]:
+    """The test server's httpx client, or aiohttp sessions as `climasense simulate` uses them
+    (two devices a session, so a fleet spans several)."""
+    if not sharded:
+        yield server.client
+        return
+    shards = ClientShards(server.url, devices_per_client=2, connections_per_client=2)
+    try:
+        yield shards
+    finally:
+        await shards.aclose()
+
+
+@pytest.mark.parametrize("sharded", [False, True], ids=["httpx", "shards"])
+async def test_a_short_run_provisions_and_drives_the_fleet(
+    server: LiveServer, token: str, sharded: bool
+) -> None:
+    batch = f"sim-live-{secrets.token_hex(3)}"  # one per parametrized run (shared server)
+    plan = Plan(devices=2, hubs=1, sensors_per_hub=2, batch=batch)
     entries = await provision(server.client, token, plan)
     assert sorted(e["kind"] for e in entries) == [
         "hub",
@@ -43,18 +63,17 @@ async def test_a_short_run_provisions_and_drives_the_fleet(server: LiveServer, t
         "zigbee_sensor",
     ]
     listed = await server.client.get(
-        "/admin/v1/devices", params={"batch": "sim-live"}, headers=bearer(token)
+        "/admin/v1/devices", params={"batch": batch}, headers=bearer(token)
     )
     assert {d["device_id"] for d in listed.json()["devices"]} == {e["device_id"] for e in entries}
 
     stats = Stats()
     deadline = time.monotonic() + 2.5
     timing = Timing(interval=1, command_poll=2, ota_check=6)
-    fleet = build_devices(
-        entries, server.client, stats, timing, deadline=deadline, sensors_per_hub=2
-    )
-    assert [len(d.sensors) for d in fleet if d.identity.kind == "hub"] == [2]
-    await asyncio.wait_for(run_fleet(fleet, deadline), timeout=20)
+    async with fleet_http(server, sharded) as http:
+        fleet = build_devices(entries, http, stats, timing, deadline=deadline, sensors_per_hub=2)
+        assert [len(d.sensors) for d in fleet if d.identity.kind == "hub"] == [2]
+        await asyncio.wait_for(run_fleet(fleet, deadline), timeout=20)
 
     # Settings exist on every server: each device read its document.
     assert all(d.settings_version == 1 for d in fleet)
@@ -167,17 +186,22 @@ async def _publish(server: LiveServer, token: str, model: str, version: str, bat
     return release_id
 
 
-async def test_an_update_is_downloaded_verified_and_applied(server: LiveServer, token: str) -> None:
+@pytest.mark.parametrize("sharded", [False, True], ids=["httpx", "shards"])
+async def test_an_update_is_downloaded_verified_and_applied(
+    server: LiveServer, token: str, sharded: bool
+) -> None:
     model = f"SIM-{secrets.token_hex(4)}"
-    plan = Plan(devices=2, model=model, batch="sim-ota")
+    batch = f"sim-ota-{secrets.token_hex(3)}"
+    plan = Plan(devices=2, model=model, batch=batch)
     entries = await provision(server.client, token, plan)
-    release_id = await _publish(server, token, model, "1.4.0", "sim-ota")
+    release_id = await _publish(server, token, model, "1.4.0", batch)
 
     stats = Stats()
     deadline = time.monotonic() + 3
     timing = Timing(interval=60, command_poll=60, ota_check=1)
-    fleet = build_devices(entries, server.client, stats, timing, deadline=deadline)
-    await asyncio.wait_for(run_fleet(fleet, deadline), timeout=20)
+    async with fleet_http(server, sharded) as http:
+        fleet = build_devices(entries, http, stats, timing, deadline=deadline)
+        await asyncio.wait_for(run_fleet(fleet, deadline), timeout=20)
 
     assert [d.firmware_version for d in fleet] == ["1.4.0", "1.4.0"]
     assert stats.ota_completed == 2

@@ -1,0 +1,255 @@
+"""The layout users run: `python bench/serve_layout.py` (about 10 minutes; local PostgreSQL, wrk).
+
+Starts the server exactly as the README and the CLI do: `climasense serve` (and `serve --workers 2`)
+with default settings (only the database URL, on the local PostgreSQL, and the secret are set;
+no limit raised), and the scale-out layout (`serve --no-worker` + one `climasense worker`). For
+each, on a fresh database: provisions 3,000 devices through the operator API, then with wrk
+(bench/ingest.lua, -t2 -c64):
+  cold     telemetry x10 from the 3,000 never-seen devices, the first BENCH_SECONDS (item 5:
+           non-2xx answers, p99 against the steady run's)
+  x10      telemetry x10, maximum rate (steady: every key cached)
+  x100     telemetry x100, maximum rate
+  paced    telemetry x10 at half the x10 maximum (item 1: p99)
+  COPY     raw asyncpg COPY rows/s into `readings` (items 2, 3: the ratios)
+with CPU per request of the API process(es), PostgreSQL and the alert worker from /proc (the
+outbox drained after each phase, counted too) and whole-system CPU per committed reading
+(item 4).
+
+BENCH_BASELINE_SRC (e.g. /work/main/src) runs every layout also from that source tree, interleaved
+(baseline, ours per layout), so before and after come from one run. BENCH_LAYOUTS picks layouts
+(comma list of: serve, serve2, scaleout).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+# Run as a file (`python bench/x.py`): make `bench.*` importable.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench.common import SECRET, admin_token, fresh_database, serve_process
+from bench.ingest import SECONDS, copy_baseline, drain_outbox, server_cpu_seconds, wrk
+from bench.simulator import provision
+
+DEVICES = 3000
+BASELINE_SRC = os.environ.get("BENCH_BASELINE_SRC", "")
+# layout: (serve's arguments, a separate `climasense worker` started by the bench, its niceness)
+LAYOUTS: dict[str, tuple[list[str], bool, int]] = {
+    "serve": ([], False, 0),
+    "serve2": (["--workers", "2"], False, 0),
+    "scaleout": (["--no-worker"], True, 0),
+    "scaleout_nice": (["--no-worker"], True, 10),
+}
+LABELS = {
+    "serve": "serve",
+    "serve2": "serve --workers 2",
+    "scaleout": "serve --no-worker + worker",
+    "scaleout_nice": "serve --no-worker + nice -n 10 worker",
+}
+PACED_CONNECTIONS = 32
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) == pid:
+                cmdline = (stat.parent / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                found.append((int(stat.parent.name), cmdline))
+        except OSError:
+            continue
+    return found
+
+
+# PostgreSQL's own writers: shared with other databases, but the WAL and checkpoints are ours too.
+_PG_AUX = ("walwriter", "checkpointer", "background writer")
+
+
+def postgres_cpu_seconds(database: str) -> float:
+    """CPU of the PostgreSQL backends connected to `database` and of the cluster's writers (not
+    of other databases' sessions: the machine is shared with other test runs)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+            if text[text.find("(") + 1 : text.rfind(")")] != "postgres":
+                continue
+            title = (stat.parent / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if f" {database} " in title or any(aux in title for aux in _PG_AUX):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+class Parties:
+    """CPU seconds so far of the API process(es), PostgreSQL and the alert worker."""
+
+    def __init__(self, serve_pid: int, worker_pid: int | None, database: str) -> None:
+        self.serve_pid = serve_pid
+        self.database = database
+        self.worker_pid = worker_pid
+        self.worker_is_child = False
+        if worker_pid is None:  # `serve` started it (this branch), or it runs in-process (main)
+            for pid, cmdline in children(serve_pid):
+                if "climasense worker" in cmdline:
+                    self.worker_pid, self.worker_is_child = pid, True
+
+    def now(self) -> tuple[float, float, float]:
+        worker = server_cpu_seconds(self.worker_pid) if self.worker_pid else 0.0
+        api = server_cpu_seconds(self.serve_pid) - (worker if self.worker_is_child else 0.0)
+        return api, postgres_cpu_seconds(self.database), worker
+
+
+def measured(
+    parties: Parties, run: Callable[[], dict[str, Any]], db_url: str, readings: int
+) -> dict[str, Any]:
+    before = parties.now()
+    result = run()
+    result["drain_s"] = asyncio.run(drain_outbox(db_url))
+    after = parties.now()
+    requests = max(1.0, result["rps"] * SECONDS)
+    for index, name in enumerate(("api_us", "pg_us", "worker_us")):
+        result[name] = (after[index] - before[index]) * 1e6 / requests
+    result["us_per_reading"] = (result["api_us"] + result["pg_us"] + result["worker_us"]) / readings
+    return result
+
+
+def one_layout(layout: str, src: str | None) -> dict[str, Any]:
+    args, scale_out, niceness = LAYOUTS[layout]
+    extra = {"PYTHONPATH": src} if src else {}
+    workdir = Path(tempfile.mkdtemp(prefix="climasense-layout-"))
+    with fresh_database() as db_url, serve_process(db_url, *args, **extra) as (url, proc):
+        worker: subprocess.Popen[bytes] | None = None
+        try:
+            if scale_out:
+                env = {k: v for k, v in os.environ.items() if not k.startswith("CLIMASENSE_")}
+                env.update(
+                    CLIMASENSE_DATABASE_URL=db_url,
+                    CLIMASENSE_SECRET_KEY=SECRET,
+                    CLIMASENSE_LOG_LEVEL="warning",
+                    **extra,
+                )
+                nice = ["nice", "-n", str(niceness)] if niceness else []
+                worker = subprocess.Popen(
+                    [*nice, sys.executable, "-m", "climasense", "worker"],
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                )
+            time.sleep(2)  # every API process (and the worker) up
+            parties = Parties(proc.pid, worker.pid if worker else None, db_url.rsplit("/", 1)[1])
+            token = admin_token(db_url)
+            devices = provision(url, token, DEVICES)
+            keys = workdir / "keys.txt"
+            keys.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
+            now = int(time.time())
+
+            def telemetry(days_back: int, readings: int, **env: Any) -> Callable[[], Any]:
+                return lambda: wrk(
+                    url,
+                    "telemetry",
+                    READINGS=readings,
+                    T0=now - days_back * 86400,
+                    KEYS_FILE=keys,
+                    **env,
+                )
+
+            out: dict[str, Any] = {"worker": "in-process" if not parties.worker_pid else "own"}
+            out["cold"] = measured(parties, telemetry(89, 10), db_url, 10)
+            out["x10"] = measured(parties, telemetry(86, 10), db_url, 10)
+            out["x100"] = measured(parties, telemetry(83, 100), db_url, 100)
+            half = out["x10"]["rps"] / 2
+            delay = max(1, round(PACED_CONNECTIONS * 1000 / half))
+            probe = wrk(
+                url,
+                "telemetry",
+                connections=PACED_CONNECTIONS,
+                READINGS=10,
+                T0=now - 80 * 86400,
+                DELAY_MS=delay,
+                KEYS_FILE=keys,
+            )
+            delay = max(1, round(PACED_CONNECTIONS * 1000 / half - probe["p50_ms"]))
+            out["paced"] = measured(
+                parties,
+                lambda: wrk(
+                    url,
+                    "telemetry",
+                    connections=PACED_CONNECTIONS,
+                    READINGS=10,
+                    T0=now - 77 * 86400,
+                    DELAY_MS=delay,
+                    KEYS_FILE=keys,
+                ),
+                db_url,
+                10,
+            )
+            out["paced"]["target"] = half
+            out["copy"] = asyncio.run(
+                copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
+            )
+            return out
+        finally:
+            if worker is not None:
+                worker.terminate()
+                worker.wait(30)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def row(label: str, r: dict[str, Any]) -> str:
+    x10, x100, cold, paced = r["x10"], r["x100"], r["cold"], r["paced"]
+    return (
+        f"| {label} | {x10['rps']:.0f} | {paced['rps']:.0f} | **{paced['p99_ms']:.1f}** "
+        f"| {x10['rps'] * 10 / r['copy']:.2f} | {x100['rps'] * 100 / r['copy']:.2f} "
+        f"| {x10['us_per_reading']:.1f} ({x10['api_us']:.0f}/{x10['pg_us']:.0f}/"
+        f"{x10['worker_us']:.0f}) | {cold['failed']} "
+        f"| {cold['p99_ms']:.1f} / {x10['p99_ms']:.1f} = {cold['p99_ms'] / x10['p99_ms']:.1f}x "
+        f"| {x100['rps']:.0f} | {r['copy']:.0f} | {x10['failed']} |"
+    )
+
+
+def main() -> None:
+    if not shutil.which("wrk"):
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True)
+    wanted = os.environ.get("BENCH_LAYOUTS", "serve,serve2,scaleout").split(",")
+    variants: list[tuple[str, str | None]] = [("ours", None)]
+    if BASELINE_SRC:
+        variants.insert(0, ("main", BASELINE_SRC))
+    print(
+        f"{DEVICES} devices, wrk -t2 -c64 (paced: -c{PACED_CONNECTIONS}), {SECONDS} s a phase, "
+        f"{os.cpu_count()} cores shared by server, PostgreSQL, worker and wrk",
+        flush=True,
+    )
+    rows = []
+    for layout in wanted:
+        for variant, src in variants:
+            result = one_layout(layout, src)
+            print(f"{variant} {LABELS[layout]}: {result}", flush=True)
+            rows.append(row(f"{variant}: `{LABELS[layout]}` (worker {result['worker']})", result))
+    print(
+        "\n| layout | x10 max req/s | paced req/s | p99 at half max, ms (item 1, ≤ 25) "
+        "| x10 readings/s ÷ COPY (item 2, ≥ 0.4) | x100 readings/s ÷ COPY (item 3, ≥ 0.8) "
+        "| µs CPU per reading at x10 (API/PG/worker µs per request) (item 4) "
+        "| cold non-2xx (item 5, 0) | cold p99 / steady p99, ms (item 5, ≤ 2x) "
+        "| x100 req/s | COPY rows/s | x10 non-2xx |"
+    )
+    print("|" + "---|" * 12)
+    for line in rows:
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
