@@ -6,11 +6,11 @@ from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from climasense.audit import service
 from climasense.audit.schemas import AuditList
 from climasense.http.operator_deps import ServicesDep
+from climasense.http.params import UtcDatetime
 from climasense.http.routing import JSONRoute
 
 router = APIRouter(tags=["audit"], route_class=JSONRoute)
@@ -22,8 +22,8 @@ async def list_audit(
     actor_token_id: UUID | None = None,
     action: str | None = None,
     target_id: str | None = None,
-    from_: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    to: AwareDatetime | None = None,
+    from_: Annotated[UtcDatetime | None, Query(alias="from")] = None,
+    to: UtcDatetime | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditList:

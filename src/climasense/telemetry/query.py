@@ -10,7 +10,7 @@ whole intervals: `from` is rounded down and `to` up to a bucket boundary.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -41,9 +41,11 @@ def parse_time(field: str, raw: str | None) -> datetime | None:
     if raw is None:
         return None
     try:
-        return msgspec.convert(raw, AwareDatetime)
-    except msgspec.ValidationError:
+        parsed = msgspec.convert(raw, AwareDatetime)
+        parsed.astimezone(UTC)  # year 1 with a positive offset is year 0 in UTC: unstorable
+    except (msgspec.ValidationError, OverflowError):
         raise invalid_field(field, "must be an RFC 3339 date-time with an offset or Z") from None
+    return parsed
 
 
 def parse_bucket(raw: str) -> timedelta:

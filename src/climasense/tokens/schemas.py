@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from climasense.auth.roles import Role
+from climasense.http.params import UtcDatetime
 
 
 class TokenCreate(BaseModel):
@@ -17,7 +18,7 @@ class TokenCreate(BaseModel):
     role: Role = Field(
         description="`viewer` reads; `operator` changes; `admin` also manages tokens."
     )
-    expires_at: AwareDatetime | None = Field(
+    expires_at: UtcDatetime | None = Field(
         default=None, description="After this time the token gets 401 (RFC 3339, with offset)."
     )
 

@@ -68,3 +68,30 @@ async def test_security_headers(server: LiveServer, token: str) -> None:
     ]
     for answer in answers:
         assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+
+
+async def test_times_that_do_not_exist_in_utc_are_refused(server: LiveServer, token: str) -> None:
+    # Year 1 at +00:01 is year 0 in UTC, which neither Python nor PostgreSQL can hold: a 422 on
+    # the field, not a 500 from the driver (found by the property test of every list).
+    from tests.support.factories import provision
+
+    [device] = await provision(server.client, token, batch="utc-range")
+    unstorable = "0001-01-01T00:00:00+00:01"
+    answers = [
+        await server.client.get(
+            f"/admin/v1/devices/{device['device_id']}/telemetry",
+            params={"from": unstorable},
+            headers=bearer(token),
+        ),
+        await server.client.get(
+            "/admin/v1/audit", params={"to": unstorable}, headers=bearer(token)
+        ),
+        await server.client.post(
+            "/admin/v1/tokens",
+            json={"name": "old", "role": "viewer", "expires_at": unstorable},
+            headers=bearer(token),
+        ),
+    ]
+    for answer in answers:
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["error"] == "validation_error"
