@@ -116,7 +116,7 @@ async def main() -> None:
         await wait_http(f"http://127.0.0.1:{off_port}/healthz", off)
         on = start(
             on_env,
-            "climasense.app:app_from_env",
+            "climasense.api.app:app_from_env",
             on_port,
             ["--log-config", str(config)],
             workdir / "on.log",
@@ -124,7 +124,7 @@ async def main() -> None:
         servers.append(on)
         await wait_http(f"http://127.0.0.1:{on_port}/healthz", on)
         from climasense.auth.keys import KeyHasher
-        from climasense.auth.service import create_admin_token
+        from climasense.tokens.service import create_admin_token
         from climasense.db.pool import create_pool
 
         pool = await create_pool(db_url, min_size=1, max_size=1)
