@@ -124,8 +124,8 @@ async def main() -> None:
         servers.append(on)
         await wait_http(f"http://127.0.0.1:{on_port}/healthz", on)
         from climasense.auth.keys import KeyHasher
-        from climasense.tokens.service import create_admin_token
         from climasense.db.pool import create_pool
+        from climasense.tokens.service import create_admin_token
 
         pool = await create_pool(db_url, min_size=1, max_size=1)
         token = await create_admin_token(pool, KeyHasher(secret), "bench")
