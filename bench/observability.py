@@ -87,7 +87,6 @@ async def main() -> None:
         "CLIMASENSE_DATA_DIR": str(workdir),
         "CLIMASENSE_LIMIT_TELEMETRY": "1000000000",
         "CLIMASENSE_LIMIT_DEFAULT": "1000000000",
-        "CLIMASENSE_FAILED_AUTH_LIMIT": "1000000000",
         "CLIMASENSE_RUN_WORKER": "0",
     }
     base_env.pop("PROMETHEUS_MULTIPROC_DIR", None)
