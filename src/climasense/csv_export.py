@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from typing import Any
 
 import asyncpg
@@ -40,11 +40,12 @@ async def _rows(
     header: Sequence[str],
     query: str,
     args: Sequence[Any],
-) -> AsyncIterator[bytes]:
+) -> AsyncGenerator[bytes]:
+    """The CSV in chunks: the first is the header and the first batch, produced only once the
+    query has run, so a query the database refuses raises before the response has started."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
-    yield buffer.getvalue().encode()
     async with (
         pool.acquire() as conn,
         conn.transaction(isolation="repeatable_read", readonly=True),
@@ -52,17 +53,18 @@ async def _rows(
         cursor = await conn.cursor(query, *args)
         while True:
             batch = await cursor.fetch(BATCH_ROWS, timeout=300)
+            # Each column arrives as text, a number, a UUID or NULL (an empty cell): the C
+            # writer takes the records as they are, no per-value Python call.
+            writer.writerows(batch)
+            if buffer.tell():  # the header is always in the first chunk
+                yield buffer.getvalue().encode()
             if not batch:
                 break
             buffer.seek(0)
             buffer.truncate()
-            # Each column arrives as text, a number, a UUID or NULL (an empty cell): the C
-            # writer takes the records as they are, no per-value Python call.
-            writer.writerows(batch)
-            yield buffer.getvalue().encode()
 
 
-def csv_response(
+async def csv_response(
     pool: asyncpg.Pool,
     *,
     filename: str,
@@ -70,11 +72,24 @@ def csv_response(
     query: str,
     args: Sequence[Any],
 ) -> StreamingResponse:
-    """Stream `query`'s rows as CSV under `header` (validate everything before calling this:
-    once the first byte is sent the status is 200). Format timestamps and arrays in the query
-    (`rfc3339`, `array_to_string`): values are written with `str()`."""
+    """Stream `query`'s rows as CSV under `header`. The query runs and its first batch is
+    fetched before this returns, so what the database refuses (a NUL in a text argument, a
+    timeout) is an error answer, not a 200 cut short; after that the status is 200. Format
+    timestamps and arrays in the query (`rfc3339`, `array_to_string`): values are written
+    with `str()`."""
+    chunks = _rows(pool, header, query, args)
+    first = await anext(chunks)
+
+    async def body() -> AsyncIterator[bytes]:
+        try:
+            yield first
+            async for chunk in chunks:
+                yield chunk
+        finally:
+            await chunks.aclose()  # the connection goes back however the download ends
+
     return StreamingResponse(
-        _rows(pool, header, query, args),
+        body(),
         media_type="text/csv; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{filename}"',

@@ -345,7 +345,7 @@ def export_telemetry(
         return
 
     async def run(pool: Any) -> None:
-        response = export.fleet_csv(
+        response = await export.fleet_csv(
             pool,
             sensor_type=sensor_type,
             start=query.parse_time("from", from_),

@@ -76,7 +76,7 @@ async def list_devices(
             label=label,
             columns=repository.CSV_COLUMNS,
         )
-        return csv_response(
+        return await csv_response(
             services.pool,
             filename="devices.csv",
             header=repository.CSV_HEADER,

@@ -5,8 +5,11 @@ headers alone, so a request without a valid token gets `401` without a byte of i
 (FastAPI would otherwise read and parse the whole body before its dependencies run). A body
 is then capped — operator JSON at `operator_body_limit`, a firmware upload at
 `firmware_max_bytes` — from `Content-Length` before reading, or while a chunked body is read.
-An early answer to a request that still has a body closes the connection afterwards, so the
-rest of the body is not read either.
+Any answer given before a declared body has been read to its end — a 401 here, a 413, or a
+handler's error raised before it reads (an unsigned firmware image on a server that requires
+signatures) — closes the connection afterwards, as the device API does, so the rest of the
+body is neither read nor left for the server to receive and discard (up to
+`firmware_max_bytes` of it).
 """
 
 from __future__ import annotations
@@ -66,19 +69,22 @@ class OperatorGuard:
 
         received = 0
         tripped = False
+        body_read = not has_body
 
         async def capped_receive() -> Message:
-            nonlocal received, tripped
+            nonlocal received, tripped, body_read
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     tripped = True
                     raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
+                if not message.get("more_body", False):
+                    body_read = True
             return message
 
         async def closing_send(message: Message) -> None:
-            if tripped and message["type"] == "http.response.start":
+            if (tripped or not body_read) and message["type"] == "http.response.start":
                 message = {
                     **message,
                     "headers": [*message.get("headers", []), (b"connection", b"close")],

@@ -35,7 +35,7 @@ async def device_csv(
     codes = query.sensor_codes(sensor_type)
     reported = await query.subject_of(pool, device_id, sensor_id)  # 404s before streaming
     subject = sensor_id or device_id
-    return csv_response(
+    return await csv_response(
         pool,
         filename=f"telemetry-{device_id}.csv",
         header=DEVICE_HEADER,
@@ -49,7 +49,7 @@ async def device_csv(
     )
 
 
-def fleet_csv(
+async def fleet_csv(
     pool: asyncpg.Pool,
     *,
     sensor_type: str | None,
@@ -74,7 +74,7 @@ def fleet_csv(
     if tags:
         args.append(tags)
         conditions.append(f"d.tags @> ${len(args)}::text[]")
-    return csv_response(
+    return await csv_response(
         pool,
         filename="telemetry.csv",
         header=FLEET_HEADER,

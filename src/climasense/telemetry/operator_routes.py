@@ -102,6 +102,6 @@ async def export_telemetry(
     end = query.parse_time("to", to)
     if start is not None and end is not None and start > end:
         raise query.invalid_field("from", "must not be after `to`")
-    return export.fleet_csv(
+    return await export.fleet_csv(
         services.pool, sensor_type=sensor_type, start=start, end=end, batch=batch, tags=tag or []
     )

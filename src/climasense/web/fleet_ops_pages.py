@@ -157,7 +157,7 @@ async def devices_csv(request: Request, session: SessionDep) -> Response:
         label=filters.label,
         columns=devices_repository.CSV_COLUMNS,
     )
-    return csv_response(
+    return await csv_response(
         services_of(request).pool,
         filename="devices.csv",
         header=devices_repository.CSV_HEADER,
@@ -190,7 +190,7 @@ async def fleet_telemetry_csv(request: Request, session: SessionDep) -> Response
     filters = fleet_filter(request)
     q = request.query_params
     try:
-        return export.fleet_csv(
+        return await export.fleet_csv(
             services_of(request).pool,
             sensor_type=q.get("sensor_type") or None,
             start=query.parse_time("from", q.get("from") or None),

@@ -148,3 +148,42 @@ async def test_the_device_api_does_not_read_an_unauthenticated_body_either(
     assert head.startswith(b"HTTP/1.1 401"), head[:200]
     assert b"connection: close" in head.lower()
     assert sent < 16 * 1024 * 1024
+
+
+async def test_an_error_raised_before_the_body_is_read_closes_the_connection(
+    server: LiveServer, token: str
+) -> None:
+    """A firmware upload refused by its handler before reading (415 here; an unsigned image on
+    a server requiring signatures is the same path) is not then received and discarded: the
+    connection closes, as after a 401."""
+    total = 256 * 1024 * 1024  # under firmware_max_bytes (1 GiB), so the guard lets it through
+    head, sent, _ = await push_body(
+        server,
+        "PUT /admin/v1/firmware/guard-model/1.0.0 HTTP/1.1\r\nHost: t\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {total}\r\n\r\n",
+        total,
+    )
+    assert head.startswith(b"HTTP/1.1 415"), head[:200]
+    assert b"connection: close" in head.lower()
+    assert sent < 16 * 1024 * 1024
+
+
+async def test_an_error_after_the_whole_body_was_read_keeps_the_connection(
+    server: LiveServer, token: str
+) -> None:
+    reader, writer = await _open(server)
+    body = b"{}"
+    request = (
+        "POST /admin/v1/alert-rules HTTP/1.1\r\nHost: t\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    for _ in range(2):  # the second request on the same connection is answered too
+        writer.write(request)
+        head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        assert head.startswith(b"HTTP/1.1 422"), head[:200]
+        assert b"connection: close" not in head.lower()
+        length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+        await reader.readexactly(length)
+    writer.close()

@@ -154,3 +154,24 @@ async def test_fleet_export_filters_by_batch_tag_and_range(server: LiveServer, t
             422,
             "validation_error",
         )
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/admin/v1/devices", {"batch": "a\x00b"}),
+        ("/admin/v1/devices", {"label": "\x00"}),
+        ("/admin/v1/telemetry/export", {"batch": "a\x00b"}),
+    ],
+)
+async def test_a_query_the_database_refuses_is_an_error_answer_not_a_cut_200(
+    server: LiveServer, token: str, path: str, params: dict[str, str]
+) -> None:
+    # The query runs before the response starts: a NUL in a text filter (which PostgreSQL
+    # cannot take) is the contract's 422, as on the JSON list, not a 200 with a broken body.
+    response = await server.client.get(path, params=params, headers={**bearer(token), **CSV})
+    assert_error(response, 422, "validation_error")
+    # The connection went back: the pool still serves the next export.
+    after = await server.client.get("/admin/v1/devices", headers={**bearer(token), **CSV})
+    assert after.status_code == 200
+    assert rows(after.text)[0][0] == "device_id"
