@@ -63,7 +63,9 @@ def ensure_packages() -> None:
         subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", *missing], check=True)
 
 
-def wrk(url: str, mode: str, *, connections: int = CONNECTIONS, **env: Any) -> dict[str, float]:
+def wrk(
+    url: str, mode: str, *, connections: int = CONNECTIONS, seconds: int = SECONDS, **env: Any
+) -> dict[str, float]:
     environ = {
         **os.environ,
         "MODE": mode,
@@ -78,7 +80,7 @@ def wrk(url: str, mode: str, *, connections: int = CONNECTIONS, **env: Any) -> d
             "-c",
             str(connections),
             "-d",
-            f"{SECONDS}s",
+            f"{seconds}s",
             "--timeout",
             "5s",
             "-s",
@@ -88,7 +90,7 @@ def wrk(url: str, mode: str, *, connections: int = CONNECTIONS, **env: Any) -> d
         capture_output=True,
         text=True,
         env=environ,
-        timeout=SECONDS + 60,
+        timeout=seconds + 60,
         check=True,
     ).stdout
     line = next(x for x in out.splitlines() if x.startswith("RESULT"))
