@@ -60,6 +60,11 @@ _series: _Series | None = None
 # Per-request counts not yet in the shared series (see `flush`).
 _pending_requests: dict[tuple[str, str, int], list[Any]] = {}
 _pending_readings = [0, 0, 0]
+# Group commits not yet in the shared histogram: [count, seconds, per-bucket counts].
+_pending_commits: list[Any] = [0, 0.0, [0] * (len(_BUCKETS) + 1)]
+# The ingest writer's latest pending count, set into the shared gauge by `flush` (None: no
+# change since).
+_pending_gauge: list[int | None] = [None]
 
 
 def install() -> None:
@@ -146,6 +151,9 @@ def uninstall() -> None:
     global _series
     _series = None
     _pending_requests.clear()
+    _pending_readings[:] = [0, 0, 0]
+    _pending_commits[:] = [0, 0.0, [0] * (len(_BUCKETS) + 1)]
+    _pending_gauge[0] = None
 
 
 def mark_process_dead() -> None:
@@ -186,7 +194,8 @@ def flush() -> None:
 
     A multiprocess-mode update takes a lock and writes a memory-mapped file (~10 µs for a
     request's counter and histogram on the 2-core bench machine, ~6 % of a telemetry request):
-    requests only add to plain dictionaries, and this runs once a second (`flush_forever`),
+    requests (and the ingest writer's commit durations and pending count) only add to plain
+    dictionaries and lists, and this runs once a second (`flush_forever`),
     before every scrape this process answers, and at shutdown. A scrape served by another
     process may therefore miss up to the last second of this one's requests."""
     series = _series
@@ -204,12 +213,14 @@ def flush() -> None:
             )
         counter, histogram = children
         counter.inc(count)
-        # What Histogram.observe does per value, once per bucket (prometheus-client keeps
-        # non-cumulative bucket counts and sums them when collected).
-        for index, in_bucket in enumerate(buckets):
-            if in_bucket:
-                histogram._buckets[index].inc(in_bucket)
-        histogram._sum.inc(total)
+        _add_to_histogram(histogram, total, buckets)
+    commits, seconds, buckets = _pending_commits
+    if commits:
+        _pending_commits[:] = [0, 0.0, [0] * (len(_BUCKETS) + 1)]
+        _add_to_histogram(series.ingest_commit, seconds, buckets)
+    pending, _pending_gauge[0] = _pending_gauge[0], None
+    if pending is not None:
+        series.ingest_pending.set(pending)
     accepted, rejected, duplicates = _pending_readings
     _pending_readings[:] = [0, 0, 0]
     if accepted:
@@ -220,6 +231,15 @@ def flush() -> None:
         series.duplicate.inc(duplicates)
 
 
+def _add_to_histogram(histogram: Any, total: float, buckets: list[int]) -> None:
+    # What Histogram.observe does per value, once per bucket (prometheus-client keeps
+    # non-cumulative bucket counts and sums them when collected).
+    for index, in_bucket in enumerate(buckets):
+        if in_bucket:
+            histogram._buckets[index].inc(in_bucket)
+    histogram._sum.inc(total)
+
+
 async def flush_forever(interval: float = 1.0) -> None:
     while True:
         await asyncio.sleep(interval)
@@ -227,13 +247,17 @@ async def flush_forever(interval: float = 1.0) -> None:
 
 
 def ingest_commit(seconds: float) -> None:
+    """One group commit's duration (in memory until `flush`, as requests)."""
     if _series is not None:
-        _series.ingest_commit.observe(seconds)
+        _pending_commits[0] += 1
+        _pending_commits[1] += seconds
+        _pending_commits[2][bisect_left(_BUCKETS, seconds)] += 1
 
 
 def ingest_pending(readings: int) -> None:
+    """The writer's pending readings (the shared gauge takes the latest value at `flush`)."""
     if _series is not None:
-        _series.ingest_pending.set(readings)
+        _pending_gauge[0] = readings
 
 
 def rate_limited(policy: str) -> None:

@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
+from collections.abc import Iterator
 from datetime import datetime
-from uuid import uuid4
+from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 
 from climasense.observability.logging import JsonFormatter, TextFormatter
-from climasense.observability.requests import AccessLog, incoming_request_id, route_of
+from climasense.observability.requests import (
+    ACCESS_LOGGER,
+    AccessLog,
+    Entry,
+    incoming_request_id,
+    route_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -33,13 +42,39 @@ def test_a_client_request_id_is_kept_only_when_visible_ascii(
     assert incoming_request_id([(b"host", b"x"), (b"x-request-id", value)]) == kept
 
 
-def test_json_access_entries_are_valid_json_whatever_the_request_id() -> None:
+def _flushed(access: AccessLog, capsys: pytest.CaptureFixture[str]) -> list[str]:
+    access.flush()
+    return capsys.readouterr().out.splitlines()
+
+
+@pytest.fixture
+def access_info() -> Iterator[None]:
+    logger = logging.getLogger(ACCESS_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(level)
+
+
+def _entry(
+    request_id: str = "rid",
+    device: Any = None,
+    token: Any = None,
+    client: Any = None,
+    status: int = 202,
+    route: str = "/v1/telemetry",
+) -> Entry:
+    return (time.perf_counter(), "POST", route, status, 0.0123, request_id, device, token, client)
+
+
+@pytest.mark.usefixtures("access_info")
+def test_json_access_entries_are_valid_json_whatever_the_request_id(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     access = AccessLog("json")
     device = uuid4()
-    at = time.time()
-    line = access._format(
-        (at, "POST", "/v1/telemetry", 202, 0.0123, 'a"b\\c', device, None, ("10.0.0.1", 5)), 7
-    )
+    access.entries.append(_entry('a"b\\c', device, None, ("10.0.0.1", 5)))
+    [line] = _flushed(access, capsys)
     entry = json.loads(line)
     assert entry["request_id"] == 'a"b\\c'
     assert entry["device_id"] == str(device)
@@ -47,17 +82,73 @@ def test_json_access_entries_are_valid_json_whatever_the_request_id() -> None:
     assert entry["duration_ms"] == 12.3
     assert entry["logger"] == "climasense.access"
     assert entry["level"] == "info"
-    assert abs(datetime.fromisoformat(entry["ts"]).timestamp() - at) < 0.002
+    assert entry["pid"] == os.getpid()
+    assert entry["message"] == "POST /v1/telemetry 202"
+    # The entry carries perf_counter(); the line has the wall-clock time.
+    assert abs(datetime.fromisoformat(entry["ts"]).timestamp() - time.time()) < 0.05
     assert "token_id" not in entry
 
 
-def test_text_access_entries() -> None:
-    line = AccessLog("text")._format(
-        (time.time(), "GET", "/admin/v1/devices", 200, 0.001, "rid", None, "tok-id", None), 1
-    )
-    assert " INFO climasense.access: GET /admin/v1/devices 200 " in line
+@pytest.mark.usefixtures("access_info")
+def test_text_access_entries(capsys: pytest.CaptureFixture[str]) -> None:
+    access = AccessLog("text")
+    access.entries.append(_entry("rid", None, "tok-id", None, 200, "/admin/v1/devices"))
+    [line] = _flushed(access, capsys)
+    assert " INFO climasense.access: POST /admin/v1/devices 200 " in line
     assert "token_id=tok-id" in line
     assert "request_id=rid" in line
+    assert "duration_ms=12.300 " in line
+    assert abs(datetime.fromisoformat(line.split(" ", 1)[0]).timestamp() - time.time()) < 0.05
+
+
+@pytest.mark.usefixtures("access_info")
+def test_each_entry_has_its_own_fields_whatever_the_cached_fragments(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fragments are cached per route and status, per identifier object and per client: an
+    entry never shows another one's values, even when an identifier's id() is reused."""
+    access = AccessLog("json")
+    devices = [uuid4() for _ in range(3)]
+    statuses = [202, 429, 202]
+    clients = [("10.0.0.1", 1), "10.0.0.2", ("10.0.0.1", 2)]
+    for device, status, client in zip(devices, statuses, clients, strict=True):
+        access.entries.append(_entry(f"id-{status}", device, None, client, status))
+    access.entries.append(_entry("token", None, devices[0], None, 200, "/admin/v1/devices"))
+    lines = [json.loads(line) for line in _flushed(access, capsys)]
+    assert [e["device_id"] for e in lines[:3]] == [str(d) for d in devices]
+    assert [e["status"] for e in lines[:3]] == statuses
+    assert [e["message"] for e in lines[:3]] == [f"POST /v1/telemetry {s}" for s in statuses]
+    assert [e["client"] for e in lines[:3]] == ["10.0.0.1", "10.0.0.2", "10.0.0.1"]
+    assert lines[3]["token_id"] == str(devices[0])
+    assert "device_id" not in lines[3]
+    assert "client" not in lines[3]
+    # The same device again (its cached field) and an equal UUID in another object.
+    again = UUID(str(devices[1]))
+    access.entries += [_entry(device=devices[1]), _entry(device=again)]
+    assert [json.loads(line)["device_id"] for line in _flushed(access, capsys)] == [
+        str(devices[1])
+    ] * 2
+    # Another process (a worker forked after the first flush) shows its own pid.
+    monkeypatch.setattr(os, "getpid", lambda: 4242)
+    access.entries.append(_entry(device=devices[0]))
+    [line] = _flushed(access, capsys)
+    assert json.loads(line)["pid"] == 4242
+
+
+def test_no_lines_when_the_access_logger_is_above_info(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logger = logging.getLogger(ACCESS_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        access = AccessLog("json")
+        access.entries.append(_entry())
+        assert _flushed(access, capsys) == []
+        assert access.entries == []
+        assert not access.enabled
+    finally:
+        logger.setLevel(level)
 
 
 def test_route_of_prefers_the_device_routers_template() -> None:
