@@ -125,6 +125,8 @@ class AccessLog:
         # advance together over the half second an entry waits here.
         offset = time.time() - time.perf_counter()
         heads = self._heads
+        devices = self._devices
+        clients = self._clients
         json = self.json
         lines: list[str] = []
         append = lines.append
@@ -150,11 +152,17 @@ class AccessLog:
                 head = self._head(method, route, status, pid)
             tail = ""
             if device_id is not None:
-                tail = self._field(self._devices, "device_id", device_id)
+                cached = devices.get(id(device_id))
+                if cached is not None and cached[0] is device_id:
+                    tail = cached[1]
+                else:
+                    tail = self._field(devices, "device_id", device_id)
             if token_id is not None:
                 tail += self._field(self._tokens, "token_id", token_id)
             if client is not None:
-                tail += self._client(client)
+                if not isinstance(client, str):
+                    client = client[0]
+                tail += clients.get(client) or self._client(client)
             if json:
                 # Built by hand (twice as fast as a dict through orjson): every value is ours
                 # or checked (route templates, an HTTP method token, UUIDs, an IP address)
@@ -200,15 +208,11 @@ class AccessLog:
             cached = cache[id(identifier)] = (identifier, text)
         return cached[1]
 
-    def _client(self, client: Any) -> str:
-        if not isinstance(client, str):
-            client = client[0]
-        text = self._clients.get(client)
-        if text is None:
-            if len(self._clients) >= 10_000:
-                self._clients.clear()
-            text = f',"client":"{client}"' if self.json else f" client={client}"
-            self._clients[client] = text
+    def _client(self, client: str) -> str:
+        if len(self._clients) >= 10_000:
+            self._clients.clear()
+        text = f',"client":"{client}"' if self.json else f" client={client}"
+        self._clients[client] = text
         return text
 
     async def flush_forever(self, interval: float = 0.5) -> None:
@@ -225,13 +229,14 @@ class RequestObserver:
         self.app = app
         self.access = access
         # Request ids unique across processes and restarts: 16 random hex digits drawn once
-        # (the app is built in each worker process), then a counter; a third of the cost of
-        # fresh random bytes per request.
+        # (the app is built in each worker process), then a decimal counter (fixed-length
+        # prefix, so no two ids collide); a sixth of the cost of fresh random bytes per
+        # request, and half that of a zero-padded hex counter.
         self._id_prefix = os.urandom(8).hex()
         self._ids = itertools.count(1)
 
     def _next_id(self) -> str:
-        return f"{self._id_prefix}{next(self._ids):08x}"
+        return self._id_prefix + str(next(self._ids))
 
     async def device(
         self, router: DeviceRouter, scope: Scope, receive: Receive, send: Send

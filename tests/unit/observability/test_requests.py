@@ -12,12 +12,14 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from starlette.responses import Response
 
 from climasense.observability.logging import JsonFormatter, TextFormatter
 from climasense.observability.requests import (
     ACCESS_LOGGER,
     AccessLog,
     Entry,
+    RequestObserver,
     incoming_request_id,
     route_of,
 )
@@ -169,3 +171,67 @@ def test_the_json_formatter_has_the_contract_fields_and_extras() -> None:
     datetime.fromisoformat(entry["ts"])
     text = TextFormatter().format(record)
     assert "WARNING climasense.x: hello you custom=5" in text
+
+
+class _Router:
+    """Stands in for the device router: names the route and device, returns a Response."""
+
+    def __init__(self, device: UUID) -> None:
+        self.device = device
+
+    async def handle(self, scope: dict[str, Any], receive: Any) -> Response:
+        scope["climasense.route"] = "/v1/telemetry"
+        scope["climasense.device_id"] = self.device
+        return Response(b"{}", 202, media_type="application/json")
+
+
+async def test_the_device_path_echoes_or_generates_ids_and_gives_one_entry_each(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    logger = logging.getLogger(ACCESS_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        access = AccessLog("json")
+        observer = RequestObserver(Response(), access)
+        device = uuid4()
+        router: Any = _Router(device)
+        sent: list[dict[str, Any]] = []
+
+        async def send(message: dict[str, Any]) -> None:
+            sent.append(message)
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b""}
+
+        answered: list[str] = []
+        for incoming in [None, b"trace-1", None, b"x" * 129]:
+            headers = [(b"host", b"x")]
+            if incoming is not None:
+                headers.append((b"x-request-id", incoming))
+            scope = {
+                "type": "http",
+                "method": "POST",
+                "path": "/v1/telemetry",
+                "headers": headers,
+                "client": ("10.0.0.9", 4),
+            }
+            await observer.device(router, scope, receive, send)
+            start = sent[-2]
+            assert start["status"] == 202
+            answered.append(dict(start["headers"])[b"x-request-id"].decode())
+        assert answered[1] == "trace-1"
+        generated = [answered[0], answered[2], answered[3]]
+        assert len(set(generated)) == 3
+        # A per-process prefix of 16 hex digits, then a decimal counter.
+        prefix = generated[0][:16]
+        assert generated == [f"{prefix}{n}" for n in (1, 2, 3)]
+        assert all(c in "0123456789abcdef" for c in prefix)
+        assert RequestObserver(Response(), access)._next_id()[:16] != prefix
+        lines = [json.loads(line) for line in _flushed(access, capsys)]
+        assert [e["request_id"] for e in lines] == answered
+        assert all(e["device_id"] == str(device) for e in lines)
+        assert all(e["route"] == "/v1/telemetry" and e["status"] == 202 for e in lines)
+        assert all(e["client"] == "10.0.0.9" for e in lines)
+    finally:
+        logger.setLevel(level)
