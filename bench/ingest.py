@@ -11,9 +11,10 @@ one run:
   4. telemetry req/s ÷ InfluxDB 1.6 /write req/s with the same readings
 A first telemetry x10 phase ("cold", keys never used) is reported on its own and goes on until
 every key has posted once, so the measured phases after it find the keys in the credential
-cache, as a running fleet's are. The fleet is large enough that no device goes over the contract's 60
-telemetry posts a minute even at the maximum rate (10,000 devices: the whole run would need
-over 10,000 req/s sustained for a minute); the run fails if any answer was 429.
+cache, as a running fleet's are. The rate limits are the contract's defaults: the fleet is large
+enough that no device goes over 60 telemetry posts a minute even at the maximum rate (each
+request is the next device's, so with 10,000 devices that would take over 10,000 req/s
+sustained for a minute); the run fails if any answer was 429.
 wrk and influxdb (Debian packages) are installed with apt-get when missing.
 """
 
@@ -447,8 +448,8 @@ async def main() -> None:
         # ingest.lua), all inside the 90-day backfill window; COPY writes 40 days back.
         x10_t0 = now - 85 * 86400
         print(
-            f"server pid {server.pid}, {DEVICES} devices (provisioned in {provisioned_s:.1f} s), "
-            f"default rate limits, synchronous_commit={sync}, "
+            f"server pid {server.pid}, {DEVICES} devices (provisioned in "
+            f"{provisioned_s:.1f} s), default rate limits, synchronous_commit={sync}, "
             f"{SECONDS} s per phase, wrk -t{THREADS} -c{CONNECTIONS}, {WORKERS} API process(es), "
             f"alert worker: {WORKER_MODE}",
             flush=True,
