@@ -28,7 +28,7 @@ import httpx
 
 # Run as a file (`python bench/x.py`): make `bench.common` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import free_port
+from bench.common import default_env, free_port
 
 ADMIN_URL = os.environ.get(
     "CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -74,7 +74,7 @@ async def main(seconds: float, concurrency: int) -> None:
     db_url = ADMIN_URL.rsplit("/", 1)[0] + "/" + name
     port = free_port()
     env = {
-        **os.environ,
+        **default_env(),
         "CLIMASENSE_DATABASE_URL": db_url,
         "CLIMASENSE_SECRET_KEY": SECRET,
         "CLIMASENSE_LOG_LEVEL": "warning",

@@ -40,7 +40,7 @@ import httpx
 
 # Run as a file (`python bench/x.py`): make `bench.common` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import free_port
+from bench.common import default_env, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 LUA = ROOT / "bench" / "ingest.lua"
@@ -389,7 +389,7 @@ async def main() -> None:
     port = free_port()
     secret = secrets.token_urlsafe(48)
     env = {
-        **os.environ,
+        **default_env(),
         "CLIMASENSE_DATABASE_URL": db_url,
         "CLIMASENSE_SECRET_KEY": secret,
         "CLIMASENSE_DATA_DIR": str(workdir),

@@ -34,7 +34,7 @@ import httpx
 
 # Run as a file (`python bench/x.py`): make `bench.common` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import free_port
+from bench.common import default_env, free_port
 
 PG_URL = os.environ.get("CLIMASENSE_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 BIN = Path(sys.executable).parent
@@ -95,7 +95,7 @@ async def run_store(store: str, size_mb: int, devices: int, work: Path) -> dict[
     await admin.close()
     database_url = PG_URL.rsplit("/", 1)[0] + "/" + db_name
     env = {
-        **os.environ,
+        **default_env(),
         "CLIMASENSE_DATABASE_URL": database_url,
         "CLIMASENSE_SECRET_KEY": SECRET,
         "CLIMASENSE_DATA_DIR": str(work / store),
