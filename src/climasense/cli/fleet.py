@@ -130,7 +130,7 @@ def update_device(
             _print_device(api.call("PATCH", f"/devices/{device_id}", json=body), as_json)
         return
 
-    async def run(pool: Any) -> dict[str, Any]:
+    async def run(pool: Any) -> devices_service.DeviceDetail:
         device = uuid_or_404(device_id, "Device")
         await tagging.update_device(
             pool,

@@ -14,8 +14,9 @@ from climasense.devices import repository as devices
 
 
 async def fleet_counts(pool: asyncpg.Pool) -> dict[str, int]:
-    row = await devices.fleet_counts(pool)
-    return {"total": row["total"], "online": row["online"], "offline": row["total"] - row["online"]}
+    # A dict still: `web.data.fleet_counts` adds the alerting count to it for the page.
+    counts = await devices.fleet_counts(pool)
+    return {"total": counts.total, "online": counts.online, "offline": counts.offline}
 
 
 async def latest_values(
