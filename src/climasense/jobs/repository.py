@@ -101,6 +101,20 @@ def _counts(row: asyncpg.Record) -> CommandCounts:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """A settings job's checked merge patch, as the bulk UPDATE applies it to each device:
+    a field left None stays as it is."""
+
+    reporting_interval_seconds: int | None = None
+    enabled_sensors: tuple[str, ...] | None = None
+    # Members merged into each device's location (a null member removes that one); their
+    # values are the patch's JSON as checked, so it stays a dict here.
+    location: dict[str, Any] | None = None
+    clear_location: bool = False  # the patch's `location` was null: remove the location
+    timezone: str | None = None
+
+
 async def insert_job(
     conn: asyncpg.Connection,
     *,
@@ -163,22 +177,20 @@ async def insert_config_updates(
     condition: str,
     args: list[Any],
     ttl_seconds: int,
-    patch: dict[str, Any] | None,
+    change: SettingsChange | None,
 ) -> int:
-    """For every targetable device matching `condition`: apply the (validated) settings
-    `patch` when given (a new version), supersede its unfetched config_updates and queue one
-    carrying its whole new document — all in one statement. How many devices."""
+    """For every targetable device matching `condition`: apply the settings `change` when
+    given (a new version), supersede its unfetched config_updates and queue one carrying its
+    whole new document — all in one statement. How many devices."""
     n = len(args)
     extra: list[Any] = [float(ttl_seconds), job_id]
-    if patch is not None:
-        has_location = "location" in patch
-        location = patch.get("location")
+    if change is not None:
         extra += [
-            patch.get("reporting_interval_seconds"),
-            patch.get("enabled_sensors"),
-            has_location,
-            location,
-            patch.get("timezone"),
+            change.reporting_interval_seconds,
+            None if change.enabled_sensors is None else list(change.enabled_sensors),
+            change.clear_location or change.location is not None,
+            change.location,
+            change.timezone,
         ]
         settings_cte = f"""settings AS (
             UPDATE device_settings s

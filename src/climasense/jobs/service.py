@@ -72,6 +72,18 @@ def validate_settings_patch(patch: Any) -> dict[str, Any]:
     return checked
 
 
+def _change(patch: dict[str, Any]) -> repository.SettingsChange:
+    """What a checked patch (`validate_settings_patch`) does to each device's settings."""
+    sensors = patch.get("enabled_sensors")
+    return repository.SettingsChange(
+        reporting_interval_seconds=patch.get("reporting_interval_seconds"),
+        enabled_sensors=None if sensors is None else tuple(sensors),
+        location=patch.get("location"),
+        clear_location="location" in patch and patch["location"] is None,
+        timezone=patch.get("timezone"),
+    )
+
+
 def _check_command(command_type: str, payload: dict[str, Any] | None) -> dict[str, Any]:
     if command_type == "factory_reset":
         raise _invalid(
@@ -161,7 +173,7 @@ async def create_job(
                 condition=condition,
                 args=args,
                 ttl_seconds=ttl_seconds,
-                patch=patch,
+                change=None if patch is None else _change(patch),
             )
         else:
             count = await repository.insert_plain_commands(
