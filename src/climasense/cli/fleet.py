@@ -87,7 +87,7 @@ def _segment(value: str) -> str:
 
 
 def _print_remote_job(job: dict[str, Any], as_json: bool) -> None:
-    """A job as the operator API answered it (already JSON)."""
+    """A job in the operator API's JSON shape: as answered, or `_job_json` of a local one."""
     if as_json:
         emit_json(job)
     else:
