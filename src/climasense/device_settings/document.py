@@ -43,9 +43,11 @@ class Location:
 
     def as_json(self) -> dict[str, Any]:
         # `name` is optional in the contract: absent, never null (a null member is removed).
-        located: dict[str, Any] = {"latitude": self.latitude, "longitude": self.longitude}
-        if self.name is not None:
-            located["name"] = self.name
+        # Members in the order PostgreSQL's jsonb keeps them (shorter keys first), so a
+        # document read back from the database serialises byte for byte as it always has.
+        located: dict[str, Any] = {} if self.name is None else {"name": self.name}
+        located["latitude"] = self.latitude
+        located["longitude"] = self.longitude
         return located
 
 

@@ -55,6 +55,12 @@ def test_a_location_without_name_has_no_name_member() -> None:
     }
 
 
+def test_location_members_keep_the_order_jsonb_stores_them_in() -> None:
+    # GET /v1/settings has always answered with the stored jsonb: `name` first.
+    location = Location(latitude=1.0, longitude=2.0, name="Dock")
+    assert list(location.as_json()) == ["name", "latitude", "longitude"]
+
+
 def test_changes_from_lists_only_the_changed_fields_as_json() -> None:
     merged = merge_patch(CURRENT, {"enabled_sensors": [], "timezone": "UTC"})
     assert merged.changes_from(CURRENT) == {"enabled_sensors": []}
