@@ -104,11 +104,11 @@ async def open_alerts_by_device(api: OperatorAPI) -> dict[str, int] | None:
 
 
 async def fleet_counts(pool: asyncpg.Pool, alerting: dict[str, int] | None) -> FleetCounts:
-    total, online = await repository.fleet_counts(pool)
+    counts = await repository.fleet_counts(pool)
     return FleetCounts(
-        total=total,
-        online=online,
-        offline=total - online,
+        total=counts["total"],
+        online=counts["online"],
+        offline=counts["offline"],
         alerting=None if alerting is None else len(alerting),
     )
 

@@ -12,12 +12,9 @@ from climasense.audit import repository as audit
 from climasense.devices import repository as devices
 
 
-async def fleet_counts(pool: asyncpg.Pool) -> tuple[int, int]:
-    """(devices, devices online)."""
+async def fleet_counts(pool: asyncpg.Pool) -> dict[str, int]:
     row = await devices.fleet_counts(pool)
-    total: int = row["total"]
-    online: int = row["online"]
-    return total, online
+    return {"total": row["total"], "online": row["online"], "offline": row["total"] - row["online"]}
 
 
 async def latest_values(
