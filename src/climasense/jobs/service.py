@@ -55,8 +55,7 @@ def validate_settings_patch(patch: Any) -> dict[str, Any]:
     """The patch, checked once for every device (422 listing every bad field)."""
     if not isinstance(patch, dict) or not patch:
         raise _invalid("settings", "must be a non-empty merge patch of the settings document")
-    template = {**BUILTIN_DEFAULTS, "location": None}
-    merged = document.merge_patch(template, patch)  # raises, naming every bad field
+    merged = document.merge_patch(BUILTIN_DEFAULTS, patch).as_json()  # names every bad field
     checked: dict[str, Any] = {key: merged[key] for key in patch if key != "location"}
     if "location" in patch:
         location = patch["location"]

@@ -4,7 +4,6 @@ per page instead of one device-detail call per row)."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -21,7 +20,7 @@ async def fleet_counts(pool: asyncpg.Pool) -> dict[str, int]:
 
 async def latest_values(
     pool: asyncpg.Pool, device_ids: list[UUID], sensor_types: list[str]
-) -> dict[UUID, dict[str, Any]]:
+) -> dict[UUID, dict[str, float]]:
     """`{device_id: {sensor_type: value}}` from `latest_readings`."""
     if not device_ids:
         return {}
@@ -32,7 +31,7 @@ async def latest_values(
         device_ids,
         sensor_types,
     )
-    found: dict[UUID, dict[str, Any]] = {}
+    found: dict[UUID, dict[str, float]] = {}
     for row in rows:
         found.setdefault(row["device_id"], {})[row["sensor_type"]] = row["value"]
     return found
