@@ -20,7 +20,7 @@ router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
 
 # The answer is built by hand rather than validated into `TelemetryPoints`: a page holds up to
 # 10,000 points, and `model_validate(..., from_attributes=True)` + `model_dump` took ~60 ms for
-# one against ~10 ms for these dicts (same bytes; tests/unit/telemetry/test_operator_answer.py
+# one against ~10 ms for these dicts (same bytes; tests/unit/telemetry/test_answers.py
 # holds them to the schema's serialisation).
 def points_document(page: query.PointsPage) -> dict[str, Any]:
     return {

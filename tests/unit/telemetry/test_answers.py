@@ -1,5 +1,6 @@
-"""The telemetry endpoint builds its answer by hand (a page holds up to 10,000 points): the
-bytes must be those of the declared response models read from the query's typed results."""
+"""Telemetry answers are built by hand from typed results at the route: the operator read
+(a page holds up to 10,000 points) must give the bytes of its declared response models, and
+the device ingest answer the contract's members in order."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from climasense.http.responses import dumps
 from climasense.telemetry.operator_routes import buckets_document, points_document
 from climasense.telemetry.query import BucketSeries, PointsPage, ReportedBucket, ReportedPoint
 from climasense.telemetry.schemas import TelemetryBuckets, TelemetryPoints
+from climasense.telemetry.service import Ingested
+from climasense.telemetry.validation import Rejection
 
 T = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 # Values whose text differs between careless serialisers: exponents, tiny, negative zero.
@@ -54,3 +57,17 @@ def test_buckets_answer_is_the_schema_serialisation() -> None:
     served = dumps(buckets_document(series))
     assert served == dumps(TelemetryBuckets.model_validate(series, from_attributes=True))
     assert served.startswith(b'{"buckets":[{"start":"2026-11-30T12:00:00Z","sensor_type":"co2"')
+
+
+def test_ingest_answer_reports_each_rejection_in_order() -> None:
+    ingested = Ingested(
+        accepted=1,
+        duplicates=0,
+        errors=[Rejection(0, "invalid_value", "humidity 145.0 is outside 0 .. 100")],
+        timestamp=T,
+    )
+    assert dumps(ingested.to_json()) == (
+        b'{"accepted":1,"rejected":1,"duplicates":0,"errors":[{"index":0,'
+        b'"error":"invalid_value","message":"humidity 145.0 is outside 0 .. 100"}],'
+        b'"timestamp":"2026-11-30T12:00:00Z"}'
+    )
