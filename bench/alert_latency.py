@@ -3,13 +3,16 @@
     .venv/bin/python bench/alert_latency.py [--rate 1000] [--phase-seconds 30] [--workers 1,2]
 
 On a fresh database of the PostgreSQL at CLIMASENSE_BENCH_PG_URL it starts a real
-`climasense serve --no-worker` (rate limits raised) and real `climasense worker` processes,
-provisions devices and creates a probe rule (`temperature > 40`, batch `probe`) through the
-operator API. Then, per phase (one phase per entry of --workers; the next phase adds worker
-processes to the running ones):
+`climasense serve --no-worker` (default settings: the contract's per-device rate limits) and
+real `climasense worker` processes, provisions devices and creates a probe rule
+(`temperature > 40`, batch `probe`) through the operator API. The load fleet (--devices) is by
+default 2 × --rate devices, each posting every 2 s: 30 telemetry posts a minute, half the
+contract's 60; a fleet that would put a device over 50 a minute (a margin for wrk's pacing) is
+refused, and any 429 answer fails the run. Then, per phase (one phase per entry of --workers;
+the next phase adds worker processes to the running ones):
 
 * background load: wrk (bench/alert_load.lua) sends `POST /v1/telemetry` at about --rate
-  requests/s, each one reading of each of the 7 sensor types for the next load device,
+  requests/s, each one reading of each of the 7 sensor types for the next load device in turn,
   timestamped now, values that break no rule (the default rules still apply to every device);
 * probes: every ~--probe-interval s (uniform 0.5–1.5×), one probe device of its own sends
   `temperature = 45` through `POST /v1/telemetry`; the 202 means the reading is committed;
@@ -27,6 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import math
 import os
 import random
 import statistics
@@ -46,10 +50,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SECRET, admin_token, fresh_database, server
 
 LUA = Path(__file__).resolve().parent / "alert_load.lua"
-RAISED_LIMITS = {
-    "CLIMASENSE_LIMIT_TELEMETRY": "1000000000",
-    "CLIMASENSE_LIMIT_DEFAULT": "1000000000",
-}
+# CONTRACT §3: 60 POST /v1/telemetry a minute per device key. The load stays at most at 50: a
+# pacing slot missed by up to 100 ms (alert_load.lua) brings a device's next post that much
+# closer to its previous ones.
+MAX_POSTS_PER_MINUTE = 50
 WRK_THREADS, WRK_CONNECTIONS = 2, 32
 
 
@@ -59,6 +63,7 @@ class Phase:
     seconds: float = 0.0
     requests: int = 0
     non_202: int = 0
+    limited: int = 0
     ingest_p50_ms: float = 0.0
     ingest_p99_ms: float = 0.0
     latencies_ms: list[float] = field(default_factory=list)
@@ -109,14 +114,17 @@ async def run_wrk(base: str, keys_file: Path, seconds: float, rate: float) -> di
         },
     )
     out, _ = await asyncio.wait_for(proc.communicate(), timeout=seconds + 60)
-    line = next(x for x in out.decode().splitlines() if x.startswith("RESULT"))
+    lines = out.decode().splitlines()
+    line = next(x for x in lines if x.startswith("RESULT"))
     requests, duration_us, p50, p99, failed = line.split()[1:]
+    limited = next(x for x in lines if x.startswith("LIMITED"))
     return {
         "requests": int(requests),
         "seconds": int(duration_us) / 1e6,
         "p50": float(p50),
         "p99": float(p99),
         "failed": int(failed),
+        "limited": int(limited.split()[1]),
     }
 
 
@@ -220,7 +228,7 @@ async def db_clock(conn: asyncpg.Connection, rule_id: str, phase: Phase) -> None
             phase.db_202_to_insert_ms.append((float(row["inserted"]) - wall) * 1000)
 
 
-async def run(args: argparse.Namespace, database_url: str, base: str, data_dir: str) -> None:
+async def run(args: argparse.Namespace, database_url: str, base: str, data_dir: str) -> list[Phase]:
     token = admin_token(database_url)
     phases = [Phase(int(n)) for n in args.workers.split(",")]
     probes_per_phase = int(args.phase_seconds / (args.probe_interval * 0.5)) + 5
@@ -310,6 +318,7 @@ async def run(args: argparse.Namespace, database_url: str, base: str, data_dir: 
             phase.seconds = result["seconds"]
             phase.requests = int(result["requests"])
             phase.non_202 = int(result["failed"])
+            phase.limited = int(result["limited"])
             phase.ingest_p50_ms, phase.ingest_p99_ms = result["p50"], result["p99"]
             await db_clock(sampler, rule_id, phase)
             report(phase)
@@ -322,6 +331,7 @@ async def run(args: argparse.Namespace, database_url: str, base: str, data_dir: 
                 proc.wait(20)
             except subprocess.TimeoutExpired:
                 proc.kill()
+    return phases
 
 
 def report(phase: Phase) -> None:
@@ -331,7 +341,7 @@ def report(phase: Phase) -> None:
     print(
         f"load: {rps:.0f} telemetry req/s = {rps * 7:.0f} readings/s ({rps:.0f} outbox rows/s); "
         f"ingest p50 {phase.ingest_p50_ms:.1f} ms, p99 {phase.ingest_p99_ms:.1f} ms; "
-        f"non-202 answers: {phase.non_202}"
+        f"non-202 answers: {phase.non_202} (429: {phase.limited})"
     )
     print(
         f"outbox backlog (rows, every 0.5 s): median {statistics.median(phase.backlog):.0f}, "
@@ -363,7 +373,9 @@ def report(phase: Phase) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--devices", type=int, default=1000, help="load devices")
+    parser.add_argument(
+        "--devices", type=int, default=None, help="load devices (default: 2 x --rate)"
+    )
     parser.add_argument("--rate", type=float, default=1000, help="load telemetry requests/s")
     parser.add_argument("--phase-seconds", type=float, default=30)
     parser.add_argument("--workers", default="1,2", help="worker processes per phase")
@@ -376,12 +388,26 @@ def main() -> None:
         help="the workers' idle outbox poll (CLIMASENSE_ALERT_POLL_SECONDS; default 0.1)",
     )
     args = parser.parse_args()
+    if args.devices is None:
+        args.devices = max(100, math.ceil(2 * args.rate))
+    # Round robin over the fleet: each device posts rate / devices times a second.
+    per_minute = args.rate * 60 / args.devices
+    if per_minute > MAX_POSTS_PER_MINUTE:
+        parser.error(
+            f"--rate {args.rate:g} over {args.devices} devices is {per_minute:.0f} telemetry "
+            f"posts a minute per device, too close to the default limit of 60: use at least "
+            f"{math.ceil(args.rate * 60 / MAX_POSTS_PER_MINUTE)} devices"
+        )
     with (
         tempfile.TemporaryDirectory(prefix="climasense-alertbench-") as data_dir,
         fresh_database() as database_url,
-        server(database_url, "--no-worker", CLIMASENSE_DATA_DIR=data_dir, **RAISED_LIMITS) as base,
+        server(database_url, "--no-worker", CLIMASENSE_DATA_DIR=data_dir) as base,
     ):
-        asyncio.run(run(args, database_url, base, data_dir))
+        phases = asyncio.run(run(args, database_url, base, data_dir))
+    limited = sum(phase.limited for phase in phases)
+    print(f"\n429 answers to the load (all phases): {limited}")
+    if limited:
+        raise SystemExit("429 answers: a load device went over its default limit")
 
 
 if __name__ == "__main__":

@@ -3,7 +3,8 @@
 -- ("<api key> <device id>" lines), one reading per sensor type, timestamped now (whole second
 -- from the clock, milliseconds from the round through the slice, so a device never repeats a
 -- key and readings move forward in time like a live fleet's). RATE (requests/s, all threads)
--- paces the load: each request gets the next slot of its thread's schedule.
+-- paces the load: each request gets the next slot of its thread's schedule. done() prints
+-- RESULT and LIMITED (answers 429: on the default limits, a device over 60 posts a minute).
 local ffi = require("ffi")
 ffi.cdef[[
 typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
@@ -30,7 +31,8 @@ end
 
 local keys = {}
 local counter = 0
-bad = 0 -- global: done() reads it with thread:get
+bad = 0 -- globals: done() reads them with thread:get
+limited = 0
 function init(args)
   local total = tonumber(os.getenv("THREADS") or "1")
   local i = 0
@@ -72,12 +74,17 @@ end
 function response(status, headers, body)
   if status ~= 202 then
     bad = bad + 1
+    if status == 429 then limited = limited + 1 end
   end
 end
 
 function done(summary, latency, requests)
-  local failed = 0
-  for _, thread in ipairs(threads) do failed = failed + thread:get("bad") end
+  local failed, throttled = 0, 0
+  for _, thread in ipairs(threads) do
+    failed = failed + thread:get("bad")
+    throttled = throttled + thread:get("limited")
+  end
   io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests, summary.duration,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))
+  io.write(string.format("LIMITED %d\n", throttled))
 end

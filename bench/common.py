@@ -21,6 +21,14 @@ ADMIN_URL = os.environ.get(
 SECRET = "bench-secret-" + "x" * 40
 
 
+def default_env(**settings: str) -> dict[str, str]:
+    """This process's environment without any CLIMASENSE_* variable, plus `settings`: a server
+    started with it runs the defaults users run, whatever the caller's shell exports."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLIMASENSE_")}
+    env.update(settings)
+    return env
+
+
 def _db_url(name: str) -> str:
     return ADMIN_URL.rsplit("/", 1)[0] + "/" + name
 

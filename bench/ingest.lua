@@ -5,7 +5,10 @@
 -- Each wrk thread takes its own slice of the device keys in KEYS_FILE; timestamps count
 -- forward from T0 (epoch seconds), as a device reports, so no reading repeats and none is
 -- older than its series' newest (the alert evaluator's late path). DELAY_MS paces each
--- connection (for p99).
+-- connection (for p99). OFFSETS ("n0,n1,...", one a thread) starts each thread's rotation
+-- where an earlier run with the same T0 stopped (done() prints COUNTERS for that). done() also
+-- prints LIMITED: answers 429, a device over its per-device limit, which a bench on the
+-- default limits must never see.
 local mode = os.getenv("MODE") or "telemetry"
 local n = tonumber(os.getenv("READINGS") or "10")
 local t0 = tonumber(os.getenv("T0") or tostring(os.time() - 60))
@@ -24,9 +27,10 @@ function setup(thread)
 end
 
 local keys, ids = {}, {}
-local counter = 0
-bad = 0 -- globals: done() reads them with thread:get
+counter = 0 -- globals: done() reads them with thread:get
+bad = 0
 bad_status = 0
+limited = 0
 function init(args)
   local all_keys, all_ids = {}, {}
   for line in io.lines(os.getenv("KEYS_FILE")) do
@@ -39,6 +43,14 @@ function init(args)
     if (i - 1) % total == tid then
       keys[#keys + 1] = all_keys[i]
       ids[#ids + 1] = all_ids[i]
+    end
+  end
+  local offsets = os.getenv("OFFSETS")
+  if offsets then
+    local index = 0
+    for value in offsets:gmatch("%d+") do
+      if index == tid then counter = tonumber(value) end
+      index = index + 1
     end
   end
 end
@@ -79,16 +91,21 @@ function response(status, headers, body)
   if status >= 300 and not (mode == "get" and status == 404) then
     bad = bad + 1
     bad_status = status
+    if status == 429 then limited = limited + 1 end
   end
 end
 
 function done(summary, latency, requests)
-  local failed, status = 0, 0
+  local failed, status, throttled, counters = 0, 0, 0, {}
   for _, thread in ipairs(threads) do
     failed = failed + thread:get("bad")
+    throttled = throttled + thread:get("limited")
+    counters[#counters + 1] = string.format("%d", thread:get("counter"))
     if thread:get("bad_status") ~= 0 then status = thread:get("bad_status") end
   end
   if failed > 0 then io.write(string.format("FAILED-STATUS %d\n", status)) end
+  io.write(string.format("LIMITED %d\n", throttled))
+  io.write("COUNTERS " .. table.concat(counters, ",") .. "\n")
   io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests, summary.duration,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))
 end

@@ -1,34 +1,45 @@
 """What each part of the group-commit statement costs PostgreSQL, per reading.
 
 `.venv/bin/python bench/ingest_statement.py` (about 30 s; local PostgreSQL at
-CLIMASENSE_BENCH_PG_URL). On a fresh migrated database with 1,000 devices it runs the real
-ingest statement (`telemetry.repository.ingest_statement`, plain PostgreSQL) with groups of
-30 devices × 10 new readings (timestamps moving forward, as devices report: each reading
-replaces its latest value), and variants with one part left out, and prints the backend's
-CPU time (from /proc, user + system) per reading for each. The difference to `full` is what
-that part costs. Variants run in turn twice (ABAB…) to show the noise.
+CLIMASENSE_BENCH_PG_URL). On a fresh migrated database with 1,000 devices and the range
+partitions the storage job keeps with default settings (without them every reading lands in
+`readings_default`, where a variant that probes `readings` before inserting looked 15–23 %
+cheaper; with the partitions it was not), it runs the real ingest statement
+(`telemetry.repository.ingest_statement`, plain PostgreSQL) with groups of
+BENCH_DEVICES_PER_GROUP (30) devices × 10 new readings (timestamps moving forward, as devices
+report: each reading replaces its latest value), and variants with one part left out, and
+prints the backend's CPU time (from /proc, user + system) per reading for each. The difference
+to `full` is what that part costs. Variants run in turn BENCH_PASSES (2) times (ABAB…) to show
+the noise; the last lines give each variant's median and its median ratio to `full` over the
+passes (pairs from the same pass share the machine's load).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import secrets
+import statistics
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from climasense.db.migrate import migrate
-from climasense.telemetry import repository
+from climasense.settings import Settings
+from climasense.telemetry import partitions, repository
 from climasense.telemetry.writer import GroupRows
 
 PG_URL = os.environ.get("CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 GROUPS = int(os.environ.get("BENCH_GROUPS", "150"))
-DEVICES_PER_GROUP, READINGS_PER_DEVICE = 30, 10
+PASSES = int(os.environ.get("BENCH_PASSES", "2"))
+DEVICES_PER_GROUP = int(os.environ.get("BENCH_DEVICES_PER_GROUP", "30"))
+READINGS_PER_DEVICE = 10
 
 
 def backend_cpu(pid: int) -> float:
@@ -89,12 +100,23 @@ async def main() -> None:
                VALUES ($1, $2, 'standalone', 'CS-100', 'bench')""",
             [(d, f"CS-ST-{i:07d}") for i, d in enumerate(devices)],
         )
+        defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
+        await partitions.ensure(
+            conn,
+            datetime.now(UTC),
+            partition_days=defaults["partition_days"],
+            backfill_days=defaults["backfill_days"],
+            retention_days=defaults["retention_days"],
+        )
+        await conn.execute("ANALYZE")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000
         statements = variants()
+        figures: dict[str, list[float]] = {label: [] for label in statements}
         index = 0
-        print(f"backend CPU per reading, {GROUPS} groups of 300 new readings per figure")
-        for _ in range(2):
+        size = DEVICES_PER_GROUP * READINGS_PER_DEVICE
+        print(f"backend CPU per reading, {GROUPS} groups of {size} new readings per figure")
+        for _ in range(PASSES):
             for label, statement in statements.items():
                 spent, readings = 0.0, 0
                 for _ in range(GROUPS):
@@ -104,7 +126,12 @@ async def main() -> None:
                     await repository.write_group(conn, statement, rows)
                     spent += backend_cpu(pid) - before
                     readings += len(rows.subjects)
-                print(f"  {label:22s} {spent * 1e6 / readings:6.2f} µs", flush=True)
+                figures[label].append(spent * 1e6 / readings)
+                print(f"  {label:22s} {figures[label][-1]:6.2f} µs", flush=True)
+        print(f"median of {PASSES} passes, and the median ratio to `full` within a pass:")
+        for label, values in figures.items():
+            ratio = statistics.median(v / f for v, f in zip(values, figures["full"], strict=True))
+            print(f"  {label:22s} {statistics.median(values):6.2f} µs  {ratio:5.2f}")
         await conn.close()
     finally:
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

@@ -31,6 +31,7 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -205,7 +206,7 @@ async def main() -> None:
         results: dict[str, list[tuple[float, float]]] = {"on": [], "off": []}
         phase = 0
 
-        def drive(port: int, seconds: int) -> dict[str, float]:
+        def drive(port: int, seconds: int) -> dict[str, Any]:
             nonlocal phase
             t0 = now - 85 * 86400 + phase * 86400  # a day apart: no reading repeats
             phase += 1
@@ -228,8 +229,11 @@ async def main() -> None:
             f"warm-up: every device once on each server, {time.monotonic() - started:.0f} s",
             flush=True,
         )
-        for _ in range(ROUNDS):
-            for label, server, port in (("on", on, on_port), ("off", off, off_port)):
+        phases = (("on", on, on_port), ("off", off, off_port))
+        for round_number in range(ROUNDS):
+            # Alternate which goes first, so a drift in the machine's load does not always
+            # fall on the same side.
+            for label, server, port in phases if round_number % 2 == 0 else phases[::-1]:
                 before = server_cpu_seconds(server.pid)
                 run = drive(port, SECONDS)
                 cpu = server_cpu_seconds(server.pid) - before
@@ -257,7 +261,8 @@ async def main() -> None:
             raise SystemExit(f"the 'on' server refused {limited:.0f} requests with 429")
         on_cpu = sorted(c for c, _ in results["on"])[len(results["on"]) // 2]
         off_cpu = sorted(c for c, _ in results["off"])[len(results["off"]) // 2]
-        # Each "on" phase against the "off" phase right after it: the machine's load drifts.
+        # Each "on" phase against the "off" phase of the same round (run next to it): the
+        # machine's load drifts.
         pairs = sorted(
             100 * (on_c - off_c) / off_c
             for (on_c, _), (off_c, _) in zip(results["on"], results["off"], strict=True)

@@ -1,10 +1,12 @@
 """Operator-side routing cost: `python bench/operator_routing.py [OLD_SRC]` (under a minute).
 
-Starts the real server (one uvicorn process, as `climasense serve` runs it) on a fresh database
-of the PostgreSQL at CLIMASENSE_BENCH_PG_URL, provisions 100 devices and measures with wrk
-(installed with apt-get when missing), on loopback:
+Starts the real server (one uvicorn process, as `climasense serve` runs it, default settings:
+the operator API has no per-device limit to raise) on a fresh database of the PostgreSQL at
+CLIMASENSE_BENCH_PG_URL, provisions 100 devices and measures with wrk (installed with apt-get
+when missing; bench/status.lua counts the answers), on loopback:
   - an unmatched operator path (`GET /admin/v1/nope`, 404) req/s
   - `GET /admin/v1/devices?limit=100` req/s
+Every answer must be the expected status (404, 200): the run fails otherwise (a 429 included).
 With OLD_SRC (another checkout's `src`, e.g. the code before the prefix dispatch) the same is
 measured for that code too, in the same run, the two servers interleaved phase by phase.
 """
@@ -25,22 +27,27 @@ import asyncpg
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import free_port
+from bench.common import default_env, free_port
 from bench.ingest import wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
+STATUS_LUA = ROOT / "bench" / "status.lua"
 PG_URL = os.environ.get("CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
 THREADS, CONNECTIONS = 2, 32
-PHASES = {"operator 404": "/admin/v1/nope", "devices?limit=100": "/admin/v1/devices?limit=100"}
+# phase: (path, the status every answer must have)
+PHASES = {
+    "operator 404": ("/admin/v1/nope", 404),
+    "devices?limit=100": ("/admin/v1/devices?limit=100", 200),
+}
 
 
-def wrk(url: str, token: str) -> float:
+def wrk(url: str, token: str, expect: int) -> float:
     out = subprocess.run(
         [
             *("wrk", "-t", str(THREADS), "-c", str(CONNECTIONS), "-d", f"{SECONDS}s"),
-            *("-H", f"Authorization: Bearer {token}", url),
+            *("-s", str(STATUS_LUA), "-H", f"Authorization: Bearer {token}", url),
         ],
         capture_output=True,
         text=True,
@@ -49,6 +56,9 @@ def wrk(url: str, token: str) -> float:
     ).stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", out)
     assert found, out
+    statuses = {int(code): int(n) for code, n in re.findall(r"^STATUS (\d+) (\d+)$", out, re.M)}
+    if set(statuses) != {expect}:
+        raise SystemExit(f"{url}: answers by status {statuses}, expected only {expect}")
     return float(found.group(1))
 
 
@@ -65,12 +75,11 @@ async def start(label: str, src: Path) -> tuple[subprocess.Popen[bytes], str, st
         else "climasense.app:app_from_env"
     )
     env = {
-        **os.environ,
+        **default_env(),
         "PYTHONPATH": str(src),
         "CLIMASENSE_DATABASE_URL": db_url,
         "CLIMASENSE_SECRET_KEY": secret,
         "CLIMASENSE_DATA_DIR": tempfile.mkdtemp(prefix="climasense-bench-"),
-        "CLIMASENSE_LIMIT_DEFAULT": "1000000000",
         "CLIMASENSE_RUN_WORKER": "0",
         "CLIMASENSE_LOG_LEVEL": "warning",
     }
@@ -100,7 +109,8 @@ async def start(label: str, src: Path) -> tuple[subprocess.Popen[bytes], str, st
             headers={"Authorization": f"Bearer {token}"},
         )
         response.raise_for_status()
-        assert (await client.get("/admin/v1/nope")).status_code == 404
+        nope = await client.get("/admin/v1/nope", headers={"Authorization": f"Bearer {token}"})
+        assert nope.status_code == 404, nope.text
     return server, base, token
 
 
@@ -115,15 +125,18 @@ async def main() -> None:
     results: dict[tuple[str, str], list[float]] = {}
     try:
         for _ in range(ROUNDS):
-            for phase, path in PHASES.items():
+            for phase, (path, expect) in PHASES.items():
                 for label, (_, base, token) in servers.items():
-                    rps = wrk(base + path, token)
+                    rps = wrk(base + path, token, expect)
                     results.setdefault((phase, label), []).append(rps)
     finally:
         for server, _, _ in servers.values():
             server.terminate()
             server.wait(10)
-    print(f"wrk -t{THREADS} -c{CONNECTIONS}, {SECONDS} s x {ROUNDS} rounds, 1 uvicorn process")
+    print(
+        f"wrk -t{THREADS} -c{CONNECTIONS}, {SECONDS} s x {ROUNDS} rounds, 1 uvicorn process, "
+        "default settings; every answer the expected status (no 429)"
+    )
     for phase in PHASES:
         cells = [
             f"{label} {max(results[phase, label]):.0f} req/s"

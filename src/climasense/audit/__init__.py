@@ -5,6 +5,15 @@ connection of their change, inside its transaction, so there is no change withou
 and no entry without its change.
 """
 
+from climasense.audit.repository import AuditEntry, JsonObject
 from climasense.audit.service import LOCAL_CLI, Actor, SystemActor, list_entries, record_audit
 
-__all__ = ["LOCAL_CLI", "Actor", "SystemActor", "list_entries", "record_audit"]
+__all__ = [
+    "LOCAL_CLI",
+    "Actor",
+    "AuditEntry",
+    "JsonObject",
+    "SystemActor",
+    "list_entries",
+    "record_audit",
+]

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from climasense.audit import service
-from climasense.audit.schemas import AuditList
+from climasense.audit.schemas import AuditEntry, AuditList
 from climasense.http.operator_deps import ServicesDep
 from climasense.http.params import UtcDatetime
 from climasense.http.routing import JSONRoute
@@ -38,4 +38,6 @@ async def list_audit(
         cursor=cursor,
         limit=limit,
     )
-    return AuditList.model_validate({"entries": entries, "next_cursor": next_cursor})
+    return AuditList(
+        entries=[AuditEntry.model_validate(entry) for entry in entries], next_cursor=next_cursor
+    )

@@ -3,11 +3,53 @@ is deliberately no statement here that updates or deletes an entry (a trigger re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
+
+# An entry's `details`: whatever the recording domain chose to keep about its change (a device
+# update's fields, a job's selector, …), stored as JSONB and shown as given. Genuinely
+# free-form, so it stays a JSON object rather than a type of its own.
+JsonObject: TypeAlias = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class EntryActor:
+    """Who made the change, as recorded at the time (the token may since be renamed or gone)."""
+
+    token_id: UUID | None
+    name: str
+    role: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One stored entry as the API shows it (`schemas.AuditEntry` reads these attributes)."""
+
+    audit_id: int
+    at: datetime
+    actor: EntryActor
+    action: str
+    target_type: str
+    target_id: str | None
+    details: JsonObject
+
+
+def _entry(row: asyncpg.Record) -> AuditEntry:
+    return AuditEntry(
+        audit_id=row["audit_id"],
+        at=row["at"],
+        actor=EntryActor(
+            token_id=row["actor_token_id"], name=row["actor_name"], role=row["actor_role"]
+        ),
+        action=row["action"],
+        target_type=row["target_type"],
+        target_id=row["target_id"],
+        details=row["details"],
+    )
 
 
 async def insert_entry(
@@ -19,7 +61,7 @@ async def insert_entry(
     action: str,
     target_type: str,
     target_id: str | None,
-    details: dict[str, Any],
+    details: JsonObject,
 ) -> int:
     audit_id: int = await conn.fetchval(
         """INSERT INTO audit_entries
@@ -46,7 +88,7 @@ async def list_entries(
     until: datetime | None,
     before: tuple[datetime, int] | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[AuditEntry]:
     """Entries newest first; `before` is the (at, audit_id) of the last entry already seen."""
     where = ["true"]
     args: list[Any] = []
@@ -67,13 +109,14 @@ async def list_entries(
         where.append(f"at < {arg(until)}")
     if before is not None:
         where.append(f"(at, audit_id) < ({arg(before[0])}, {arg(before[1])})")
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"""SELECT audit_id, at, actor_token_id, actor_name, actor_role, action, target_type,
                    target_id, details
             FROM audit_entries WHERE {" AND ".join(where)}
             ORDER BY at DESC, audit_id DESC LIMIT {arg(limit)}""",
         *args,
     )
+    return [_entry(row) for row in rows]
 
 
 async def latest_actors(

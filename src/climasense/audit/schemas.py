@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+from climasense.audit.repository import JsonObject
 
 
 class AuditActor(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     token_id: UUID | None
     name: str
     role: str
 
 
 class AuditEntry(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     audit_id: int
     at: datetime
     actor: AuditActor
     action: str
     target_type: str
     target_id: str | None
-    details: dict[str, Any]
+    details: JsonObject  # free-form: what the recording domain kept
 
 
 class AuditList(BaseModel):

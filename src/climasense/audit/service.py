@@ -11,6 +11,7 @@ from uuid import UUID
 import asyncpg
 
 from climasense.audit import repository
+from climasense.audit.repository import AuditEntry, JsonObject
 from climasense.pagination import decode_cursor, encode_cursor
 
 _ACTION = re.compile(r"^[a-z_]+\.[a-z_]+$")
@@ -61,7 +62,7 @@ async def record_audit(
     action: str,
     target_type: str,
     target_id: str | UUID | None,
-    details: dict[str, Any] | None = None,
+    details: JsonObject | None = None,
 ) -> int:
     """Append one audit entry on `conn`; call it inside the transaction of the change it
     records. `action` is `<thing>.<verb>` (e.g. `device.revoke`); secret-looking fields of
@@ -82,22 +83,6 @@ async def record_audit(
     )
 
 
-def entry_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "audit_id": row["audit_id"],
-        "at": row["at"],
-        "actor": {
-            "token_id": row["actor_token_id"],
-            "name": row["actor_name"],
-            "role": row["actor_role"],
-        },
-        "action": row["action"],
-        "target_type": row["target_type"],
-        "target_id": row["target_id"],
-        "details": row["details"],
-    }
-
-
 async def list_entries(
     pool: asyncpg.Pool | asyncpg.Connection,
     *,
@@ -108,10 +93,10 @@ async def list_entries(
     until: datetime | None = None,
     cursor: str | None = None,
     limit: int = 100,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[AuditEntry], str | None]:
     """Entries newest first, and the cursor of the next page (None on the last)."""
     before = decode_cursor(cursor, int) if cursor else None
-    rows = await repository.list_entries(
+    entries = await repository.list_entries(
         pool,
         actor_token_id=actor_token_id,
         action=action,
@@ -122,7 +107,7 @@ async def list_entries(
         limit=limit + 1,
     )
     next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1]["at"], rows[-1]["audit_id"])
-    return [entry_view(row) for row in rows], next_cursor
+    if len(entries) > limit:
+        entries = entries[:limit]
+        next_cursor = encode_cursor(entries[-1].at, entries[-1].audit_id)
+    return entries, next_cursor

@@ -15,6 +15,7 @@ from climasense.cli.operator_commands import remote_provision
 from climasense.cli.output import emit_json
 from climasense.cli.remote import remote_of
 from climasense.devices import service
+from climasense.devices.schemas import ProvisionedDevice
 from climasense.settings import Settings
 
 _CHUNK = 1000
@@ -43,7 +44,7 @@ def provision(kind: str, model: str, batch: str, count: int, as_json: bool) -> N
                 task = progress.add_task("provisioning", total=count)
                 while len(created) < count:
                     chunk = min(_CHUNK, count - len(created))
-                    created += await service.provision(
+                    provisioned = await service.provision(
                         pool,
                         hasher,
                         kind=kind,
@@ -52,6 +53,11 @@ def provision(kind: str, model: str, batch: str, count: int, as_json: bool) -> N
                         count=chunk,
                         operator=LOCAL_CLI,
                     )
+                    # As the API would answer, so both paths print the same.
+                    created += [
+                        ProvisionedDevice.model_validate(device).model_dump(mode="json")
+                        for device in provisioned
+                    ]
                     progress.update(task, advance=chunk)
         return created
 

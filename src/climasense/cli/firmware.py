@@ -26,7 +26,7 @@ from climasense.cli.signing import signature_for
 from climasense.errors import ClimaSenseError
 from climasense.ota import firmware as firmware_service
 from climasense.ota import releases
-from climasense.ota.schemas import Firmware
+from climasense.ota.schemas import Firmware, Release
 from climasense.settings import Settings
 
 _CHUNK = 1024 * 1024
@@ -161,7 +161,7 @@ def release(model: str, version: str, batches: str, threshold: float | None, as_
 
     async def run() -> dict[str, Any]:
         async with database(Settings.from_env()) as (settings, pool):
-            return await releases.create(
+            created = await releases.create(
                 pool,
                 settings,
                 model=model,
@@ -170,6 +170,8 @@ def release(model: str, version: str, batches: str, threshold: float | None, as_
                 failure_threshold_percent=threshold,
                 operator=LOCAL_CLI,
             )
+            # The operator API's shape, as the remote path prints it.
+            return Release.model_validate(created).model_dump()
 
     remote = remote_of()
     body: dict[str, Any] = {"batches": names}

@@ -25,6 +25,7 @@ from climasense.devices.selectors import Selector
 from climasense.ids import uuid_or_404
 from climasense.jobs import service as jobs_service
 from climasense.jobs.schemas import Job
+from climasense.jobs.service import JobProgress
 from climasense.telemetry import export, query
 
 
@@ -76,7 +77,8 @@ def _job_line(job: dict[str, Any]) -> str:
     return f"{job['job_id']}\t{job['kind']}\t{job['state']}\t{job['target_count']}\t{counts}"
 
 
-def _job_json(job: dict[str, Any]) -> dict[str, Any]:
+def _job_json(job: JobProgress) -> dict[str, Any]:
+    """A job as the operator API would answer it (what `_job_line` and `--json` print)."""
     return Job.model_validate(job).model_dump(mode="json")
 
 
@@ -85,18 +87,15 @@ def _segment(value: str) -> str:
 
 
 def _print_remote_job(job: dict[str, Any], as_json: bool) -> None:
-    """A job as the operator API answered it (already JSON)."""
+    """A job in the operator API's JSON shape: as answered, or `_job_json` of a local one."""
     if as_json:
         emit_json(job)
     else:
         click.echo(_job_line(job))
 
 
-def _print_job(job: dict[str, Any], as_json: bool) -> None:
-    if as_json:
-        emit_json(_job_json(job))
-    else:
-        click.echo(_job_line(job))
+def _print_job(job: JobProgress, as_json: bool) -> None:
+    _print_remote_job(_job_json(job), as_json)
 
 
 @click.command("update")
@@ -130,7 +129,7 @@ def update_device(
             _print_device(api.call("PATCH", f"/devices/{device_id}", json=body), as_json)
         return
 
-    async def run(pool: Any) -> dict[str, Any]:
+    async def run(pool: Any) -> devices_service.DeviceDetail:
         device = uuid_or_404(device_id, "Device")
         await tagging.update_device(
             pool,
@@ -278,7 +277,7 @@ def list_jobs(limit: int, as_json: bool) -> None:
         emit_json({"jobs": [_job_json(j) for j in found], "next_cursor": next_cursor})
     else:
         for job in found:
-            click.echo(_job_line(job))
+            click.echo(_job_line(_job_json(job)))
 
 
 @jobs.command("cancel")

@@ -18,6 +18,7 @@ from climasense.ids import uuid_or_404
 
 
 def _print(document: dict[str, Any], as_json: bool) -> None:
+    # The document's JSON form: what the remote API answered, or `SettingsDocument.as_json()`.
     if as_json:
         emit_json(document)
         return
@@ -46,7 +47,7 @@ def get(device_id: str, as_json: bool) -> None:
         lambda pool: service.settings_document(pool, uuid_or_404(device_id, "Device")),
         as_json=as_json,
     )
-    _print(document, as_json)
+    _print(document.as_json(), as_json)
 
 
 def build_patch(
@@ -155,4 +156,4 @@ def set_settings(
         ),
         as_json=as_json,
     )
-    _print(document, as_json)
+    _print(document.as_json(), as_json)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from climasense.auth.principals import DevicePrincipal
 from climasense.device_settings import service
+from climasense.device_settings.document import SettingsDocument
 from climasense.http.body import read_json
 from climasense.http.device_route import DeviceRoute, services_of
 from climasense.http.responses import JSONResponse
 
 
-def settings_response(document: dict[str, Any]) -> JSONResponse:
-    return JSONResponse(document, headers={"ETag": service.etag(document["version"])})
+def settings_response(document: SettingsDocument) -> JSONResponse:
+    """CONTRACT `DeviceSettings`, its version in the `ETag`."""
+    return JSONResponse(document.as_json(), headers={"ETag": service.etag(document.version)})
 
 
 async def get_settings(request: Request, device: DevicePrincipal) -> Response:

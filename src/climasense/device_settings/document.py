@@ -1,13 +1,19 @@
 """The settings document and JSON Merge Patch (RFC 7396) of it, validated strictly.
 
-Pure functions: no I/O. `merge_patch` either returns the whole new document or raises one
+Pure functions: no I/O. `merge_patch` either returns the whole new settings or raises one
 `ValidationFailed` listing every offending field, so a bad patch never changes anything.
+
+The document is typed here (`Settings`, `SettingsDocument`) and becomes JSON in one place,
+`as_json()`: the patch is JSON by contract (RFC 7396 works on JSON objects), so the merge runs on
+the JSON form and its result is read back into `Settings`.
 """
 
 from __future__ import annotations
 
 import math
 import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -21,6 +27,73 @@ WRITABLE_FIELDS = ("reporting_interval_seconds", "enabled_sensors", "location", 
 _LOCATION_FIELDS = ("latitude", "longitude", "name")
 INTERVAL_MIN, INTERVAL_MAX = 60, 3600
 LOCATION_NAME_MAX = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """CONTRACT `Location`. Coordinates are kept as stored (a JSON integer stays one)."""
+
+    latitude: float
+    longitude: float
+    name: str | None = None
+
+    @classmethod
+    def from_json(cls, value: Mapping[str, Any]) -> Location:
+        return cls(latitude=value["latitude"], longitude=value["longitude"], name=value.get("name"))
+
+    def as_json(self) -> dict[str, Any]:
+        # `name` is optional in the contract: absent, never null (a null member is removed).
+        # Members in the order PostgreSQL's jsonb keeps them (shorter keys first), so a
+        # document read back from the database serialises byte for byte as it always has.
+        located: dict[str, Any] = {} if self.name is None else {"name": self.name}
+        located["latitude"] = self.latitude
+        located["longitude"] = self.longitude
+        return located
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The writable fields of the settings document (`WRITABLE_FIELDS`)."""
+
+    reporting_interval_seconds: int
+    enabled_sensors: tuple[str, ...]
+    location: Location | None
+    timezone: str
+
+    @classmethod
+    def from_json(cls, fields: Mapping[str, Any]) -> Settings:
+        location = fields["location"]
+        return cls(
+            reporting_interval_seconds=fields["reporting_interval_seconds"],
+            enabled_sensors=tuple(fields["enabled_sensors"]),
+            location=None if location is None else Location.from_json(location),
+            timezone=fields["timezone"],
+        )
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "reporting_interval_seconds": self.reporting_interval_seconds,
+            "enabled_sensors": list(self.enabled_sensors),
+            "location": None if self.location is None else self.location.as_json(),
+            "timezone": self.timezone,
+        }
+
+    def changes_from(self, before: Settings) -> dict[str, Any]:
+        """The fields that differ from `before`, with their new JSON values (audit details)."""
+        now, then = self.as_json(), before.as_json()
+        return {key: now[key] for key in WRITABLE_FIELDS if now[key] != then[key]}
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsDocument:
+    """A device's settings and their version (CONTRACT `DeviceSettings`; the ETag)."""
+
+    settings: Settings
+    version: int
+
+    def as_json(self) -> dict[str, Any]:
+        return {**self.settings.as_json(), "version": self.version}
+
 
 # Files in the zoneinfo folder that are not IANA zone names.
 _NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
@@ -122,13 +195,14 @@ def _merge_location(current: Any, patch: Any, errors: _Errors) -> dict[str, Any]
     return merged
 
 
-def merge_patch(current: dict[str, Any], patch: Any) -> dict[str, Any]:
-    """The document after applying `patch` to `current` (both without `version`)."""
+def merge_patch(settings: Settings, patch: Any) -> Settings:
+    """The settings after applying `patch` (a JSON Merge Patch, as received) to `settings`."""
     errors = _Errors()
     if not isinstance(patch, dict):
         errors.add("body", "must be a JSON object (a merge patch of the settings document)")
         errors.raise_if_any()
-    merged = {key: current[key] for key in WRITABLE_FIELDS}
+    current = settings.as_json()
+    merged = dict(current)
     for key, value in patch.items():
         if key == "version":
             errors.add("version", "is not writable; send the ETag in If-Match instead")
@@ -148,4 +222,4 @@ def merge_patch(current: dict[str, Any], patch: Any) -> dict[str, Any]:
             _check_timezone(value, errors)
             merged[key] = value
     errors.raise_if_any()
-    return merged
+    return Settings.from_json(merged)

@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from climasense.device_settings import service
 from climasense.device_settings.device_routes import settings_response
+from climasense.device_settings.repository import ModelDefaults
 from climasense.http.body import read_json
 from climasense.http.operator_deps import AdminDep, ServicesDep
 from climasense.http.routing import JSONRoute
@@ -51,6 +52,21 @@ _DEFAULTS_BODY = {
 }
 
 
+def _defaults_body(defaults: ModelDefaults) -> dict[str, Any]:
+    # The served schema of these operations is a free-form object (as before the row was
+    # typed); FastAPI encodes `updated_at`.
+    return {
+        "model": defaults.model,
+        "reporting_interval_seconds": defaults.reporting_interval_seconds,
+        "enabled_sensors": None
+        if defaults.enabled_sensors is None
+        else list(defaults.enabled_sensors),
+        "location": None if defaults.location is None else defaults.location.as_json(),
+        "timezone": defaults.timezone,
+        "updated_at": defaults.updated_at,
+    }
+
+
 @router.get("/devices/{device_id}/settings", responses=_SETTINGS_RESPONSE)
 async def get_device_settings(device_id: str, services: ServicesDep) -> Response:
     """The device's settings document."""
@@ -82,7 +98,7 @@ async def patch_device_settings(
 @router.get("/models/{model}/settings-defaults")
 async def get_model_defaults(model: str, services: ServicesDep) -> dict[str, Any]:
     """The settings devices of this model are provisioned with (null: the built-in default)."""
-    return await service.get_model_defaults(services.pool, model)
+    return _defaults_body(await service.get_model_defaults(services.pool, model))
 
 
 @router.put("/models/{model}/settings-defaults", openapi_extra=_DEFAULTS_BODY)
@@ -92,7 +108,8 @@ async def put_model_defaults(
     """Set the settings devices of this model start with from now on (fields left out use the
     built-in defaults: 300 s, the kind's sensors, no location, UTC). Existing devices keep theirs."""
     body = await read_json(request, services.settings.device_body_limit)
-    return await service.put_model_defaults(services.pool, model, body, operator=operator)
+    stored = await service.put_model_defaults(services.pool, model, body, operator=operator)
+    return _defaults_body(stored)
 
 
 @router.delete("/models/{model}/settings-defaults", status_code=204)

@@ -19,6 +19,8 @@ from climasense.audit import Actor as AuditActor
 from climasense.audit import record_audit
 from climasense.commands import repository as commands
 from climasense.device_settings import document, repository
+from climasense.device_settings.document import Settings, SettingsDocument
+from climasense.device_settings.repository import ModelDefaults
 from climasense.errors import NotFound, PreconditionFailed
 
 Actor = Literal["device", "operator"]
@@ -27,26 +29,13 @@ CONFIG_UPDATE_TTL_SECONDS = 86_400
 _ETAG = re.compile(r'^"(\d{1,10})"$')
 
 # What a device gets when its model has no defaults (and for each field its model leaves unset).
-BUILTIN_DEFAULTS: dict[str, Any] = {
-    "reporting_interval_seconds": 300,
-    "enabled_sensors": [],
-    "location": None,
-    "timezone": "UTC",
-}
+BUILTIN_DEFAULTS = Settings(
+    reporting_interval_seconds=300, enabled_sensors=(), location=None, timezone="UTC"
+)
 
 
 def etag(version: int) -> str:
     return f'"{version}"'
-
-
-def as_document(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "reporting_interval_seconds": row["reporting_interval_seconds"],
-        "enabled_sensors": list(row["enabled_sensors"]),
-        "location": row["location"],
-        "timezone": row["timezone"],
-        "version": row["version"],
-    }
 
 
 class SettingsConfigUpdates:
@@ -56,11 +45,11 @@ class SettingsConfigUpdates:
     async def current_document(
         self, conn: asyncpg.Connection, device_id: UUID
     ) -> tuple[dict[str, Any], int] | None:
-        row = await repository.lock_settings(conn, device_id)
-        if row is None:
+        # The command payload is the document's JSON: commands stores it as it is.
+        locked = await repository.lock_settings(conn, device_id)
+        if locked is None:
             return None
-        version: int = row["version"]
-        return as_document(row), version
+        return locked.document.as_json(), locked.document.version
 
     async def record_applied(self, conn: asyncpg.Connection, device_id: UUID, version: int) -> None:
         await repository.record_applied_version(conn, device_id, version)
@@ -86,11 +75,11 @@ def check_if_match(if_match: str | None, version: int) -> None:
     )
 
 
-async def settings_document(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
-    row = await repository.get_settings(pool, device_id)
-    if row is None:
+async def settings_document(pool: asyncpg.Pool, device_id: UUID) -> SettingsDocument:
+    found = await repository.get_settings(pool, device_id)
+    if found is None:
         raise NotFound("Device not found")
-    return as_document(row)
+    return found
 
 
 async def patch_settings(
@@ -101,31 +90,31 @@ async def patch_settings(
     if_match: str | None,
     actor: Actor,
     operator: AuditActor | None = None,
-) -> dict[str, Any]:
-    """Apply a JSON Merge Patch; return the whole (possibly unchanged) document. An operator's
+) -> SettingsDocument:
+    """Apply a JSON Merge Patch (as received); return the whole (possibly unchanged) document. An operator's
     change (`actor="operator"`) names the `operator` for the audit trail."""
     if actor != "device" and operator is None:
         raise ValueError("an operator's settings change needs the operator (audit trail)")
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.lock_settings(conn, device_id)
-        if row is None:
+        locked = await repository.lock_settings(conn, device_id)
+        if locked is None:
             raise NotFound("Device not found")
-        current = as_document(row)
+        current = locked.document
         # Validate before the precondition: a patch that can never apply is told why (422),
         # not sent to re-read the settings and retry the same broken body (412).
-        merged = document.merge_patch(current, patch)
-        check_if_match(if_match, row["version"])
-        if all(merged[key] == current[key] for key in document.WRITABLE_FIELDS):
+        merged = document.merge_patch(current.settings, patch)
+        check_if_match(if_match, current.version)
+        if merged == current.settings:
             return current  # `{}` or values equal to the current ones: no change, no new version
         version = await repository.write_settings(
             conn, device_id, merged, applied_by_device=actor == "device"
         )
-        new_document = {**merged, "version": version}
+        new_document = SettingsDocument(settings=merged, version=version)
         if actor == "device":
             # The device has the whole new document in this response: config_updates it has not
             # fetched yet carry older documents and would only undo its change.
             await commands.supersede_config_updates(conn, device_id, None)
-        elif row["kind"] != "zigbee_sensor":  # a sensor has no link to receive commands on
+        elif locked.kind != "zigbee_sensor":  # a sensor has no link to receive commands on
             command_id = uuid4()
             await commands.supersede_config_updates(conn, device_id, command_id)
             await commands.insert_command(
@@ -133,12 +122,12 @@ async def patch_settings(
                 command_id=command_id,
                 device_id=device_id,
                 command_type="config_update",
-                payload=new_document,
+                payload=new_document.as_json(),
                 ttl_seconds=CONFIG_UPDATE_TTL_SECONDS,
                 settings_version=version,
             )
         if operator is not None and actor != "device":
-            changed = {k: merged[k] for k in document.WRITABLE_FIELDS if merged[k] != current[k]}
+            changed = merged.changes_from(current.settings)
             await record_audit(
                 conn,
                 operator,
@@ -150,35 +139,25 @@ async def patch_settings(
         return new_document
 
 
-def _defaults_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "model": row["model"],
-        "reporting_interval_seconds": row["reporting_interval_seconds"],
-        "enabled_sensors": None if row["enabled_sensors"] is None else list(row["enabled_sensors"]),
-        "location": row["location"],
-        "timezone": row["timezone"],
-        "updated_at": row["updated_at"],
-    }
-
-
-async def get_model_defaults(pool: asyncpg.Pool, model: str) -> dict[str, Any]:
-    row = await repository.get_model_defaults(pool, model)
-    if row is None:
+async def get_model_defaults(pool: asyncpg.Pool, model: str) -> ModelDefaults:
+    found = await repository.get_model_defaults(pool, model)
+    if found is None:
         raise NotFound("No settings defaults for this model")
-    return _defaults_view(row)
+    return found
 
 
 async def put_model_defaults(
     pool: asyncpg.Pool, model: str, defaults: Any, *, operator: AuditActor
-) -> dict[str, Any]:
+) -> ModelDefaults:
     """Replace the model's defaults: the fields given (validated like a settings patch); the
     others fall back to the built-in defaults. Applies to devices provisioned from now on."""
     merged = document.merge_patch(BUILTIN_DEFAULTS, defaults)  # 422 listing every bad field
-    given = {key: merged[key] for key in defaults}
+    given = frozenset(defaults)  # merge_patch refused any key that is not a writable field
+    details = {key: value for key, value in merged.as_json().items() if key in given}
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.put_model_defaults(conn, model, given)
-        await record_audit(conn, operator, "settings_defaults.update", "model", model, given)
-    return _defaults_view(row)
+        stored = await repository.put_model_defaults(conn, model, merged, given)
+        await record_audit(conn, operator, "settings_defaults.update", "model", model, details)
+    return stored
 
 
 async def delete_model_defaults(pool: asyncpg.Pool, model: str, *, operator: AuditActor) -> None:

@@ -15,7 +15,9 @@ from climasense.devices.schemas import (
     BulkTagResponse,
     DeviceDetail,
     DeviceList,
+    DeviceSummary,
     DeviceUpdate,
+    ProvisionedDevice,
     ProvisionRequest,
     ProvisionResponse,
     RevokeResponse,
@@ -41,7 +43,7 @@ async def provision_devices(
         count=body.count,
         operator=operator,
     )
-    return ProvisionResponse.model_validate({"devices": devices})
+    return ProvisionResponse(devices=[ProvisionedDevice.model_validate(d) for d in devices])
 
 
 @router.get(
@@ -94,7 +96,9 @@ async def list_devices(
         cursor=cursor,
         limit=limit,
     )
-    return DeviceList.model_validate({"devices": devices, "next_cursor": next_cursor})
+    return DeviceList(
+        devices=[DeviceSummary.model_validate(d) for d in devices], next_cursor=next_cursor
+    )
 
 
 @router.post("/devices/tags", response_model=BulkTagResponse)

@@ -68,6 +68,124 @@ class NewDevice:
     key_hash: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Device:
+    """A row of the device list (`DeviceSummary` reads these attributes)."""
+
+    device_id: UUID
+    serial_number: str
+    kind: str
+    model: str
+    batch: str
+    status: str
+    online: bool
+    created_at: datetime
+    last_seen_at: datetime | None
+    firmware_version: str | None
+    hub_id: UUID | None  # for a Zigbee sensor, its hub
+    tags: tuple[str, ...]
+    label: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceRecord(Device):
+    """One device with its position, pairing and settings versions (never its key hash)."""
+
+    latitude: float | None
+    longitude: float | None
+    position_at: datetime | None
+    ieee_address: str | None
+    paired_at: datetime | None
+    hub_serial_number: str | None
+    settings_version: int | None
+    applied_settings_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class LatestReading:
+    """The latest value of one sensor of a device."""
+
+    sensor_type: str
+    value: float
+    timestamp: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PairedSensor:
+    """A Zigbee sensor paired to a hub, as the hub's device detail lists it."""
+
+    sensor_id: UUID
+    serial_number: str
+    ieee_address: str | None
+    last_seen_at: datetime | None
+    paired_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceChange:
+    """What `update_device` changed: whether the device moved to another batch, and its key
+    hash (None once revoked) so a move can drop its cached principal."""
+
+    key_hash: bytes | None
+    moved: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FleetCounts:
+    """Active devices, and how many of them are online (the dashboard's header)."""
+
+    total: int
+    online: int
+
+    @property
+    def offline(self) -> int:
+        return self.total - self.online
+
+
+def _device(row: asyncpg.Record) -> Device:
+    return Device(
+        device_id=row["device_id"],
+        serial_number=row["serial_number"],
+        kind=row["kind"],
+        model=row["model"],
+        batch=row["batch"],
+        status=row["status"],
+        online=row["online"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+        firmware_version=row["firmware_version"],
+        hub_id=row["hub_id"],
+        tags=tuple(row["tags"]),
+        label=row["label"],
+    )
+
+
+def _device_record(row: asyncpg.Record) -> DeviceRecord:
+    return DeviceRecord(
+        device_id=row["device_id"],
+        serial_number=row["serial_number"],
+        kind=row["kind"],
+        model=row["model"],
+        batch=row["batch"],
+        status=row["status"],
+        online=row["online"],
+        created_at=row["created_at"],
+        last_seen_at=row["last_seen_at"],
+        firmware_version=row["firmware_version"],
+        hub_id=row["hub_id"],
+        tags=tuple(row["tags"]),
+        label=row["label"],
+        latitude=row["latitude"],
+        longitude=row["longitude"],
+        position_at=row["position_at"],
+        ieee_address=row["ieee_address"],
+        paired_at=row["paired_at"],
+        hub_serial_number=row["hub_serial_number"],
+        settings_version=row["settings_version"],
+        applied_settings_version=row["applied_settings_version"],
+    )
+
+
 async def next_serial_numbers(conn: asyncpg.Connection, count: int) -> list[int]:
     rows = await conn.fetch(
         "SELECT nextval('device_serial_seq') AS n FROM generate_series(1, $1)", count
@@ -158,7 +276,7 @@ async def list_devices(
     label: str | None = None,
     after: tuple[datetime, str] | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[Device]:
     query, args = list_query(
         batch=batch,
         kind=kind,
@@ -169,7 +287,7 @@ async def list_devices(
         after=after,
         limit=limit,
     )
-    return await conn.fetch(query, *args)
+    return [_device(row) for row in await conn.fetch(query, *args)]
 
 
 async def update_device(
@@ -180,10 +298,9 @@ async def update_device(
     label: str | None,
     set_label: bool,
     batch: str | None,
-) -> asyncpg.Record | None:
-    """Change the given fields; None when there is no such device, else its key hash and
-    whether it moved to another batch."""
-    return await conn.fetchrow(
+) -> DeviceChange | None:
+    """Change the given fields; None when there is no such device."""
+    row = await conn.fetchrow(
         """UPDATE devices d
            SET tags = coalesce($2::text[], d.tags),
                label = CASE WHEN $3 THEN $4 ELSE d.label END,
@@ -197,6 +314,7 @@ async def update_device(
         label,
         batch,
     )
+    return None if row is None else DeviceChange(key_hash=row["key_hash"], moved=row["moved"])
 
 
 async def retag(
@@ -225,38 +343,51 @@ async def retag(
 
 async def get_device(
     conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID
-) -> asyncpg.Record | None:
-    return await conn.fetchrow(
+) -> DeviceRecord | None:
+    row = await conn.fetchrow(
         f"""SELECT {_SUMMARY_COLUMNS}, d.latitude, d.longitude, d.position_at, d.ieee_address,
                    d.paired_at, h.serial_number AS hub_serial_number,
-                   d.key_hash, s.version AS settings_version,
+                   s.version AS settings_version,
                    s.applied_version AS applied_settings_version
             FROM devices d LEFT JOIN device_settings s USING (device_id)
                  LEFT JOIN devices h ON h.device_id = d.hub_id
             WHERE d.device_id = $1""",
         device_id,
     )
+    return None if row is None else _device_record(row)
 
 
 async def latest_readings(
     conn: asyncpg.Pool | asyncpg.Connection, device_id: UUID
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+) -> list[LatestReading]:
+    rows = await conn.fetch(
         """SELECT t.name AS sensor_type, l.value, l.ts
            FROM latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
            WHERE l.device_id = $1 ORDER BY t.code""",
         device_id,
     )
+    return [
+        LatestReading(sensor_type=row["sensor_type"], value=row["value"], timestamp=row["ts"])
+        for row in rows
+    ]
 
 
-async def hub_sensors(
-    conn: asyncpg.Pool | asyncpg.Connection, hub_id: UUID
-) -> list[asyncpg.Record]:
-    return await conn.fetch(
+async def hub_sensors(conn: asyncpg.Pool | asyncpg.Connection, hub_id: UUID) -> list[PairedSensor]:
+    rows = await conn.fetch(
         """SELECT device_id AS sensor_id, serial_number, ieee_address, last_seen_at, paired_at
            FROM devices WHERE hub_id = $1 ORDER BY paired_at, device_id""",
         hub_id,
     )
+    return [
+        PairedSensor(
+            sensor_id=row["sensor_id"],
+            serial_number=row["serial_number"],
+            ieee_address=row["ieee_address"],
+            last_seen_at=row["last_seen_at"],
+            paired_at=row["paired_at"],
+        )
+        for row in rows
+    ]
 
 
 async def revoke(conn: asyncpg.Connection, device_id: UUID) -> bytes | None:
@@ -284,10 +415,11 @@ async def replace_key(conn: asyncpg.Connection, device_id: UUID, new_hash: bytes
     return None if row is None else (row["key_hash"] or b"")
 
 
-async def fleet_counts(conn: asyncpg.Pool | asyncpg.Connection) -> asyncpg.Record:
+async def fleet_counts(conn: asyncpg.Pool | asyncpg.Connection) -> FleetCounts:
     """How many active devices there are, and how many of them are online (dashboard)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         f"""SELECT count(*) AS total, count(*) FILTER (WHERE {_ONLINE_SQL}) AS online
             FROM devices d LEFT JOIN device_settings s USING (device_id)
             WHERE d.status = 'active'"""
     )
+    return FleetCounts(total=row["total"], online=row["online"])

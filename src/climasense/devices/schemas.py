@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from climasense.devices.selectors import Selector
 
@@ -25,6 +27,8 @@ class ProvisionRequest(BaseModel):
 
 
 class ProvisionedDevice(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     device_id: UUID
     serial_number: str
     api_key: str = Field(description="Shown only in this response; stored only as a hash.")
@@ -38,6 +42,8 @@ class ProvisionResponse(BaseModel):
 
 
 class DeviceSummary(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     device_id: UUID
     serial_number: str
     kind: DeviceKind
@@ -54,6 +60,8 @@ class DeviceSummary(BaseModel):
 
 
 class LatestReading(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     sensor_type: str
     value: float
     timestamp: datetime
@@ -71,12 +79,25 @@ class DeviceDetail(DeviceSummary):
         default=None, description="For a Zigbee sensor: the serial number of its hub."
     )
     latest_readings: list[LatestReading] = Field(default_factory=list)
+    # The served schema has always shown these two as free-form objects; typing them here
+    # would change /openapi.json, so the typed rows the service gives (alerts, paired sensors)
+    # become their JSON documents on the way in.
     open_alerts: list[dict[str, Any]] = Field(default_factory=list)
     sensors: list[dict[str, Any]] = Field(
         default_factory=list, description="For a hub: its paired Zigbee sensors."
     )
     settings_version: int | None = None
     applied_settings_version: int | None = None
+
+    @field_validator("open_alerts", "sensors", mode="before")
+    @classmethod
+    def _documents(cls, value: Iterable[Any]) -> list[Any]:
+        return [
+            dataclasses.asdict(item)
+            if dataclasses.is_dataclass(item) and not isinstance(item, type)
+            else item
+            for item in value
+        ]
 
 
 class DeviceList(BaseModel):

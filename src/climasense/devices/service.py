@@ -2,21 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from dataclasses import dataclass
 from uuid import UUID, uuid4
 
 import asyncpg
 
 from climasense.alerts import service as alerts_service
+from climasense.alerts.repository import Alert
 from climasense.audit import Actor, record_audit
 from climasense.auth import repository as credentials
 from climasense.auth.keys import KeyHasher, KeyKind, generate_key
 from climasense.devices import repository
-from climasense.devices.repository import NewDevice
+from climasense.devices.repository import (
+    Device,
+    DeviceRecord,
+    LatestReading,
+    NewDevice,
+    PairedSensor,
+)
 from climasense.errors import NotFound
-from climasense.pagination import decode_cursor, split_page
+from climasense.pagination import decode_cursor, encode_cursor
 
 _SERIAL_PREFIX = {"standalone": "CS-ST", "hub": "CS-HB", "zigbee_sensor": "CS-ZB"}
+
+
+@dataclass(frozen=True, slots=True)
+class ProvisionedDevice:
+    """A device just provisioned, with the key that exists nowhere else (`ProvisionedDevice` in
+    schemas reads these attributes)."""
+
+    device_id: UUID
+    serial_number: str
+    api_key: str
+    kind: str
+    model: str
+    batch: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceDetail(DeviceRecord):
+    """A device with its latest reading per sensor, its unresolved alerts and, for a hub, its
+    paired sensors (`schemas.DeviceDetail` reads these attributes)."""
+
+    latest_readings: tuple[LatestReading, ...]
+    open_alerts: tuple[Alert, ...]
+    sensors: tuple[PairedSensor, ...]  # empty unless the device is a hub
 
 
 def key_kind_for(device_kind: str) -> KeyKind:
@@ -32,7 +63,7 @@ async def provision(
     batch: str,
     count: int,
     operator: Actor,
-) -> list[dict[str, Any]]:
+) -> list[ProvisionedDevice]:
     """Create `count` devices; the returned keys exist nowhere else."""
     key_kind = key_kind_for(kind)
     async with pool.acquire() as conn, conn.transaction():
@@ -59,14 +90,14 @@ async def provision(
             },
         )
     return [
-        {
-            "device_id": device.device_id,
-            "serial_number": device.serial_number,
-            "api_key": key,
-            "kind": kind,
-            "model": model,
-            "batch": batch,
-        }
+        ProvisionedDevice(
+            device_id=device.device_id,
+            serial_number=device.serial_number,
+            api_key=key,
+            kind=kind,
+            model=model,
+            batch=batch,
+        )
         for device, key in issued
     ]
 
@@ -82,9 +113,10 @@ async def list_devices(
     limit: int,
     tags: list[str] | None = None,
     label: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[Device], str | None]:
+    """Devices oldest first, and the cursor of the next page (None on the last)."""
     after = decode_cursor(cursor, str, kind="devices") if cursor else None
-    rows = await repository.list_devices(
+    devices = await repository.list_devices(
         pool,
         batch=batch,
         kind=kind,
@@ -95,26 +127,23 @@ async def list_devices(
         after=after,
         limit=limit + 1,
     )
-    page, next_cursor = split_page(rows, limit, "created_at", "serial_number", kind="devices")
-    return [dict(row) for row in page], next_cursor
+    if len(devices) <= limit:
+        return devices, None
+    last = devices[limit - 1]
+    return devices[:limit], encode_cursor(last.created_at, last.serial_number, kind="devices")
 
 
-async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> dict[str, Any]:
-    row = await repository.get_device(pool, device_id)
-    if row is None:
+async def device_detail(pool: asyncpg.Pool, device_id: UUID) -> DeviceDetail:
+    device = await repository.get_device(pool, device_id)
+    if device is None:
         raise NotFound("Device not found")
-    detail = dict(row)
-    detail.pop("key_hash", None)
-    detail["latest_readings"] = [
-        {"sensor_type": r["sensor_type"], "value": r["value"], "timestamp": r["ts"]}
-        for r in await repository.latest_readings(pool, device_id)
-    ]
-    detail["open_alerts"] = [
-        a.document() for a in await alerts_service.unresolved_for_device(pool, device_id)
-    ]
-    if row["kind"] == "hub":
-        detail["sensors"] = [dict(r) for r in await repository.hub_sensors(pool, device_id)]
-    return detail
+    sensors = await repository.hub_sensors(pool, device_id) if device.kind == "hub" else []
+    return DeviceDetail(
+        **{field.name: getattr(device, field.name) for field in dataclasses.fields(device)},
+        latest_readings=tuple(await repository.latest_readings(pool, device_id)),
+        open_alerts=tuple(await alerts_service.unresolved_for_device(pool, device_id)),
+        sensors=tuple(sensors),
+    )
 
 
 async def revoke(pool: asyncpg.Pool, device_id: UUID, *, operator: Actor) -> None:

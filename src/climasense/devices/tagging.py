@@ -7,7 +7,7 @@ from uuid import UUID
 
 import asyncpg
 
-from climasense.audit import Actor, record_audit
+from climasense.audit import Actor, JsonObject, record_audit
 from climasense.auth import repository as credentials
 from climasense.devices import repository, selectors
 from climasense.devices.selectors import Selector
@@ -33,11 +33,11 @@ async def update_device(
         )
         if changed is None:
             raise NotFound("Device not found")
-        if changed["moved"] and changed["key_hash"]:
+        if changed.moved and changed.key_hash:
             # Every process drops its cached principal (which carries the batch) within the
             # revocation feed's 5 s: the device's next request is authenticated afresh.
-            await credentials.record_credential_event(conn, changed["key_hash"])
-        details: dict[str, Any] = {}
+            await credentials.record_credential_event(conn, changed.key_hash)
+        details: JsonObject = {}
         if tags is not None:
             details["tags"] = tags
         if set_label:

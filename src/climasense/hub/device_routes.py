@@ -42,7 +42,16 @@ async def list_sensors(request: Request, hub: DevicePrincipal) -> Response:
         cursor=request.query_params.get("cursor"),
         page_size=services.settings.hub_sensors_page_size,
     )
-    return JSONResponse({"sensors": sensors, "next_cursor": next_cursor})
+    # The contract's `HubSensor`: `paired_at` orders the list but is not part of the answer.
+    listed = [
+        {
+            "sensor_id": sensor.sensor_id,
+            "serial_number": sensor.serial_number,
+            "ieee_address": sensor.ieee_address,
+        }
+        for sensor in sensors
+    ]
+    return JSONResponse({"sensors": listed, "next_cursor": next_cursor})
 
 
 async def unpair_sensor(request: Request, hub: DevicePrincipal) -> Response:

@@ -4,6 +4,7 @@ it expects, so concurrent requests cannot both win."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
@@ -13,17 +14,50 @@ import asyncpg
 # migrations and worker jobs is a separate lock space in PostgreSQL).
 _PAIRING_LOCK_CLASS = 0x48554221  # "HUB!"
 
-_SENSOR_COLUMNS = "device_id AS sensor_id, serial_number, ieee_address, paired_at"
+_SENSOR_COLUMNS = "device_id, serial_number, ieee_address, paired_at"
+
+
+@dataclass(frozen=True, slots=True)
+class SensorPairing:
+    """An active Zigbee sensor found by its key, and the hub it is paired to (None: unpaired)."""
+
+    sensor_id: UUID
+    serial_number: str
+    hub_id: UUID | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairedSensor:
+    """A sensor in a hub's list (`paired_at` orders the list and names its cursor)."""
+
+    sensor_id: UUID
+    serial_number: str
+    ieee_address: str | None
+    paired_at: datetime
+
+
+def _paired_sensor(row: asyncpg.Record) -> PairedSensor:
+    return PairedSensor(
+        sensor_id=row["device_id"],
+        serial_number=row["serial_number"],
+        ieee_address=row["ieee_address"],
+        paired_at=row["paired_at"],
+    )
 
 
 async def find_sensor_by_key_hash(
     conn: asyncpg.Connection, key_hash: bytes
-) -> asyncpg.Record | None:
+) -> SensorPairing | None:
     """The active Zigbee sensor holding this key, with the hub it is paired to (if any)."""
-    return await conn.fetchrow(
+    row = await conn.fetchrow(
         """SELECT device_id, serial_number, hub_id FROM devices
            WHERE key_hash = $1 AND status = 'active' AND kind = 'zigbee_sensor'""",
         key_hash,
+    )
+    if row is None:
+        return None
+    return SensorPairing(
+        sensor_id=row["device_id"], serial_number=row["serial_number"], hub_id=row["hub_id"]
     )
 
 
@@ -87,24 +121,26 @@ async def list_sensors(
     *,
     after: tuple[datetime, UUID] | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[PairedSensor]:
     """The hub's sensors in pairing order (keyset pagination on `(paired_at, device_id)`)."""
     if after is None:
-        return await conn.fetch(
+        rows = await conn.fetch(
             f"""SELECT {_SENSOR_COLUMNS} FROM devices WHERE hub_id = $1
                 ORDER BY paired_at, device_id LIMIT $2""",
             hub_id,
             limit,
         )
-    return await conn.fetch(
-        f"""SELECT {_SENSOR_COLUMNS} FROM devices
-            WHERE hub_id = $1 AND (paired_at, device_id) > ($2, $3)
-            ORDER BY paired_at, device_id LIMIT $4""",
-        hub_id,
-        after[0],
-        after[1],
-        limit,
-    )
+    else:
+        rows = await conn.fetch(
+            f"""SELECT {_SENSOR_COLUMNS} FROM devices
+                WHERE hub_id = $1 AND (paired_at, device_id) > ($2, $3)
+                ORDER BY paired_at, device_id LIMIT $4""",
+            hub_id,
+            after[0],
+            after[1],
+            limit,
+        )
+    return [_paired_sensor(row) for row in rows]
 
 
 async def unpair_sensor(

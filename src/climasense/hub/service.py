@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -11,6 +10,7 @@ import asyncpg
 from climasense.auth.keys import KeyHasher, KeyKind, parse_key
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.hub import repository
+from climasense.hub.repository import PairedSensor
 from climasense.hub.schemas import SensorRegistration
 from climasense.pagination import decode_cursor, split_page
 
@@ -54,8 +54,8 @@ async def register_sensor(
             sensor = await repository.find_sensor_by_key_hash(conn, key_hash)
             if sensor is None:
                 raise invalid_sensor_key()
-            sensor_id, serial = sensor["device_id"], sensor["serial_number"]
-            if sensor["hub_id"] == hub_id:
+            sensor_id, serial = sensor.sensor_id, sensor.serial_number
+            if sensor.hub_id == hub_id:
                 # Registering again is how a hub re-syncs after a reset; an omitted IEEE
                 # address keeps the one on record.
                 if ieee is None or await repository.update_ieee_address(
@@ -63,7 +63,7 @@ async def register_sensor(
                 ):
                     return Registered(sensor_id, serial, created=False)
                 continue
-            if sensor["hub_id"] is not None:
+            if sensor.hub_id is not None:
                 raise Conflict(
                     "This sensor is registered to another hub; that hub must unpair it first",
                     code="sensor_already_registered",
@@ -84,19 +84,14 @@ async def register_sensor(
 
 async def list_sensors(
     pool: asyncpg.Pool, hub_id: UUID, *, cursor: str | None, page_size: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[PairedSensor], str | None]:
+    """The hub's sensors in pairing order, a page at a time."""
     after = decode_cursor(cursor, UUID, kind="hub_sensors") if cursor is not None else None
-    rows = await repository.list_sensors(pool, hub_id, after=after, limit=page_size + 1)
-    page, next_cursor = split_page(rows, page_size, "paired_at", "sensor_id", kind="hub_sensors")
-    sensors = [
-        {
-            "sensor_id": row["sensor_id"],
-            "serial_number": row["serial_number"],
-            "ieee_address": row["ieee_address"],
-        }
-        for row in page
-    ]
-    return sensors, next_cursor
+    sensors = await repository.list_sensors(pool, hub_id, after=after, limit=page_size + 1)
+    # split_page reads the cursor's keys by name from each row.
+    keys = [{"paired_at": s.paired_at, "sensor_id": s.sensor_id} for s in sensors]
+    _, next_cursor = split_page(keys, page_size, "paired_at", "sensor_id", kind="hub_sensors")
+    return sensors[:page_size], next_cursor
 
 
 async def unpair_sensor(pool: asyncpg.Pool, hub_id: UUID, sensor_id: UUID) -> None:

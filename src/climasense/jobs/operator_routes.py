@@ -39,8 +39,8 @@ async def list_jobs(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> JobList:
     """Jobs, newest first, each with its progress counts."""
-    jobs, next_cursor = await service.list_jobs(services.pool, cursor=cursor, limit=limit)
-    return JobList.model_validate({"jobs": jobs, "next_cursor": next_cursor})
+    listed, next_cursor = await service.list_jobs(services.pool, cursor=cursor, limit=limit)
+    return JobList(jobs=[Job.model_validate(job) for job in listed], next_cursor=next_cursor)
 
 
 @router.get("/jobs/{job_id}", response_model=Job)

@@ -3,8 +3,9 @@ per-device round trip); its progress is counted from its commands."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -12,7 +13,9 @@ import asyncpg
 _JOB_COLUMNS = """j.job_id, j.kind, j.selector, j.command_type, j.target_count, j.cancelled,
     j.created_at, j.cancelled_at"""
 
-# Per-command state as operators see it (a live command past expiry counts as expired).
+# Per-command state as operators see it (a live command past expiry counts as expired). Not
+# `cancelled`: the list reads these beside the job's own `cancelled` flag, and a record with two
+# columns of one name answers the last (the count) for both.
 _COUNTS = """
     count(*) FILTER (WHERE c.status = 'pending' AND c.expires_at > now()) AS queued,
     count(*) FILTER (WHERE c.status = 'delivered' AND c.expires_at > now()) AS delivered,
@@ -21,7 +24,7 @@ _COUNTS = """
     count(*) FILTER (WHERE c.status = 'expired'
                      OR (c.status IN ('pending', 'delivered') AND c.expires_at <= now()))
         AS expired,
-    count(*) FILTER (WHERE c.status = 'cancelled') AS cancelled
+    count(*) FILTER (WHERE c.status = 'cancelled') AS cancelled_commands
 """
 
 # A job over the whole of a large fleet is one statement that writes a row per device (100k
@@ -37,11 +40,88 @@ _DOCUMENT = """jsonb_build_object(
     'timezone', s.timezone, 'version', s.version)"""
 
 
+JobKind: TypeAlias = Literal["command", "settings"]
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    """A job as stored (`service.JobProgress` adds its state and its commands' counts)."""
+
+    job_id: UUID
+    kind: JobKind
+    # The selector's JSON as kept (`Selector.stored()`), shown to operators as it is: the API
+    # declares it a free-form object, so it stays a dict here.
+    selector: dict[str, Any]
+    command_type: str | None
+    target_count: int
+    cancelled: bool
+    created_at: datetime
+    cancelled_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CommandCounts:
+    """The job's commands in each state as operators see it (the API's `JobCounts` reads
+    these): a live command past its expiry counts as expired."""
+
+    queued: int
+    delivered: int
+    acked: int
+    failed: int
+    expired: int
+    cancelled: int
+
+    @property
+    def unanswered(self) -> int:
+        """Commands a device may still receive or answer."""
+        return self.queued + self.delivered
+
+
+def _job(row: asyncpg.Record) -> Job:
+    return Job(
+        job_id=row["job_id"],
+        kind=row["kind"],
+        selector=row["selector"],
+        command_type=row["command_type"],
+        target_count=row["target_count"],
+        cancelled=row["cancelled"],
+        created_at=row["created_at"],
+        cancelled_at=row["cancelled_at"],
+    )
+
+
+def _counts(row: asyncpg.Record) -> CommandCounts:
+    return CommandCounts(
+        queued=row["queued"],
+        delivered=row["delivered"],
+        acked=row["acked"],
+        failed=row["failed"],
+        expired=row["expired"],
+        cancelled=row["cancelled_commands"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SettingsChange:
+    """A settings job's checked merge patch, as the bulk UPDATE applies it to each device:
+    a field left None stays as it is."""
+
+    reporting_interval_seconds: int | None = None
+    enabled_sensors: tuple[str, ...] | None = None
+    # Members merged into each device's location (a null member removes that one); their
+    # values are the patch's JSON as checked, so it stays a dict here.
+    location: dict[str, Any] | None = None
+    clear_location: bool = False  # the patch's `location` was null: remove the location
+    timezone: str | None = None
+
+
 async def insert_job(
     conn: asyncpg.Connection,
     *,
     job_id: UUID,
     kind: str,
+    # Kept as JSON with the job: the selector's, the command's free-form payload, the checked
+    # settings merge patch.
     selector: dict[str, Any],
     command_type: str | None,
     payload: dict[str, Any] | None,
@@ -97,22 +177,20 @@ async def insert_config_updates(
     condition: str,
     args: list[Any],
     ttl_seconds: int,
-    patch: dict[str, Any] | None,
+    change: SettingsChange | None,
 ) -> int:
-    """For every targetable device matching `condition`: apply the (validated) settings
-    `patch` when given (a new version), supersede its unfetched config_updates and queue one
-    carrying its whole new document — all in one statement. How many devices."""
+    """For every targetable device matching `condition`: apply the settings `change` when
+    given (a new version), supersede its unfetched config_updates and queue one carrying its
+    whole new document — all in one statement. How many devices."""
     n = len(args)
     extra: list[Any] = [float(ttl_seconds), job_id]
-    if patch is not None:
-        has_location = "location" in patch
-        location = patch.get("location")
+    if change is not None:
         extra += [
-            patch.get("reporting_interval_seconds"),
-            patch.get("enabled_sensors"),
-            has_location,
-            location,
-            patch.get("timezone"),
+            change.reporting_interval_seconds,
+            None if change.enabled_sensors is None else list(change.enabled_sensors),
+            change.clear_location or change.location is not None,
+            change.location,
+            change.timezone,
         ]
         settings_cte = f"""settings AS (
             UPDATE device_settings s
@@ -160,21 +238,23 @@ async def set_target_count(conn: asyncpg.Connection, job_id: UUID, count: int) -
 
 async def get_job(
     conn: asyncpg.Pool | asyncpg.Connection, job_id: UUID, *, for_update: bool = False
-) -> asyncpg.Record | None:
+) -> Job | None:
     lock = " FOR UPDATE" if for_update else ""
-    return await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE job_id = $1{lock}", job_id)
+    row = await conn.fetchrow(f"SELECT {_JOB_COLUMNS} FROM jobs j WHERE job_id = $1{lock}", job_id)
+    return None if row is None else _job(row)
 
 
-async def counts(conn: asyncpg.Pool | asyncpg.Connection, job_id: UUID) -> asyncpg.Record:
-    return await conn.fetchrow(f"SELECT {_COUNTS} FROM commands c WHERE c.job_id = $1", job_id)
+async def counts(conn: asyncpg.Pool | asyncpg.Connection, job_id: UUID) -> CommandCounts:
+    row = await conn.fetchrow(f"SELECT {_COUNTS} FROM commands c WHERE c.job_id = $1", job_id)
+    return _counts(row)  # an aggregate: always one row
 
 
 async def list_jobs(
     conn: asyncpg.Pool | asyncpg.Connection, *, before: tuple[datetime, UUID] | None, limit: int
-) -> list[asyncpg.Record]:
+) -> list[tuple[Job, CommandCounts]]:
     """Newest first, with each job's counts."""
     before_at, before_id = before if before is not None else (None, None)
-    return await conn.fetch(
+    rows = await conn.fetch(
         f"""SELECT {_JOB_COLUMNS}, k.*
             FROM jobs j
             CROSS JOIN LATERAL (SELECT {_COUNTS} FROM commands c WHERE c.job_id = j.job_id) k
@@ -185,6 +265,7 @@ async def list_jobs(
         before_id,
         limit,
     )
+    return [(_job(row), _counts(row)) for row in rows]
 
 
 async def cancel(conn: asyncpg.Connection, job_id: UUID) -> None:

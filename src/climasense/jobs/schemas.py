@@ -15,7 +15,7 @@ class JobCommand(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str = Field(description="reboot, config_update or diagnostics (never factory_reset).")
-    payload: dict[str, Any] | None = None
+    payload: dict[str, Any] | None = None  # free-form: the command's own JSON
     ttl_seconds: int = Field(default=86_400, ge=1, le=86_400)
 
 
@@ -26,10 +26,14 @@ class JobRequest(BaseModel):
 
     selector: Selector
     command: JobCommand | None = None
+    # A merge patch, checked field by field by the service (422 naming each bad one).
     settings: dict[str, Any] | None = None
 
 
 class JobCounts(BaseModel):
+    # Reads `jobs.repository.CommandCounts`.
+    model_config = ConfigDict(from_attributes=True)
+
     queued: int
     delivered: int
     acked: int
@@ -39,6 +43,9 @@ class JobCounts(BaseModel):
 
 
 class JobCreated(BaseModel):
+    # Reads `jobs.service.JobProgress`'s attributes (so does `Job`).
+    model_config = ConfigDict(from_attributes=True)
+
     job_id: UUID
     kind: Literal["command", "settings"]
     state: Literal["active", "completed", "cancelled"]
@@ -47,7 +54,7 @@ class JobCreated(BaseModel):
 
 
 class Job(JobCreated):
-    selector: dict[str, Any]
+    selector: dict[str, Any]  # the selector's JSON as kept with the job
     command_type: str | None = None
     counts: JobCounts
     cancelled_at: datetime | None = None

@@ -15,7 +15,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -29,10 +30,21 @@ from climasense.devices import selectors
 from climasense.devices.selectors import Selector
 from climasense.errors import NotFound, ValidationFailed
 from climasense.jobs import repository
+from climasense.jobs.repository import CommandCounts, Job
 from climasense.pagination import decode_cursor, split_page
 
 SETTINGS_TTL_SECONDS = 86_400
-_COUNT_KEYS = ("queued", "delivered", "acked", "failed", "expired", "cancelled")
+
+JobState: TypeAlias = Literal["active", "completed", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class JobProgress(Job):
+    """A job with its state and its commands' counts, as operators see it (the API's `Job`
+    and `JobCreated` read these attributes)."""
+
+    state: JobState
+    counts: CommandCounts
 
 
 def _invalid(field: str, message: str, *, code: str | None = None) -> ValidationFailed:
@@ -43,8 +55,7 @@ def validate_settings_patch(patch: Any) -> dict[str, Any]:
     """The patch, checked once for every device (422 listing every bad field)."""
     if not isinstance(patch, dict) or not patch:
         raise _invalid("settings", "must be a non-empty merge patch of the settings document")
-    template = {**BUILTIN_DEFAULTS, "location": None}
-    merged = document.merge_patch(template, patch)  # raises, naming every bad field
+    merged = document.merge_patch(BUILTIN_DEFAULTS, patch).as_json()  # names every bad field
     checked: dict[str, Any] = {key: merged[key] for key in patch if key != "location"}
     if "location" in patch:
         location = patch["location"]
@@ -58,6 +69,18 @@ def validate_settings_patch(patch: Any) -> dict[str, Any]:
             }
         )
     return checked
+
+
+def _change(patch: dict[str, Any]) -> repository.SettingsChange:
+    """What a checked patch (`validate_settings_patch`) does to each device's settings."""
+    sensors = patch.get("enabled_sensors")
+    return repository.SettingsChange(
+        reporting_interval_seconds=patch.get("reporting_interval_seconds"),
+        enabled_sensors=None if sensors is None else tuple(sensors),
+        location=patch.get("location"),
+        clear_location="location" in patch and patch["location"] is None,
+        timezone=patch.get("timezone"),
+    )
 
 
 def _check_command(command_type: str, payload: dict[str, Any] | None) -> dict[str, Any]:
@@ -80,25 +103,25 @@ def _check_command(command_type: str, payload: dict[str, Any] | None) -> dict[st
     return payload
 
 
-def _state(row: Any, counts: dict[str, int]) -> str:
-    if row["cancelled"]:
+def _state(job: Job, counts: CommandCounts) -> JobState:
+    if job.cancelled:
         return "cancelled"
-    return "active" if counts["queued"] + counts["delivered"] else "completed"
+    return "active" if counts.unanswered else "completed"
 
 
-def _view(row: Any, counts_row: Any) -> dict[str, Any]:
-    counts = {key: int(counts_row[key]) for key in _COUNT_KEYS}
-    return {
-        "job_id": row["job_id"],
-        "kind": row["kind"],
-        "state": _state(row, counts),
-        "target_count": row["target_count"],
-        "selector": row["selector"],
-        "command_type": row["command_type"],
-        "counts": counts,
-        "created_at": row["created_at"],
-        "cancelled_at": row["cancelled_at"],
-    }
+def _progress(job: Job, counts: CommandCounts) -> JobProgress:
+    return JobProgress(
+        job_id=job.job_id,
+        kind=job.kind,
+        selector=job.selector,
+        command_type=job.command_type,
+        target_count=job.target_count,
+        cancelled=job.cancelled,
+        created_at=job.created_at,
+        cancelled_at=job.cancelled_at,
+        state=_state(job, counts),
+        counts=counts,
+    )
 
 
 async def create_job(
@@ -110,7 +133,7 @@ async def create_job(
     ttl_seconds: int,
     settings_patch: Any,
     operator: Actor,
-) -> dict[str, Any]:
+) -> JobProgress:
     """Validate everything, then create the job and all its commands in one transaction."""
     selectors.require(selector)
     if (command_type is None) == (settings_patch is None):
@@ -149,7 +172,7 @@ async def create_job(
                 condition=condition,
                 args=args,
                 ttl_seconds=ttl_seconds,
-                patch=patch,
+                change=None if patch is None else _change(patch),
             )
         else:
             count = await repository.insert_plain_commands(
@@ -172,38 +195,43 @@ async def create_job(
         else:
             details["settings"] = patch
         await record_audit(conn, operator, "job.create", "job", job_id, details)
-        row = await repository.get_job(conn, job_id)
+        job = await _job_of(conn, job_id)
         counts = await repository.counts(conn, job_id)
-    return _view(row, counts)
+    return _progress(job, counts)
 
 
-async def get_job(pool: asyncpg.Pool, job_id: UUID) -> dict[str, Any]:
+async def _job_of(conn: asyncpg.Connection, job_id: UUID, *, for_update: bool = False) -> Job:
+    job = await repository.get_job(conn, job_id, for_update=for_update)
+    if job is None:
+        raise NotFound("Job not found")
+    return job
+
+
+async def get_job(pool: asyncpg.Pool, job_id: UUID) -> JobProgress:
     async with pool.acquire() as conn:
-        row = await repository.get_job(conn, job_id)
-        if row is None:
-            raise NotFound("Job not found")
-        return _view(row, await repository.counts(conn, job_id))
+        job = await _job_of(conn, job_id)
+        return _progress(job, await repository.counts(conn, job_id))
 
 
-async def cancel_job(pool: asyncpg.Pool, job_id: UUID, *, operator: Actor) -> dict[str, Any]:
+async def cancel_job(pool: asyncpg.Pool, job_id: UUID, *, operator: Actor) -> JobProgress:
     """Cancel every command of the job not yet acked/failed; again on a cancelled job: no-op."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.get_job(conn, job_id, for_update=True)
-        if row is None:
-            raise NotFound("Job not found")
+        job = await _job_of(conn, job_id, for_update=True)
         await repository.cancel(conn, job_id)
-        if not row["cancelled"]:  # cancelling a cancelled job again is a no-op: no entry
-            await record_audit(conn, operator, "job.cancel", "job", job_id, {"kind": row["kind"]})
-        row = await repository.get_job(conn, job_id)
+        if not job.cancelled:  # cancelling a cancelled job again is a no-op: no entry
+            await record_audit(conn, operator, "job.cancel", "job", job_id, {"kind": job.kind})
+        job = await _job_of(conn, job_id)
         counts = await repository.counts(conn, job_id)
-    return _view(row, counts)
+    return _progress(job, counts)
 
 
 async def list_jobs(
     pool: asyncpg.Pool, *, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[JobProgress], str | None]:
     """Newest first, a page at a time."""
     before = decode_cursor(cursor, UUID) if cursor else None
-    rows = await repository.list_jobs(pool, before=before, limit=limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "job_id")
-    return [_view(row, row) for row in page], next_cursor
+    listed = await repository.list_jobs(pool, before=before, limit=limit + 1)
+    # split_page reads the cursor's keys by name from each row.
+    keys = [{"created_at": job.created_at, "job_id": job.job_id} for job, _ in listed]
+    _, next_cursor = split_page(keys, limit, "created_at", "job_id")
+    return [_progress(job, counts) for job, counts in listed[:limit]], next_cursor

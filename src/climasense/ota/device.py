@@ -21,11 +21,35 @@ MAX_ERROR_MESSAGE = 2000
 _STATUS_FIELDS = {"version", "status", "progress_percent", "error_message"}
 
 
+@dataclass(frozen=True, slots=True)
+class UpdateCheck:
+    """What `check` found for a device: the image offered, or None when nothing is newer."""
+
+    offer: FirmwareImage | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The body of `GET /v1/ota/check` (built at the device route)."""
+        offer = self.offer
+        if offer is None:
+            return {"update_available": False}
+        answer = {
+            "update_available": True,
+            "version": offer.version,
+            "checksum": offer.checksum,
+            "size_bytes": offer.size_bytes,
+            "release_notes": offer.release_notes or "",
+        }
+        if offer.signature is not None:  # CONTRACT §12: the device verifies before applying
+            answer["signature"] = offer.signature
+            answer["signing_key_id"] = offer.signing_key_id
+        return answer
+
+
 async def check(
     pool: asyncpg.Pool, device: DevicePrincipal, current_version: str | None
-) -> FirmwareImage | None:
+) -> UpdateCheck:
     """The highest version offered to the device (its model; its batch or the release's
-    selector; within the release's percentage) above its current one; None when there is
+    selector; within the release's percentage) above its current one; no offer when there is
     nothing newer (or its release was paused between the two queries)."""
     current = versions.require(current_version, "current_version")
     async with pool.acquire() as conn:
@@ -35,25 +59,8 @@ async def check(
             await repository.offered_versions(conn, device.device_id), current
         )
         if best is None:
-            return None
-        return await repository.offered_firmware(conn, device.device_id, best)
-
-
-def check_answer(offer: FirmwareImage | None) -> dict[str, Any]:
-    """The body of `GET /v1/ota/check` for what `check` found."""
-    if offer is None:
-        return {"update_available": False}
-    answer = {
-        "update_available": True,
-        "version": offer.version,
-        "checksum": offer.checksum,
-        "size_bytes": offer.size_bytes,
-        "release_notes": offer.release_notes or "",
-    }
-    if offer.signature is not None:  # CONTRACT §12: the device verifies before applying
-        answer["signature"] = offer.signature
-        answer["signing_key_id"] = offer.signing_key_id
-    return answer
+            return UpdateCheck(offer=None)
+        return UpdateCheck(offer=await repository.offered_firmware(conn, device.device_id, best))
 
 
 @dataclass

@@ -24,8 +24,8 @@ def blob_store(services: Services) -> BlobStore:
 
 async def check(request: Request, device: DevicePrincipal) -> Response:
     services = services_of(request)
-    offer = await ota.check(services.pool, device, request.query_params.get("current_version"))
-    return JSONResponse(ota.check_answer(offer))
+    found = await ota.check(services.pool, device, request.query_params.get("current_version"))
+    return JSONResponse(found.to_json())
 
 
 async def _counted(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -100,7 +100,7 @@ async def create_release(
     """Offer this image to devices of its model in `batches` and/or matching `selector`,
     `percentage` of them (a staged rollout). 409 if a release of this version that is not
     cancelled already covers a batch (or, for a selector release, exists at all)."""
-    document = await releases.create(
+    release = await releases.create(
         services.pool,
         services.settings,
         model=model,
@@ -111,7 +111,7 @@ async def create_release(
         selector=body.selector,
         percentage=body.percentage,
     )
-    return Release.model_validate(document)
+    return Release.model_validate(release)
 
 
 @router.post("/firmware/{model}/{version}/releases/{release_id}/pause", response_model=Release)
@@ -119,7 +119,7 @@ async def pause_release(
     model: str, version: str, release_id: str, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """Stop offering the image (devices mid-download get 404 on their next range)."""
-    document = await releases.pause(
+    release = await releases.pause(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
@@ -127,7 +127,7 @@ async def pause_release(
         model=model,
         version=version,
     )
-    return Release.model_validate(document)
+    return Release.model_validate(release)
 
 
 @router.post("/firmware/{model}/{version}/releases/{release_id}/resume", response_model=Release)
@@ -135,7 +135,7 @@ async def resume_release(
     model: str, version: str, release_id: str, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """Offer the image again; auto-pause counts only reports from now on."""
-    document = await releases.resume(
+    release = await releases.resume(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
@@ -143,7 +143,7 @@ async def resume_release(
         model=model,
         version=version,
     )
-    return Release.model_validate(document)
+    return Release.model_validate(release)
 
 
 @router.post("/firmware/{model}/{version}/releases/{release_id}/cancel", response_model=Release)
@@ -151,7 +151,7 @@ async def cancel_release(
     model: str, version: str, release_id: str, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """End the release for good (it cannot be resumed; create a new one instead)."""
-    document = await releases.cancel(
+    release = await releases.cancel(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
@@ -159,7 +159,7 @@ async def cancel_release(
         model=model,
         version=version,
     )
-    return Release.model_validate(document)
+    return Release.model_validate(release)
 
 
 @router.get("/releases", response_model=ReleaseList)
@@ -172,19 +172,21 @@ async def list_releases(
 ) -> ReleaseList:
     """Releases, newest first, each as `GET /admin/v1/releases/{release_id}` shows it; pass
     `next_cursor` back as `cursor`."""
-    documents, next_cursor = await releases.list_releases(
+    listed, next_cursor = await releases.list_releases(
         services.pool, services.settings, model=model, state=state, cursor=cursor, limit=limit
     )
-    return ReleaseList.model_validate({"releases": documents, "next_cursor": next_cursor})
+    return ReleaseList(
+        releases=[Release.model_validate(release) for release in listed], next_cursor=next_cursor
+    )
 
 
 @router.get("/releases/{release_id}", response_model=Release)
 async def get_release(release_id: str, services: ServicesDep) -> Release:
     """State, pause reason, devices at each status and the failure rate."""
-    document = await releases.get(
+    release = await releases.get(
         services.pool, services.settings, uuid_or_404(release_id, "Release")
     )
-    return Release.model_validate(document)
+    return Release.model_validate(release)
 
 
 @router.patch("/releases/{release_id}", response_model=Release)
@@ -192,11 +194,11 @@ async def update_release(
     release_id: str, body: ReleaseUpdate, services: ServicesDep, operator: AdminDep
 ) -> Release:
     """Widen a release to a higher percentage (a lower one → 422: it never narrows)."""
-    document = await releases.widen(
+    release = await releases.widen(
         services.pool,
         services.settings,
         uuid_or_404(release_id, "Release"),
         percentage=body.percentage,
         operator=operator,
     )
-    return Release.model_validate(document)
+    return Release.model_validate(release)

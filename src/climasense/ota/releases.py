@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -24,6 +24,7 @@ from climasense.devices.selectors import Selector
 from climasense.errors import Conflict, NotFound, ValidationFailed
 from climasense.ota import repository
 from climasense.ota.firmware import get_firmware
+from climasense.ota.repository import DeviceCounts, Release
 from climasense.settings import Settings
 
 _BATCH = re.compile(r"\A.{1,200}\Z", re.DOTALL)
@@ -34,11 +35,25 @@ def stuck_before(settings: Settings, now: datetime | None = None) -> datetime:
     return (now or datetime.now(UTC)) - timedelta(seconds=settings.ota_stuck_seconds)
 
 
-def failure_rate(counts: dict[str, int]) -> tuple[int, int, float | None]:
+def failure_rate(counts: DeviceCounts) -> tuple[int, int, float | None]:
     """(finished, failed, percent failed) with stuck devices counted as failed."""
-    failed = counts["failed"] + counts["stuck"]
-    finished = counts["completed"] + failed
+    failed = counts.failed + counts.stuck
+    finished = counts.completed + failed
     return finished, failed, (100.0 * failed / finished) if finished else None
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseProgress(Release):
+    """A release with its devices' progress, as operators see it (the API's `Release` reads
+    these attributes)."""
+
+    status_counts: DeviceCounts
+    stuck: int
+    devices_targeted: int
+    devices_not_started: int
+    finished: int
+    failed_including_stuck: int
+    failure_rate_percent: float | None
 
 
 def _check_batches(batches: Sequence[str], *, targeted: bool = False) -> list[str]:
@@ -66,7 +81,7 @@ async def create(
     operator: Actor,
     selector: Selector | None = None,
     percentage: int = 100,
-) -> dict[str, Any]:
+) -> ReleaseProgress:
     """A release offers the image to devices of its model in `batches` (when given) that match
     `selector` (when given), `percentage` of them by their stable rollout bucket."""
     if selector is not None:
@@ -87,13 +102,13 @@ async def create(
             conn, model, version, batches, targeted=selector is not None
         )
         if overlap is not None:
-            shared = sorted(set(overlap["batches"]) & set(batches)) or ["its devices"]
+            shared = sorted(set(overlap.batches) & set(batches)) or ["its devices"]
             raise Conflict(
-                f"Release {overlap['release_id']} already offers {version} to {', '.join(shared)}; "
+                f"Release {overlap.release_id} already offers {version} to {', '.join(shared)}; "
                 "resume, widen or cancel it instead",
                 code="release_exists",
             )
-        row = await repository.insert_release(
+        release = await repository.insert_release(
             conn,
             release_id=uuid.uuid4(),
             model=model,
@@ -109,7 +124,7 @@ async def create(
             operator,
             "release.create",
             "release",
-            row["release_id"],
+            release.release_id,
             {
                 "model": model,
                 "version": version,
@@ -117,7 +132,7 @@ async def create(
                 "failure_threshold_percent": threshold,
             },
         )
-    return await document(pool, settings, row)
+    return await progress(pool, settings, release)
 
 
 async def widen(
@@ -127,21 +142,19 @@ async def widen(
     *,
     percentage: int,
     operator: Actor,
-) -> dict[str, Any]:
+) -> ReleaseProgress:
     """Raise the release's percentage: the devices already offered it keep it (their buckets
     stay below) and more are added. Lowering it → 422: devices may already be updating."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await _release_of(conn, release_id, None, None)
-        if percentage < row["percentage"]:
+        release = await _release_of(conn, release_id, None, None)
+        before = release.percentage
+        if percentage < before:
             raise ValidationFailed(
-                f"A release is widened, never narrowed: it is at {row['percentage']} %",
-                details=[
-                    {"field": "percentage", "message": f"must be at least {row['percentage']}"}
-                ],
+                f"A release is widened, never narrowed: it is at {before} %",
+                details=[{"field": "percentage", "message": f"must be at least {before}"}],
             )
-        before = row["percentage"]
         if percentage != before:  # the same percentage again is a no-op: no entry
-            row = await repository.set_percentage(conn, release_id, percentage)
+            release = await repository.set_percentage(conn, release_id, percentage)
             await record_audit(
                 conn,
                 operator,
@@ -149,33 +162,35 @@ async def widen(
                 "release",
                 release_id,
                 {
-                    "model": row["model"],
-                    "version": row["version"],
+                    "model": release.model,
+                    "version": release.version,
                     "percentage": {"from": before, "to": percentage},
                 },
             )
-    return await document(pool, settings, row)
+    return await progress(pool, settings, release)
 
 
 async def _release_of(
     conn: asyncpg.Connection, release_id: UUID, model: str | None, version: str | None
-) -> asyncpg.Record:
-    row = await repository.get_release(conn, release_id, for_update=True)
-    if row is None or (model is not None and (row["model"], row["version"]) != (model, version)):
+) -> Release:
+    release = await repository.get_release(conn, release_id, for_update=True)
+    if release is None or (
+        model is not None and (release.model, release.version) != (model, version)
+    ):
         raise NotFound("Release not found")
-    return row
+    return release
 
 
 async def _audit_state(
-    conn: asyncpg.Connection, operator: Actor, action: str, row: asyncpg.Record
+    conn: asyncpg.Connection, operator: Actor, action: str, release: Release
 ) -> None:
     await record_audit(
         conn,
         operator,
         action,
         "release",
-        row["release_id"],
-        {"model": row["model"], "version": row["version"]},
+        release.release_id,
+        {"model": release.model, "version": release.version},
     )
 
 
@@ -187,21 +202,21 @@ async def pause(
     operator: Actor,
     model: str | None = None,
     version: str | None = None,
-) -> dict[str, Any]:
+) -> ReleaseProgress:
     async with pool.acquire() as conn, conn.transaction():
-        row = await _release_of(conn, release_id, model, version)
-        if row["state"] == "cancelled":
+        release = await _release_of(conn, release_id, model, version)
+        if release.state == "cancelled":
             raise Conflict("The release is cancelled", code="release_cancelled")
-        if row["state"] == "active":
-            row = await repository.set_release_state(
+        if release.state == "active":
+            release = await repository.set_release_state(
                 conn,
                 release_id,
                 state="paused",
                 pause_reason="Paused by an operator",
                 auto_paused=False,
             )
-            await _audit_state(conn, operator, "release.pause", row)
-    return await document(pool, settings, row)
+            await _audit_state(conn, operator, "release.pause", release)
+    return await progress(pool, settings, release)
 
 
 async def resume(
@@ -212,13 +227,13 @@ async def resume(
     operator: Actor,
     model: str | None = None,
     version: str | None = None,
-) -> dict[str, Any]:
+) -> ReleaseProgress:
     async with pool.acquire() as conn, conn.transaction():
-        row = await _release_of(conn, release_id, model, version)
-        if row["state"] == "cancelled":
+        release = await _release_of(conn, release_id, model, version)
+        if release.state == "cancelled":
             raise Conflict("A cancelled release cannot be resumed", code="release_cancelled")
-        if row["state"] == "paused":
-            row = await repository.set_release_state(
+        if release.state == "paused":
+            release = await repository.set_release_state(
                 conn,
                 release_id,
                 state="active",
@@ -226,8 +241,8 @@ async def resume(
                 auto_paused=False,
                 restart_evaluation=True,
             )
-            await _audit_state(conn, operator, "release.resume", row)
-    return await document(pool, settings, row)
+            await _audit_state(conn, operator, "release.resume", release)
+    return await progress(pool, settings, release)
 
 
 async def cancel(
@@ -238,26 +253,26 @@ async def cancel(
     operator: Actor,
     model: str | None = None,
     version: str | None = None,
-) -> dict[str, Any]:
+) -> ReleaseProgress:
     async with pool.acquire() as conn, conn.transaction():
-        row = await _release_of(conn, release_id, model, version)
-        if row["state"] != "cancelled":
-            row = await repository.set_release_state(
+        release = await _release_of(conn, release_id, model, version)
+        if release.state != "cancelled":
+            release = await repository.set_release_state(
                 conn,
                 release_id,
                 state="cancelled",
-                pause_reason=row["pause_reason"],
-                auto_paused=row["auto_paused"],
+                pause_reason=release.pause_reason,
+                auto_paused=release.auto_paused,
             )
-            await _audit_state(conn, operator, "release.cancel", row)
-    return await document(pool, settings, row)
+            await _audit_state(conn, operator, "release.cancel", release)
+    return await progress(pool, settings, release)
 
 
-async def get(pool: asyncpg.Pool, settings: Settings, release_id: UUID) -> dict[str, Any]:
-    row = await repository.get_release(pool, release_id)
-    if row is None:
+async def get(pool: asyncpg.Pool, settings: Settings, release_id: UUID) -> ReleaseProgress:
+    release = await repository.get_release(pool, release_id)
+    if release is None:
         raise NotFound("Release not found")
-    return await document(pool, settings, row)
+    return await progress(pool, settings, release)
 
 
 async def list_releases(
@@ -268,7 +283,7 @@ async def list_releases(
     state: str | None,
     cursor: str | None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[ReleaseProgress], str | None]:
     """A page of releases, newest first, each with its counts; the cursor is the last id."""
     after = None
     if cursor is not None:
@@ -279,78 +294,74 @@ async def list_releases(
             after = None
         if after is None:
             raise pagination.invalid_cursor()
-    rows = await repository.list_releases(
+    listed = await repository.list_releases(
         pool, model=model, state=state, after=after, limit=limit + 1
     )
     next_cursor = (
-        pagination.sign("releases", str(rows[limit - 1]["release_id"]))
-        if len(rows) > limit
+        pagination.sign("releases", str(listed[limit - 1].release_id))
+        if len(listed) > limit
         else None
     )
-    return [await document(pool, settings, row) for row in rows[:limit]], next_cursor
+    return [await progress(pool, settings, release) for release in listed[:limit]], next_cursor
 
 
-async def document(
-    db: asyncpg.Pool | asyncpg.Connection, settings: Settings, row: asyncpg.Record
-) -> dict[str, Any]:
+async def progress(
+    db: asyncpg.Pool | asyncpg.Connection, settings: Settings, release: Release
+) -> ReleaseProgress:
     counts = await repository.status_counts(
         db,
-        model=row["model"],
-        version=row["version"],
-        batches=row["batches"],
+        model=release.model,
+        version=release.version,
+        batches=release.batches,
         stuck_before=stuck_before(settings),
     )
-    stuck = counts.pop("stuck")
-    finished, failed, rate = failure_rate({**counts, "stuck": stuck})
-    targeted = await repository.targeted_devices(db, row["release_id"])
-    reported = sum(counts.values())
-    return {
-        "release_id": row["release_id"],
-        "model": row["model"],
-        "version": row["version"],
-        "batches": list(row["batches"]),
-        "selector": row["selector"],
-        "percentage": row["percentage"],
-        "state": row["state"],
-        "pause_reason": row["pause_reason"],
-        "auto_paused": row["auto_paused"],
-        "failure_threshold_percent": row["failure_threshold_percent"],
-        "min_finished": row["min_finished"],
-        "status_counts": counts,
-        "stuck": stuck,
-        "devices_targeted": targeted,
-        "devices_not_started": max(0, targeted - reported),
-        "finished": finished,
-        "failed_including_stuck": failed,
-        "failure_rate_percent": None if rate is None else round(rate, 2),
-        "evaluated_since": row["evaluated_since"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+    finished, failed, rate = failure_rate(counts)
+    targeted = await repository.targeted_devices(db, release.release_id)
+    return ReleaseProgress(
+        release_id=release.release_id,
+        model=release.model,
+        version=release.version,
+        batches=release.batches,
+        state=release.state,
+        failure_threshold_percent=release.failure_threshold_percent,
+        min_finished=release.min_finished,
+        pause_reason=release.pause_reason,
+        auto_paused=release.auto_paused,
+        evaluated_since=release.evaluated_since,
+        created_at=release.created_at,
+        updated_at=release.updated_at,
+        selector=release.selector,
+        percentage=release.percentage,
+        status_counts=counts,
+        stuck=counts.stuck,
+        devices_targeted=targeted,
+        devices_not_started=max(0, targeted - counts.reported),
+        finished=finished,
+        failed_including_stuck=failed,
+        failure_rate_percent=None if rate is None else round(rate, 2),
+    )
 
 
-async def evaluate(
-    conn: asyncpg.Connection, settings: Settings, release: asyncpg.Record
-) -> str | None:
+async def evaluate(conn: asyncpg.Connection, settings: Settings, release: Release) -> str | None:
     """Pause `release` if its failure rate crossed its threshold; the reason if it did."""
     counts = await repository.status_counts(
         conn,
-        model=release["model"],
-        version=release["version"],
-        batches=release["batches"],
+        model=release.model,
+        version=release.version,
+        batches=release.batches,
         stuck_before=stuck_before(settings),
-        since=release["evaluated_since"],
+        since=release.evaluated_since,
     )
     finished, failed, rate = failure_rate(counts)
-    threshold = release["failure_threshold_percent"]
-    if rate is None or finished < release["min_finished"] or rate <= threshold:
+    threshold = release.failure_threshold_percent
+    if rate is None or finished < release.min_finished or rate <= threshold:
         return None
-    stuck = f", {counts['stuck']} of them stuck in progress" if counts["stuck"] else ""
+    stuck = f", {counts.stuck} of them stuck in progress" if counts.stuck else ""
     reason = (
         f"Paused automatically: {failed} of {finished} finished devices failed{stuck} "
         f"({rate:.1f} % > {threshold:g} % threshold)"
     )
-    if await repository.auto_pause(conn, release["release_id"], reason):
+    if await repository.auto_pause(conn, release.release_id, reason):
         return reason
     return None
 
@@ -369,5 +380,5 @@ async def evaluate_all(conn: asyncpg.Connection, settings: Settings) -> list[UUI
     paused: list[UUID] = []
     for release in await repository.active_releases(conn, for_update=True):
         if await evaluate(conn, settings, release) is not None:
-            paused.append(release["release_id"])
+            paused.append(release.release_id)
     return paused

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeAlias
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -173,14 +173,57 @@ async def record_reported_version(db: Executor, device_id: UUID, version: str) -
 
 # Releases.
 
+ReleaseState: TypeAlias = Literal["active", "paused", "cancelled"]
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """A release as stored (`releases.ReleaseProgress` adds its devices' progress)."""
+
+    release_id: UUID
+    model: str
+    version: str
+    batches: tuple[str, ...]  # empty: every batch (a selector release)
+    state: ReleaseState
+    failure_threshold_percent: float
+    min_finished: int
+    pause_reason: str | None
+    auto_paused: bool
+    evaluated_since: datetime
+    created_at: datetime
+    updated_at: datetime
+    # The selector's JSON as kept (`Selector.stored()`), shown to operators as it is: the API
+    # declares it a free-form object, so it stays a dict here.
+    selector: dict[str, Any] | None
+    percentage: int
+
+
+def _release(row: asyncpg.Record) -> Release:
+    return Release(
+        release_id=row["release_id"],
+        model=row["model"],
+        version=row["version"],
+        batches=tuple(row["batches"]),
+        state=row["state"],
+        failure_threshold_percent=row["failure_threshold_percent"],
+        min_finished=row["min_finished"],
+        pause_reason=row["pause_reason"],
+        auto_paused=row["auto_paused"],
+        evaluated_since=row["evaluated_since"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        selector=row["selector"],
+        percentage=row["percentage"],
+    )
+
 
 async def overlapping_release(
     db: Executor, model: str, version: str, batches: Sequence[str], *, targeted: bool = False
-) -> asyncpg.Record | None:
+) -> Release | None:
     """A live release of this image sharing a batch; with `targeted` (a selector release, whose
     devices cannot be compared by batch), any live release of this image."""
-    return await db.fetchrow(
-        """SELECT release_id, batches FROM firmware_releases
+    row = await db.fetchrow(
+        f"""SELECT {_RELEASE_COLUMNS} FROM firmware_releases
            WHERE model = $1 AND version = $2 AND state <> 'cancelled'
              AND ($4 OR selector IS NOT NULL OR batches && $3::text[])
            LIMIT 1""",
@@ -189,6 +232,7 @@ async def overlapping_release(
         list(batches),
         targeted,
     )
+    return None if row is None else _release(row)
 
 
 async def insert_release(
@@ -202,8 +246,8 @@ async def insert_release(
     min_finished: int,
     selector: dict[str, object] | None = None,
     percentage: int = 100,
-) -> asyncpg.Record:
-    return await db.fetchrow(
+) -> Release:
+    row = await db.fetchrow(
         f"""INSERT INTO firmware_releases
                (release_id, model, version, batches, failure_threshold_percent, min_finished,
                 selector, percentage)
@@ -218,25 +262,29 @@ async def insert_release(
         selector,
         percentage,
     )
+    return _release(row)
 
 
-async def set_percentage(db: Executor, release_id: UUID, percentage: int) -> asyncpg.Record:
-    return await db.fetchrow(
+async def set_percentage(db: Executor, release_id: UUID, percentage: int) -> Release:
+    """Of a release the caller holds locked (so it exists)."""
+    row = await db.fetchrow(
         f"""UPDATE firmware_releases SET percentage = $2, updated_at = now()
             WHERE release_id = $1 RETURNING {_RELEASE_COLUMNS}""",
         release_id,
         percentage,
     )
+    return _release(row)
 
 
 async def get_release(
     db: Executor, release_id: UUID, *, for_update: bool = False
-) -> asyncpg.Record | None:
+) -> Release | None:
     lock = " FOR UPDATE" if for_update else ""
-    return await db.fetchrow(
+    row = await db.fetchrow(
         f"SELECT {_RELEASE_COLUMNS} FROM firmware_releases WHERE release_id = $1{lock}",
         release_id,
     )
+    return None if row is None else _release(row)
 
 
 async def list_releases(
@@ -246,10 +294,10 @@ async def list_releases(
     state: str | None,
     after: UUID | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[Release]:
     """Newest first; `after` is the last release of the previous page. Releases are few (one
     per rollout), so this reads the table without an index of its own."""
-    return await db.fetch(
+    rows = await db.fetch(
         f"""SELECT {_RELEASE_COLUMNS} FROM firmware_releases
            WHERE ($1::text IS NULL OR model = $1)
              AND ($2::text IS NULL OR state = $2)
@@ -262,6 +310,7 @@ async def list_releases(
         after,
         limit,
     )
+    return [_release(row) for row in rows]
 
 
 async def set_release_state(
@@ -272,8 +321,9 @@ async def set_release_state(
     pause_reason: str | None,
     auto_paused: bool,
     restart_evaluation: bool = False,
-) -> asyncpg.Record:
-    return await db.fetchrow(
+) -> Release:
+    """Of a release the caller holds locked (so it exists)."""
+    row = await db.fetchrow(
         f"""UPDATE firmware_releases
            SET state = $2, pause_reason = $3, auto_paused = $4, updated_at = now(),
                evaluated_since = CASE WHEN $5 THEN now() ELSE evaluated_since END
@@ -285,6 +335,7 @@ async def set_release_state(
         auto_paused,
         restart_evaluation,
     )
+    return _release(row)
 
 
 async def auto_pause(db: Executor, release_id: UUID, reason: str) -> bool:
@@ -307,12 +358,12 @@ async def active_releases(
     version: str | None = None,
     batch: str | None = None,
     for_update: bool = False,
-) -> list[asyncpg.Record]:
+) -> list[Release]:
     # FOR UPDATE serialises evaluations of one release: the second waits for the first to
     # commit, then counts its report too, so two concurrent failures cannot both miss the
     # threshold.
     lock = " ORDER BY release_id FOR UPDATE" if for_update else ""
-    return await db.fetch(
+    rows = await db.fetch(
         f"""SELECT {_RELEASE_COLUMNS} FROM firmware_releases
            WHERE state = 'active'
              AND ($1::text IS NULL OR model = $1)
@@ -322,6 +373,33 @@ async def active_releases(
         version,
         batch,
     )
+    return [_release(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceCounts:
+    """Devices whose latest report for a version is each status (the operator API's
+    `StatusCounts` reads these), and `stuck`: those of them in progress for too long."""
+
+    downloading: int
+    downloaded: int
+    verifying: int
+    applying: int
+    completed: int
+    failed: int
+    stuck: int
+
+    @property
+    def reported(self) -> int:
+        """Devices that reported this version at all (`stuck` are among them)."""
+        return (
+            self.downloading
+            + self.downloaded
+            + self.verifying
+            + self.applying
+            + self.completed
+            + self.failed
+        )
 
 
 async def status_counts(
@@ -332,7 +410,7 @@ async def status_counts(
     batches: Sequence[str],
     stuck_before: datetime,
     since: datetime | None = None,
-) -> dict[str, int]:
+) -> DeviceCounts:
     """Devices at each latest status for this version, plus `stuck` (in progress since before
     `stuck_before`), among reports updated at or after `since`."""
     rows = await db.fetch(
@@ -350,13 +428,16 @@ async def status_counts(
         stuck_before,
         since,
     )
-    counts = dict.fromkeys((*IN_PROGRESS, *FINAL), 0)
-    stuck = 0
-    for row in rows:
-        counts[row["status"]] = row["devices"]
-        stuck += row["stuck"]
-    counts["stuck"] = stuck
-    return counts
+    devices: dict[str, int] = {row["status"]: row["devices"] for row in rows}
+    return DeviceCounts(
+        downloading=devices.get("downloading", 0),
+        downloaded=devices.get("downloaded", 0),
+        verifying=devices.get("verifying", 0),
+        applying=devices.get("applying", 0),
+        completed=devices.get("completed", 0),
+        failed=devices.get("failed", 0),
+        stuck=sum(row["stuck"] for row in rows),
+    )
 
 
 async def targeted_devices(db: Executor, release_id: UUID) -> int:

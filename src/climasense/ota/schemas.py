@@ -71,6 +71,9 @@ class ReleaseUpdate(BaseModel):
 class StatusCounts(BaseModel):
     """Devices whose latest report for this version is each status."""
 
+    # Reads `ota.repository.DeviceCounts` (whose `stuck` the release shows on its own).
+    model_config = ConfigDict(from_attributes=True)
+
     downloading: int
     downloaded: int
     verifying: int
@@ -80,11 +83,14 @@ class StatusCounts(BaseModel):
 
 
 class Release(BaseModel):
+    # Reads `ota.releases.ReleaseProgress`'s attributes.
+    model_config = ConfigDict(from_attributes=True)
+
     release_id: UUID
     model: str
     version: str
     batches: list[str]
-    selector: dict[str, Any] | None = None
+    selector: dict[str, Any] | None = None  # the selector's JSON as kept with the release
     percentage: int = 100
     state: Literal["active", "paused", "cancelled"]
     pause_reason: str | None = Field(description="Why it is paused (automatic or operator).")

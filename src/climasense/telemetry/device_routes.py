@@ -15,7 +15,8 @@ from climasense.telemetry import service
 async def submit_telemetry(request: Request, device: DevicePrincipal) -> Response:
     services = services_of(request)
     raw = await read_json_bytes(request, services.settings.device_body_limit)
-    return JSONResponse(await service.ingest(services, device, raw), status_code=202)
+    ingested = await service.ingest(services, device, raw)
+    return JSONResponse(ingested.to_json(), status_code=202)
 
 
 DEVICE_ROUTES = [

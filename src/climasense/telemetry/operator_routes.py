@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
@@ -16,6 +16,41 @@ from climasense.telemetry import export, query
 from climasense.telemetry.schemas import TelemetryBuckets, TelemetryPoints
 
 router = APIRouter(tags=["telemetry"], route_class=JSONRoute)
+
+
+# The answer is built by hand rather than validated into `TelemetryPoints`: a page holds up to
+# 10,000 points, and `model_validate(..., from_attributes=True)` + `model_dump` took ~60 ms for
+# one against ~10 ms for these dicts (same bytes; tests/unit/telemetry/test_answers.py
+# holds them to the schema's serialisation).
+def points_document(page: query.PointsPage) -> dict[str, Any]:
+    return {
+        "points": [
+            {
+                "timestamp": point.timestamp,
+                "sensor_type": point.sensor_type,
+                "sensor_id": point.sensor_id,
+                "value": point.value,
+            }
+            for point in page.points
+        ],
+        "next_cursor": page.next_cursor,
+    }
+
+
+def buckets_document(series: query.BucketSeries) -> dict[str, Any]:
+    return {
+        "buckets": [
+            {
+                "start": bucket.start,
+                "sensor_type": bucket.sensor_type,
+                "count": bucket.count,
+                "avg": bucket.avg,
+                "min": bucket.min,
+                "max": bucket.max,
+            }
+            for bucket in series.buckets
+        ]
+    }
 
 
 @router.get(
@@ -58,7 +93,7 @@ async def read_telemetry(
             services.pool, device, sensor_type=sensor_type, sensor_id=sensor, start=start, end=end
         )
     if bucket is not None:
-        body = await query.read_buckets(
+        series = await query.read_buckets(
             services.pool,
             device,
             sensor_type=sensor_type,
@@ -67,18 +102,18 @@ async def read_telemetry(
             end=end,
             bucket=bucket,
         )
-    else:
-        body = await query.read_points(
-            services.pool,
-            device,
-            sensor_type=sensor_type,
-            sensor_id=sensor,
-            start=start,
-            end=end,
-            limit=limit,
-            cursor=cursor,
-        )
-    return JSONResponse(body)
+        return JSONResponse(buckets_document(series))
+    page = await query.read_points(
+        services.pool,
+        device,
+        sensor_type=sensor_type,
+        sensor_id=sensor,
+        start=start,
+        end=end,
+        limit=limit,
+        cursor=cursor,
+    )
+    return JSONResponse(points_document(page))
 
 
 @router.get(

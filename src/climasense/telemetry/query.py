@@ -10,8 +10,8 @@ whole intervals: `from` is rounded down and `to` up to a bucket boundary.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -19,7 +19,7 @@ import msgspec
 
 from climasense.errors import NotFound, ValidationFailed
 from climasense.http.responses import utc_now
-from climasense.pagination import decode_cursor, split_page
+from climasense.pagination import decode_cursor, encode_cursor
 from climasense.sensor_types import BY_CODE, BY_NAME, SENSOR_TYPES
 from climasense.telemetry import repository
 from climasense.telemetry.partitions import EPOCH
@@ -31,6 +31,39 @@ _BUCKET = re.compile(r"\A([1-9][0-9]{0,5})([smhd])\Z")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 HOUR = timedelta(hours=1)
 MAX_BUCKET_SECONDS = 366 * 86400
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedPoint:
+    """A reading as the telemetry endpoint reports it (`schemas.TelemetryPoint`)."""
+
+    timestamp: datetime
+    sensor_type: str
+    sensor_id: UUID | None
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class PointsPage:
+    points: list[ReportedPoint]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedBucket:
+    """One bucket as the telemetry endpoint reports it (`schemas.TelemetryBucket`)."""
+
+    start: datetime
+    sensor_type: str
+    count: int
+    avg: float
+    min: float
+    max: float
+
+
+@dataclass(frozen=True, slots=True)
+class BucketSeries:
+    buckets: list[ReportedBucket]
 
 
 def invalid_field(field: str, message: str) -> ValidationFailed:
@@ -93,23 +126,26 @@ async def read_points(
     end: datetime | None,
     limit: int,
     cursor: str | None,
-) -> dict[str, Any]:
+) -> PointsPage:
     codes = sensor_codes(sensor_type)
     after = decode_cursor(cursor, int, kind="telemetry") if cursor else None
     reported_sensor = await subject_of(pool, device_id, sensor_id)
     subject = sensor_id or device_id
     rows = await repository.points(pool, subject, codes, start, end, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "ts", "sensor_type", kind="telemetry")
+    next_cursor = None
+    if len(rows) > limit:  # fetched one more than asked: name the last one kept
+        last = rows[limit - 1]
+        next_cursor = encode_cursor(last.ts, last.sensor_type, kind="telemetry")
     points = [
-        {
-            "timestamp": row["ts"],
-            "sensor_type": BY_CODE[row["sensor_type"]].name,
-            "sensor_id": reported_sensor,
-            "value": row["value"],
-        }
-        for row in page
+        ReportedPoint(
+            timestamp=row.ts,
+            sensor_type=BY_CODE[row.sensor_type].name,
+            sensor_id=reported_sensor,
+            value=row.value,
+        )
+        for row in rows[:limit]
     ]
-    return {"points": points, "next_cursor": next_cursor}
+    return PointsPage(points=points, next_cursor=next_cursor)
 
 
 def bucket_range(
@@ -141,7 +177,7 @@ async def read_buckets(
     start: datetime | None,
     end: datetime | None,
     bucket: str,
-) -> dict[str, Any]:
+) -> BucketSeries:
     codes = sensor_codes(sensor_type)
     width = parse_bucket(bucket)
     lower, upper = bucket_range(width, start, end)
@@ -150,16 +186,16 @@ async def read_buckets(
     from_rollups = width % HOUR == timedelta(0)
     fetch = repository.rollup_buckets if from_rollups else repository.raw_buckets
     rows = await fetch(pool, subject, codes, lower, upper, width)
-    return {
-        "buckets": [
-            {
-                "start": row["start"],
-                "sensor_type": BY_CODE[row["sensor_type"]].name,
-                "count": row["count"],
-                "avg": row["avg"],
-                "min": row["min"],
-                "max": row["max"],
-            }
+    return BucketSeries(
+        buckets=[
+            ReportedBucket(
+                start=row.start,
+                sensor_type=BY_CODE[row.sensor_type].name,
+                count=row.count,
+                avg=row.avg,
+                min=row.min,
+                max=row.max,
+            )
             for row in rows
         ]
-    }
+    )

@@ -151,6 +151,42 @@ async def sensor_of_hub(pool: asyncpg.Pool, hub_id: UUID, sensor_id: UUID) -> bo
     return found is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One stored reading of a device, as the telemetry query reads it."""
+
+    ts: datetime
+    sensor_type: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    """count/avg/min/max of one sensor type's readings in [start, start + width)."""
+
+    start: datetime
+    sensor_type: int
+    count: int
+    avg: float
+    min: float
+    max: float
+
+
+def _point(row: asyncpg.Record) -> Point:
+    return Point(ts=row["ts"], sensor_type=row["sensor_type"], value=row["value"])
+
+
+def _bucket(row: asyncpg.Record) -> Bucket:
+    return Bucket(
+        start=row["start"],
+        sensor_type=row["sensor_type"],
+        count=row["count"],
+        avg=row["avg"],
+        min=row["min"],
+        max=row["max"],
+    )
+
+
 async def points(
     pool: asyncpg.Pool,
     device_id: UUID,
@@ -159,14 +195,14 @@ async def points(
     end: datetime | None,
     after: tuple[datetime, int] | None,
     limit: int,
-) -> list[asyncpg.Record]:
+) -> list[Point]:
     """Raw readings oldest first, keyset-paginated on (ts, sensor_type).
 
     One ordered index scan per sensor type (the primary key is (device_id, sensor_type, ts)),
     merged: no extra index on (device_id, ts) to maintain on the ingest path.
     """
     after_ts, after_type = after if after is not None else (None, 0)
-    return await pool.fetch(
+    rows = await pool.fetch(
         """SELECT r.ts, r.sensor_type, r.value
            FROM unnest($2::int2[]) AS t(code)
            CROSS JOIN LATERAL (
@@ -188,6 +224,7 @@ async def points(
         after_type,
         limit,
     )
+    return [_point(row) for row in rows]
 
 
 async def raw_buckets(
@@ -197,8 +234,8 @@ async def raw_buckets(
     start: datetime,
     end: datetime,
     width: timedelta,
-) -> list[asyncpg.Record]:
-    return await pool.fetch(
+) -> list[Bucket]:
+    rows = await pool.fetch(
         """SELECT date_bin($5::interval, ts, timestamptz '1970-01-01 00:00:00+00') AS start,
                   sensor_type, count(*) AS count, avg(value) AS avg,
                   min(value) AS min, max(value) AS max
@@ -211,6 +248,7 @@ async def raw_buckets(
         end,
         width,
     )
+    return [_bucket(row) for row in rows]
 
 
 async def rollup_buckets(
@@ -220,10 +258,10 @@ async def rollup_buckets(
     start: datetime,
     end: datetime,
     width: timedelta,
-) -> list[asyncpg.Record]:
+) -> list[Bucket]:
     """Buckets of whole hours from `readings_hourly` (a table on plain PostgreSQL, a
     real-time continuous aggregate on TimescaleDB: same columns, same query)."""
-    return await pool.fetch(
+    rows = await pool.fetch(
         """SELECT date_bin($5::interval, bucket, timestamptz '1970-01-01 00:00:00+00') AS start,
                   sensor_type, sum(count)::bigint AS count,
                   sum(sum) / sum(count) AS avg, min(min) AS min, max(max) AS max
@@ -237,3 +275,4 @@ async def rollup_buckets(
         end,
         width,
     )
+    return [_bucket(row) for row in rows]

@@ -63,6 +63,17 @@ class TimeWindow:
         return cls(now, now - backfill, now + future)
 
 
+# Not frozen, like `Ingested`: on the ingest path a frozen dataclass's __init__ (through
+# object.__setattr__) cost ~630 ns against ~200 ns.
+@dataclass(slots=True)
+class Rejection:
+    """A reading left out of a batch: its position in the request and why (CONTRACT §4.5)."""
+
+    index: int
+    error: str
+    message: str
+
+
 @dataclass(slots=True)
 class ValidatedBatch:
     """The readings of one request that passed validation, as parallel lists in request order."""
@@ -73,12 +84,12 @@ class ValidatedBatch:
     timestamps: list[datetime] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     sensor_ids: list[UUID | None] = field(default_factory=list)
-    errors: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[Rejection] = field(default_factory=list)
     latitude: float | None = None
     longitude: float | None = None
 
     def reject(self, index: int, error: str, message: str) -> None:
-        self.errors.append({"index": index, "error": error, "message": message})
+        self.errors.append(Rejection(index, error, message))
 
     def keep_only(self, keep: list[bool]) -> None:
         """Drop the valid readings whose `keep` entry is False (checked later, e.g. sensors)."""
@@ -87,7 +98,7 @@ class ValidatedBatch:
         self.timestamps = [v for v, k in zip(self.timestamps, keep, strict=True) if k]
         self.values = [v for v, k in zip(self.values, keep, strict=True) if k]
         self.sensor_ids = [v for v, k in zip(self.sensor_ids, keep, strict=True) if k]
-        self.errors.sort(key=lambda e: int(e["index"]))
+        self.errors.sort(key=lambda e: e.index)
 
 
 def decode_batch(raw: bytes, window: TimeWindow, *, is_hub: bool) -> ValidatedBatch:

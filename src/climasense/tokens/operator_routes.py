@@ -12,7 +12,7 @@ from climasense.http.responses import dumps
 from climasense.http.routing import JSONRoute
 from climasense.ids import uuid_or_404
 from climasense.tokens import service as tokens
-from climasense.tokens.schemas import TokenCreate, TokenCreated, TokenList, WhoAmI
+from climasense.tokens.schemas import TokenCreate, TokenCreated, TokenList, TokenOut, WhoAmI
 
 router = APIRouter(tags=["tokens"], route_class=JSONRoute)
 
@@ -57,7 +57,9 @@ async def list_tokens(
 ) -> TokenList:
     """Every token, oldest first, never a secret or a hash (admin)."""
     found, next_cursor = await tokens.list_tokens(services.pool, cursor=cursor, limit=limit)
-    return TokenList.model_validate({"tokens": found, "next_cursor": next_cursor})
+    return TokenList(
+        tokens=[TokenOut.model_validate(token) for token in found], next_cursor=next_cursor
+    )
 
 
 @router.delete("/tokens/{token_id}", status_code=204)

@@ -24,6 +24,8 @@ class TokenCreate(BaseModel):
 
 
 class TokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     token_id: UUID
     name: str
     role: Role
@@ -34,6 +36,8 @@ class TokenOut(BaseModel):
 
 
 class TokenCreated(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     token_id: UUID
     name: str
     role: Role

@@ -8,29 +8,32 @@ are deleted in the same transaction. Expiry needs no feed: the cached principal 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from climasense.audit import LOCAL_CLI, Actor, record_audit
-from climasense.auth import repository
+from climasense.auth import repository as credentials
 from climasense.auth.keys import KeyHasher, KeyKind, generate_key
 from climasense.errors import NotFound
-from climasense.pagination import decode_cursor, split_page
+from climasense.pagination import decode_cursor, encode_cursor
+from climasense.tokens import repository
+from climasense.tokens.repository import AdminToken
 
 
-def token_view(row: asyncpg.Record) -> dict[str, Any]:
-    return {
-        "token_id": row["token_id"],
-        "name": row["name"],
-        "role": row["role"],
-        "created_at": row["created_at"],
-        "expires_at": row["expires_at"],
-        "last_used_at": row["last_used_at"],
-        "revoked_at": row["revoked_at"],
-    }
+@dataclass(frozen=True, slots=True)
+class CreatedToken:
+    """A new token with its secret (`TokenCreated` reads these attributes): the only place the
+    secret ever exists outside the caller."""
+
+    token_id: UUID
+    name: str
+    role: str
+    created_at: datetime
+    expires_at: datetime | None
+    token: str
 
 
 async def create_token(
@@ -41,44 +44,56 @@ async def create_token(
     role: str,
     expires_at: datetime | None,
     operator: Actor,
-) -> dict[str, Any]:
+) -> CreatedToken:
     """Create a token; the returned `token` (the secret) exists nowhere else."""
     secret = generate_key(KeyKind.ADMIN)
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.insert_admin_token(conn, name, hasher.hash(secret), role, expires_at)
+        stored = await repository.insert_admin_token(
+            conn, name, hasher.hash(secret), role, expires_at
+        )
         await record_audit(
             conn,
             operator,
             "token.create",
             "token",
-            row["token_id"],
+            stored.token_id,
             {"name": name, "role": role, "expires_at": expires_at},
         )
-    view = token_view(row)
-    view["token"] = secret
-    return view
+    return CreatedToken(
+        token_id=stored.token_id,
+        name=stored.name,
+        role=stored.role,
+        created_at=stored.created_at,
+        expires_at=stored.expires_at,
+        token=secret,
+    )
 
 
 async def list_tokens(
     pool: asyncpg.Pool, *, cursor: str | None, limit: int
-) -> tuple[list[dict[str, Any]], str | None]:
+) -> tuple[list[AdminToken], str | None]:
+    """Tokens oldest first, and the cursor of the next page (None on the last)."""
     after = decode_cursor(cursor, UUID) if cursor else None
-    rows = await repository.list_admin_tokens(pool, after, limit + 1)
-    page, next_cursor = split_page(rows, limit, "created_at", "token_id")
-    return [token_view(row) for row in page], next_cursor
+    found = await repository.list_admin_tokens(pool, after, limit + 1)
+    if len(found) <= limit:
+        return found, None
+    last = found[limit - 1]
+    return found[:limit], encode_cursor(last.created_at, last.token_id)
 
 
 async def revoke_token(pool: asyncpg.Pool, token_id: UUID, *, operator: Actor) -> None:
     """Revoke a token (revoking a revoked token changes nothing and records nothing)."""
     async with pool.acquire() as conn, conn.transaction():
-        row = await repository.revoke_admin_token(conn, token_id)
-        if row is None:
+        revoked = await repository.revoke_admin_token(conn, token_id)
+        if revoked is None:
             raise NotFound("Token not found")
-        if row["previously_revoked_at"] is not None:
+        if revoked.previously_revoked_at is not None:
             return
-        await repository.record_credential_event(conn, bytes(row["token_hash"]))
+        await credentials.record_credential_event(conn, revoked.token_hash)
         await repository.end_token_sessions(conn, token_id)
-        await record_audit(conn, operator, "token.revoke", "token", token_id, {"name": row["name"]})
+        await record_audit(
+            conn, operator, "token.revoke", "token", token_id, {"name": revoked.name}
+        )
 
 
 async def create_admin_token(
@@ -93,5 +108,4 @@ async def create_admin_token(
     created = await create_token(
         pool, hasher, name=name, role=role, expires_at=expires_at, operator=LOCAL_CLI
     )
-    token: str = created["token"]
-    return token
+    return created.token

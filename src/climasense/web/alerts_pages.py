@@ -19,6 +19,7 @@ from climasense.web.common import (
     services_of,
     text_field,
 )
+from climasense.web.views import AlertRule
 
 router = APIRouter(include_in_schema=False)
 
@@ -37,17 +38,17 @@ def _uuids(values: list[str]) -> list[UUID]:
     return found
 
 
-def rule_condition(rule: dict[str, Any]) -> str:
-    if rule.get("kind") == "device_offline":
+def rule_condition(rule: AlertRule) -> str:
+    if rule.kind == "device_offline":
         return "no telemetry for 3 × the reporting interval"
-    sensor = str(rule.get("sensor_type") or "")
+    sensor = rule.sensor_type or ""
     unit = format.UNITS.get(sensor, "")
-    threshold = _shown(rule.get("threshold"))
-    text = f"{format.label(sensor)} {rule.get('op')} {threshold}{(' ' + unit) if unit else ''}"
-    if rule.get("for_seconds"):
-        text += f" for {rule['for_seconds']} s"
-    if rule.get("clear_threshold") is not None:
-        text += f" (clears at {_shown(rule['clear_threshold'])})"
+    threshold = _shown(rule.threshold)
+    text = f"{format.label(sensor)} {rule.op} {threshold}{(' ' + unit) if unit else ''}"
+    if rule.for_seconds:
+        text += f" for {rule.for_seconds} s"
+    if rule.clear_threshold is not None:
+        text += f" (clears at {_shown(rule.clear_threshold)})"
     return text
 
 
@@ -58,12 +59,12 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-def rule_scope(rule: dict[str, Any], serials: dict[str, str] | None = None) -> str:
-    if rule.get("device_id"):
-        device_id = str(rule["device_id"])
+def rule_scope(rule: AlertRule, serials: dict[str, str] | None = None) -> str:
+    if rule.device_id:
+        device_id = rule.device_id
         return f"device {(serials or {}).get(device_id, device_id)}"
-    if rule.get("batch"):
-        return f"batch {rule['batch']}"
+    if rule.batch:
+        return f"batch {rule.batch}"
     return "whole fleet"
 
 
@@ -76,11 +77,11 @@ async def alerts_page(request: Request, session: SessionDep) -> Response:
     rows = None
     if found is not None:
         serials = await repository.serial_numbers(
-            services_of(request).pool, _uuids([str(a.get("device_id")) for a in found])
+            services_of(request).pool, _uuids([a.device_id for a in found])
         )
         rows = tables.alert_rows(found, serials)
     rules = await data.alert_rules(api)
-    rule_devices = [str(r.get("device_id")) for r in rules or [] if r.get("device_id")]
+    rule_devices = [r.device_id for r in rules or [] if r.device_id]
     rule_serials = await repository.serial_numbers(services_of(request).pool, _uuids(rule_devices))
     return render(
         request,

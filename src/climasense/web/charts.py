@@ -8,13 +8,15 @@ stretched line). No script, no style attributes: it renders under a strict CSP.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from markupsafe import Markup, escape
 
 from climasense.web.format import UNITS, label, parse_time
+from climasense.web.rollout import Segment
+from climasense.web.views import Bucket
 
 WIDTH = 640
 HEIGHT = 180
@@ -30,16 +32,14 @@ class Point:
     high: float
 
 
-def points_of(buckets: list[dict[str, Any]]) -> list[Point]:
+def points_of(buckets: Iterable[Bucket]) -> list[Point]:
     found: list[Point] = []
     for bucket in buckets:
-        start = parse_time(bucket.get("start"))
-        avg = bucket.get("avg")
+        start = parse_time(bucket.start)
+        avg = bucket.avg
         if start is None or not isinstance(avg, int | float):
             continue
-        low = bucket.get("min", avg)
-        high = bucket.get("max", avg)
-        found.append(Point(start, float(avg), float(low), float(high)))
+        found.append(Point(start, float(avg), float(bucket.low), float(bucket.high)))
     found.sort(key=lambda p: p.start)
     return found
 
@@ -88,7 +88,7 @@ def tick_labels(ticks: list[float]) -> list[str]:
 
 def line_chart(
     sensor_type: str,
-    buckets: list[dict[str, Any]],
+    buckets: Iterable[Bucket],
     *,
     start: datetime,
     end: datetime,
@@ -163,7 +163,7 @@ def line_chart(
     return Markup("".join(parts))  # noqa: S704 (text escaped above, the rest numbers)
 
 
-def progress_bar(segments_: list[dict[str, Any]]) -> Markup:
+def progress_bar(segments_: Iterable[Segment]) -> Markup:
     """A stacked bar (SVG, percentages of its width): one rect per status with a share."""
     parts = [
         '<svg class="progress" viewBox="0 0 100 6" preserveAspectRatio="none" role="img" '
@@ -171,11 +171,11 @@ def progress_bar(segments_: list[dict[str, Any]]) -> Markup:
     ]
     offset = 0.0
     for segment in segments_:
-        share = float(segment.get("percent", 0))
+        share = float(segment.percent)
         parts.append(
-            f'<rect class="seg seg-{escape(segment["status"])}" data-status="'
-            f'{escape(segment["status"])}" x="{offset:.2f}" y="0" width="{share:.2f}" height="6">'
-            f"<title>{escape(segment['status'])}: {int(segment.get('count', 0))}</title></rect>"
+            f'<rect class="seg seg-{escape(segment.status)}" data-status="'
+            f'{escape(segment.status)}" x="{offset:.2f}" y="0" width="{share:.2f}" height="6">'
+            f"<title>{escape(segment.status)}: {int(segment.count)}</title></rect>"
         )
         offset += share
     parts.append("</svg>")

@@ -1,8 +1,11 @@
 """What each page reads and does, in the operator API's terms (CONTRACT §5/§6).
 
-Every read returns plain data, or `None` when the API answered with an error (the resource is
-not found, the database is unavailable, …): the page shows its empty state. Every action
-returns the API's `ApiResult`, whose error message the page shows as it is.
+Every read returns view objects (`views.py` reads the API's JSON into them), or `None` when
+the API answered with an error (the resource is not found, the database is unavailable, …):
+the page shows its empty state. Every action
+returns the API's `ApiResult`, whose error message the page shows as it is; what an action
+sends is the API's JSON request body (a merge patch, a command payload, a rule), built by the
+page from its form.
 """
 
 from __future__ import annotations
@@ -17,6 +20,19 @@ import asyncpg
 
 from climasense.web import repository
 from climasense.web.operator_api import ApiResult, OperatorAPI
+from climasense.web.views import (
+    Alert,
+    AlertRule,
+    Bucket,
+    Command,
+    DeviceDetail,
+    DeviceSettings,
+    DeviceSummary,
+    FirmwareImage,
+    FleetCounts,
+    FleetDevice,
+    Release,
+)
 
 FLEET_PAGE_SIZE = 50
 # The firmware page shows (and polls) this many of the newest releases.
@@ -42,7 +58,8 @@ class FleetFilter:
     tags: tuple[str, ...] = ()
     label: str | None = None
 
-    def params(self) -> dict[str, Any]:
+    def params(self) -> dict[str, str | list[str] | None]:
+        """The filter as `GET /admin/v1/devices` query parameters (None: not sent)."""
         online = None if self.online is None else str(self.online).lower()
         return {
             "batch": self.batch,
@@ -53,10 +70,14 @@ class FleetFilter:
             "label": self.label,
         }
 
-    def selector(self) -> dict[str, Any]:
+    def selector(self) -> dict[str, str | list[str]]:
         """The filter as a job/bulk-tag selector (`online` and `label` are not selector
         conditions: a bulk action from a filter using them is refused by the page)."""
-        selector: dict[str, Any] = {"batch": self.batch, "model": self.model, "kind": self.kind}
+        selector: dict[str, str | list[str] | None] = {
+            "batch": self.batch,
+            "model": self.model,
+            "kind": self.kind,
+        }
         if self.tags:
             selector["tags_all"] = list(self.tags)
         return {k: v for k, v in selector.items() if v}
@@ -82,10 +103,14 @@ async def open_alerts_by_device(api: OperatorAPI) -> dict[str, int] | None:
     return counts
 
 
-async def fleet_counts(pool: asyncpg.Pool, alerting: dict[str, int] | None) -> dict[str, Any]:
-    counts: dict[str, Any] = await repository.fleet_counts(pool)
-    counts["alerting"] = None if alerting is None else len(alerting)
-    return counts
+async def fleet_counts(pool: asyncpg.Pool, alerting: dict[str, int] | None) -> FleetCounts:
+    counts = await repository.fleet_counts(pool)
+    return FleetCounts(
+        total=counts["total"],
+        online=counts["online"],
+        offline=counts["offline"],
+        alerting=None if alerting is None else len(alerting),
+    )
 
 
 async def fleet_page(
@@ -94,42 +119,48 @@ async def fleet_page(
     filters: FleetFilter,
     cursor: str | None,
     alerting: dict[str, int] | None,
-) -> tuple[list[dict[str, Any]], str | None, str | None]:
+) -> tuple[list[FleetDevice], str | None, str | None]:
     """One page of the device table: (rows, next cursor, error message)."""
     result = await api.get(
         "/admin/v1/devices", **filters.params(), cursor=cursor, limit=FLEET_PAGE_SIZE
     )
     if not result.ok or not isinstance(result.body, dict):
         return [], None, result.message
-    devices: list[dict[str, Any]] = list(result.body.get("devices") or [])
-    ids = [UUID(str(d["device_id"])) for d in devices]
+    listed = [DeviceSummary.from_json(d) for d in result.body.get("devices") or []]
+    ids = [UUID(d.device_id) for d in listed]
     latest = await repository.latest_values(pool, ids, ["battery_level", "signal_strength"])
-    for device in devices:
-        values = latest.get(UUID(str(device["device_id"])), {})
-        device["battery_level"] = values.get("battery_level")
-        device["signal_strength"] = values.get("signal_strength")
-        device["open_alerts"] = (
-            None if alerting is None else alerting.get(str(device["device_id"]), 0)
+    rows = []
+    for device in listed:
+        values = latest.get(UUID(device.device_id), {})
+        rows.append(
+            FleetDevice(
+                device=device,
+                battery_level=values.get("battery_level"),
+                signal_strength=values.get("signal_strength"),
+                open_alerts=None if alerting is None else alerting.get(device.device_id, 0),
+            )
         )
-    return devices, result.body.get("next_cursor"), None
+    return rows, result.body.get("next_cursor"), None
 
 
 # -- one device ------------------------------------------------------------------------------
 
 
-async def device(api: OperatorAPI, device_id: str) -> dict[str, Any] | None:
+async def device(api: OperatorAPI, device_id: str) -> DeviceDetail | None:
     result = await api.get(f"/admin/v1/devices/{device_id}")
-    return result.body if result.ok and isinstance(result.body, dict) else None
+    ok = result.ok and isinstance(result.body, dict)
+    return DeviceDetail.from_json(result.body) if ok else None
 
 
-async def device_settings(api: OperatorAPI, device_id: str) -> dict[str, Any] | None:
+async def device_settings(api: OperatorAPI, device_id: str) -> DeviceSettings | None:
     result = await api.get(f"/admin/v1/devices/{device_id}/settings")
-    return result.body if result.ok and isinstance(result.body, dict) else None
+    ok = result.ok and isinstance(result.body, dict)
+    return DeviceSettings.from_json(result.body) if ok else None
 
 
 async def chart_buckets(
     api: OperatorAPI, device_id: str, range_name: str, *, now: datetime | None = None
-) -> tuple[dict[str, list[dict[str, Any]]] | None, datetime, datetime]:
+) -> tuple[dict[str, list[Bucket]] | None, datetime, datetime]:
     """Buckets per sensor type over the range, and the range's bounds."""
     span, bucket, _ = RANGES[range_name]
     end = now or datetime.now(UTC)
@@ -142,19 +173,19 @@ async def chart_buckets(
     )
     if not result.ok or not isinstance(result.body, dict):
         return None, start, end
-    by_type: dict[str, list[dict[str, Any]]] = {}
+    by_type: dict[str, list[Bucket]] = {}
     for entry in result.body.get("buckets") or []:
-        by_type.setdefault(str(entry.get("sensor_type")), []).append(entry)
+        by_type.setdefault(str(entry.get("sensor_type")), []).append(Bucket.from_json(entry))
     return by_type, start, end
 
 
-async def commands(api: OperatorAPI, device_id: str) -> list[dict[str, Any]] | None:
+async def commands(api: OperatorAPI, device_id: str) -> list[Command] | None:
     result = await api.get(f"/admin/v1/devices/{device_id}/commands", limit=50)
     if not result.ok or not isinstance(result.body, dict):
         return None
-    history: list[dict[str, Any]] = list(result.body.get("commands") or [])
+    history = [Command.from_json(c) for c in result.body.get("commands") or []]
     # Newest first on the page, whatever order the API lists them in.
-    history.sort(key=lambda c: str(c.get("created_at") or ""), reverse=True)
+    history.sort(key=lambda c: c.created_at or "", reverse=True)
     return history
 
 
@@ -192,22 +223,22 @@ async def patch_settings(
 # -- alerts ----------------------------------------------------------------------------------
 
 
-async def alerts(api: OperatorAPI, state: str) -> list[dict[str, Any]] | None:
+async def alerts(api: OperatorAPI, state: str) -> list[Alert] | None:
     result = await api.get("/admin/v1/alerts", state=state, limit=200)
     if not result.ok or not isinstance(result.body, dict):
         return None
-    return list(result.body.get("alerts") or [])
+    return [Alert.from_json(a) for a in result.body.get("alerts") or []]
 
 
 async def acknowledge_alert(api: OperatorAPI, alert_id: str) -> ApiResult:
     return await api.call("POST", f"/admin/v1/alerts/{alert_id}/acknowledge")
 
 
-async def alert_rules(api: OperatorAPI) -> list[dict[str, Any]] | None:
+async def alert_rules(api: OperatorAPI) -> list[AlertRule] | None:
     result = await api.get("/admin/v1/alert-rules", limit=500)
     if not result.ok or not isinstance(result.body, dict):
         return None
-    return list(result.body.get("rules") or [])
+    return [AlertRule.from_json(r) for r in result.body.get("rules") or []]
 
 
 async def create_alert_rule(api: OperatorAPI, rule: dict[str, Any]) -> ApiResult:
@@ -221,22 +252,23 @@ async def delete_alert_rule(api: OperatorAPI, rule_id: str) -> ApiResult:
 # -- firmware --------------------------------------------------------------------------------
 
 
-async def firmware_images(api: OperatorAPI) -> list[dict[str, Any]] | None:
+async def firmware_images(api: OperatorAPI) -> list[FirmwareImage] | None:
     """Uploaded images, if the server lists them (`GET /admin/v1/firmware`)."""
     result = await api.get("/admin/v1/firmware")
     if not result.ok or not isinstance(result.body, dict):
         return None
-    return list(result.body.get("firmware") or [])
+    return [FirmwareImage.from_json(i) for i in result.body.get("firmware") or []]
 
 
-async def releases(api: OperatorAPI, wanted: list[str]) -> list[dict[str, Any]] | None:
+async def releases(api: OperatorAPI, wanted: list[str]) -> list[Release] | None:
     """The newest releases (`GET /admin/v1/releases`), plus the ones named in `wanted` (a
     release just created, or one an operator follows by link) read one by one if older."""
-    found: dict[str, dict[str, Any]] = {}
+    found: dict[str, Release] = {}
     listed = await api.get("/admin/v1/releases", limit=RELEASES_SHOWN)
     if listed.ok and isinstance(listed.body, dict):
         for listed_release in listed.body.get("releases") or []:
-            found[str(listed_release.get("release_id"))] = listed_release
+            view = Release.from_json(listed_release)
+            found[view.release_id] = view
     for release_id in wanted:
         if release_id in found:
             continue
@@ -245,12 +277,13 @@ async def releases(api: OperatorAPI, wanted: list[str]) -> list[dict[str, Any]] 
             found[release_id] = one
     if not found and not listed.ok:
         return None
-    return sorted(found.values(), key=lambda r: str(r.get("created_at") or ""), reverse=True)
+    return sorted(found.values(), key=lambda r: r.created_at or "", reverse=True)
 
 
-async def release(api: OperatorAPI, release_id: str) -> dict[str, Any] | None:
+async def release(api: OperatorAPI, release_id: str) -> Release | None:
     result = await api.get(f"/admin/v1/releases/{release_id}")
-    return result.body if result.ok and isinstance(result.body, dict) else None
+    ok = result.ok and isinstance(result.body, dict)
+    return Release.from_json(result.body) if ok else None
 
 
 async def upload_firmware(
@@ -290,9 +323,10 @@ async def create_release(
     return await api.call("POST", f"/admin/v1/firmware/{model}/{version}/releases", json=body)
 
 
-async def set_release_state(api: OperatorAPI, release: dict[str, Any], action: str) -> ApiResult:
-    model, version = release.get("model"), release.get("version")
-    release_id = release.get("release_id")
+async def set_release_state(
+    api: OperatorAPI, release_id: str, model: str, version: str, action: str
+) -> ApiResult:
+    """Pause or resume a release (by its model and version's path when the form gave them)."""
     if model and version:
         path = f"/admin/v1/firmware/{model}/{version}/releases/{release_id}/{action}"
     else:

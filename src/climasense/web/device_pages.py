@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
 import orjson
 from fastapi import APIRouter
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -26,6 +28,7 @@ from climasense.web.common import (
     text_field,
 )
 from climasense.web.operator_api import OperatorAPI
+from climasense.web.views import Command, DeviceDetail, DeviceSettings
 
 router = APIRouter(include_in_schema=False)
 
@@ -45,21 +48,36 @@ def _valid_id(device_id: str) -> bool:
     return True
 
 
+@dataclass(frozen=True, slots=True)
+class Chart:
+    sensor_type: str
+    svg: Markup
+
+
+@dataclass(frozen=True, slots=True)
+class Charts:
+    """The charts block (`_charts.html`); not `available` when the telemetry query failed."""
+
+    available: bool
+    charts: list[Chart]
+    range: str
+
+
 async def _charts(
-    api: OperatorAPI, device_id: str, range_name: str, settings: dict[str, Any] | None
-) -> dict[str, Any]:
-    enabled = list((settings or {}).get("enabled_sensors") or [])
-    interval = (settings or {}).get("reporting_interval_seconds")
+    api: OperatorAPI, device_id: str, range_name: str, settings: DeviceSettings | None
+) -> Charts:
+    enabled = settings.enabled_sensors if settings else ()
+    interval = settings.reporting_interval_seconds if settings else None
     expected = timedelta(seconds=interval) if isinstance(interval, int) else None
     buckets, start, end = await data.chart_buckets(api, device_id, range_name)
     _, _, width = data.RANGES[range_name]
     if buckets is None:
-        return {"available": False, "charts": [], "range": range_name}
+        return Charts(available=False, charts=[], range=range_name)
     kinds = [t for t in format.SENSOR_TYPES if t in buckets or t in enabled]
     charts = [
-        {
-            "sensor_type": kind,
-            "svg": svg_charts.line_chart(
+        Chart(
+            sensor_type=kind,
+            svg=svg_charts.line_chart(
                 kind,
                 buckets.get(kind, []),
                 start=start,
@@ -67,32 +85,28 @@ async def _charts(
                 bucket=width,
                 reporting_interval=expected,
             ),
-        }
+        )
         for kind in kinds
     ]
-    return {"available": True, "charts": charts, "range": range_name}
+    return Charts(available=True, charts=charts, range=range_name)
 
 
-def _live_fields(device: dict[str, Any]) -> dict[str, str]:
-    status = device.get("status", "active")
-    state = "revoked" if status != "active" else "online" if device.get("online") else "offline"
+def _live_fields(device: DeviceDetail) -> dict[str, str]:
+    status = device.status
+    state = "revoked" if status != "active" else "online" if device.online else "offline"
     return {
         "device-state": state,
-        "last-seen": format.ago(device.get("last_seen_at")),
-        "last-seen-at": format.timestamp(device.get("last_seen_at"))
-        if device.get("last_seen_at")
-        else "",
-        "firmware": device.get("firmware_version") or "—",
-        "position": format.coordinates(device.get("latitude"), device.get("longitude")),
-        "settings-version": str(device.get("settings_version") or "—"),
-        "open-alerts": str(len(device.get("open_alerts") or [])),
+        "last-seen": format.ago(device.last_seen_at),
+        "last-seen-at": format.timestamp(device.last_seen_at) if device.last_seen_at else "",
+        "firmware": device.firmware_version or "—",
+        "position": format.coordinates(device.latitude, device.longitude),
+        "settings-version": str(device.settings_version or "—"),
+        "open-alerts": str(device.open_alert_count),
     }
 
 
-async def _command_authors(
-    request: Request, commands: list[dict[str, Any]] | None
-) -> dict[str, str]:
-    ids = [str(c.get("command_id")) for c in commands or []]
+async def _command_authors(request: Request, commands: list[Command] | None) -> dict[str, str]:
+    ids = [c.command_id for c in commands or []]
     return await repository.authors(services_of(request).pool, "command.send", ids)
 
 
@@ -118,12 +132,12 @@ async def device_page(request: Request, device_id: str, session: SessionDep) -> 
             "device_id": device_id,
             "settings": settings,
             "fields": _live_fields(device),
-            "readings": tables.reading_rows(device.get("latest_readings") or []),
+            "readings": tables.reading_rows(device.latest_readings),
             "commands": None if commands is None else tables.command_rows(commands, device_id, by),
             "settings_by": settings_by.get(device_id),
             "command_columns": tables.COMMAND_COLUMNS,
             "command_types": COMMAND_TYPES,
-            "sensors": tables.sensor_rows(device.get("sensors") or []),
+            "sensors": tables.sensor_rows(device.sensors),
             "sensor_columns": tables.SENSOR_COLUMNS,
             "charts": await _charts(api, device_id, range_name, settings),
             "ranges": list(data.RANGES),
@@ -154,13 +168,13 @@ async def device_live(request: Request, device_id: str, session: SessionDep) -> 
             {"error": "not_found", "message": "Device not found", "details": []}, status_code=404
         )
     commands = await data.commands(api, device_id)
-    live_tables: dict[str, Any] = {
-        "readings": tables.reading_rows(device.get("latest_readings") or []),
-        "sensors": tables.sensor_rows(device.get("sensors") or []),
+    live_tables = {
+        "readings": tables.as_json(tables.reading_rows(device.latest_readings)),
+        "sensors": tables.as_json(tables.sensor_rows(device.sensors)),
     }
     if commands is not None:
         by = await _command_authors(request, commands)
-        live_tables["commands"] = tables.command_rows(commands, device_id, by)
+        live_tables["commands"] = tables.as_json(tables.command_rows(commands, device_id, by))
     return JSONResponse(
         {"fields": _live_fields(device), "tables": live_tables},
         headers={"Cache-Control": "no-store"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,7 +25,9 @@ from climasense.web.common import (
     services_of,
     text_field,
 )
+from climasense.web.operator_api import OperatorAPI
 from climasense.web.sessions import DashboardSession
+from climasense.web.views import Release
 
 router = APIRouter(include_in_schema=False)
 
@@ -36,46 +39,61 @@ def _wanted(request: Request) -> list[str]:
     return [r for r in request.query_params.getlist("release") if _ID.match(r)][:20]
 
 
-def release_view(release: dict[str, Any]) -> dict[str, Any]:
-    release_id = str(release.get("release_id"))
-    progress = rollout.progress(release)
-    return {
-        "release_id": release_id,
-        "model": release.get("model"),
-        "version": release.get("version"),
-        "batches": ", ".join(str(b) for b in release.get("batches") or []),
-        "selector": release.get("selector"),
-        "percentage": release.get("percentage", 100),
-        "state": str(release.get("state") or "active"),
-        "reason": rollout.pause_reason(release),
-        "threshold": release.get("failure_threshold_percent"),
-        "created_at": release.get("created_at"),
-        "progress": progress,
-        "summary": rollout.summary(release),
-    }
+@dataclass(frozen=True, slots=True)
+class ReleaseView:
+    """A release as its card on the firmware page shows it."""
+
+    release_id: str
+    model: str | None
+    version: str | None
+    batches: str
+    selector: Any  # JSON object, shown as sent
+    percentage: Any
+    state: str
+    reason: str | None
+    threshold: float | None
+    created_at: str | None
+    progress: rollout.Progress
+    summary: str
+    by: str | None = None  # who created it (audit trail)
 
 
-def _live_fields(views: list[dict[str, Any]]) -> dict[str, str]:
+def release_view(release: Release) -> ReleaseView:
+    return ReleaseView(
+        release_id=release.release_id,
+        model=release.model,
+        version=release.version,
+        batches=", ".join(release.batches),
+        selector=release.selector,
+        percentage=release.percentage,
+        state=release.state,
+        reason=rollout.pause_reason(release),
+        threshold=release.failure_threshold_percent,
+        created_at=release.created_at,
+        progress=rollout.progress(release),
+        summary=rollout.summary(release),
+    )
+
+
+def _live_fields(views: list[ReleaseView]) -> dict[str, str]:
     fields: dict[str, str] = {}
     for view in views:
-        rid = view["release_id"]
-        fields[f"release-{rid}-state"] = view["state"]
-        fields[f"release-{rid}-summary"] = view["summary"]
-        fields[f"release-{rid}-reason"] = view["reason"] or ""
+        rid = view.release_id
+        fields[f"release-{rid}-state"] = view.state
+        fields[f"release-{rid}-summary"] = view.summary
+        fields[f"release-{rid}-reason"] = view.reason or ""
     return fields
 
 
-async def _releases(request: Request, api: Any) -> list[dict[str, Any]] | None:
+async def _releases(request: Request, api: OperatorAPI) -> list[ReleaseView] | None:
     found = await data.releases(api, _wanted(request))
     if found is None:
         return None
     views = [release_view(r) for r in found]
     by = await repository.authors(
-        services_of(request).pool, "release.create", [v["release_id"] for v in views]
+        services_of(request).pool, "release.create", [v.release_id for v in views]
     )
-    for view in views:
-        view["by"] = by.get(view["release_id"])
-    return views
+    return [replace(view, by=by.get(view.release_id)) for view in views]
 
 
 @router.get("/firmware")
@@ -102,7 +120,10 @@ async def firmware_live(request: Request, session: SessionDep) -> Response:
     return JSONResponse(
         {
             "fields": _live_fields(views),
-            "bars": [{"id": v["release_id"], "segments": v["progress"]["segments"]} for v in views],
+            "bars": [
+                {"id": v.release_id, "segments": [s.as_json() for s in v.progress.segments]}
+                for v in views
+            ],
         },
         headers={"Cache-Control": "no-store"},
     )
@@ -196,12 +217,13 @@ async def change_release(
         return redirect(request, back, error=widened.message)
     if action not in {"pause", "resume"}:
         return redirect(request, back, error="Unknown action.")
-    release = {
-        "release_id": release_id,
-        "model": text_field(form, "model"),
-        "version": text_field(form, "version"),
-    }
-    result = await data.set_release_state(operator_api(request, session), release, action)
+    result = await data.set_release_state(
+        operator_api(request, session),
+        release_id,
+        text_field(form, "model"),
+        text_field(form, "version"),
+        action,
+    )
     if result.ok:
         return redirect(request, back, ok=f"Release {action}d.")
     return redirect(request, back, error=result.message)

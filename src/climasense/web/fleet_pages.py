@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from fastapi import APIRouter
@@ -13,6 +13,7 @@ from climasense.http.responses import JSONResponse
 from climasense.web import data, tables
 from climasense.web.common import SessionDep, operator_api, render, services_of
 from climasense.web.sessions import DashboardSession
+from climasense.web.views import FleetCounts
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +39,19 @@ def _filters(request: Request) -> data.FleetFilter:
     )
 
 
-async def _fleet(request: Request, session: DashboardSession) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class FleetView:
+    """The fleet page's data, for the page and its live update alike."""
+
+    counts: FleetCounts
+    rows: list[tables.Row]
+    next_cursor: str | None
+    error: str | None
+    filters: data.FleetFilter
+    cursor: str | None
+
+
+async def _fleet(request: Request, session: DashboardSession) -> FleetView:
     api = operator_api(request, session)
     pool = services_of(request).pool
     filters = _filters(request)
@@ -46,14 +59,14 @@ async def _fleet(request: Request, session: DashboardSession) -> dict[str, Any]:
     alerting = await data.open_alerts_by_device(api)
     counts = await data.fleet_counts(pool, alerting)
     devices, next_cursor, error = await data.fleet_page(api, pool, filters, cursor, alerting)
-    return {
-        "counts": counts,
-        "rows": [tables.fleet_row(d) for d in devices],
-        "next_cursor": next_cursor,
-        "error": error,
-        "filters": filters,
-        "cursor": cursor,
-    }
+    return FleetView(
+        counts=counts,
+        rows=[tables.fleet_row(d) for d in devices],
+        next_cursor=next_cursor,
+        error=error,
+        filters=filters,
+        cursor=cursor,
+    )
 
 
 def _query(request: Request, **changes: str | None) -> str:
@@ -68,12 +81,12 @@ def _query(request: Request, **changes: str | None) -> str:
     return urlencode(params)
 
 
-def _counts_fields(counts: dict[str, Any]) -> dict[str, str]:
-    alerting = counts.get("alerting")
+def _counts_fields(counts: FleetCounts) -> dict[str, str]:
+    alerting = counts.alerting
     return {
-        "count-total": str(counts["total"]),
-        "count-online": str(counts["online"]),
-        "count-offline": str(counts["offline"]),
+        "count-total": str(counts.total),
+        "count-online": str(counts.online),
+        "count-offline": str(counts.offline),
         "count-alerting": "n/a" if alerting is None else str(alerting),
     }
 
@@ -86,17 +99,22 @@ async def fleet_page(request: Request, session: SessionDep) -> Response:
         request,
         "fleet.html",
         {
-            **fleet,
+            "counts": fleet.counts,
+            "rows": fleet.rows,
+            "next_cursor": fleet.next_cursor,
+            "error": fleet.error,
+            "filters": fleet.filters,
+            "cursor": fleet.cursor,
             "columns": tables.FLEET_COLUMNS,
-            "fields": _counts_fields(fleet["counts"]),
+            "fields": _counts_fields(fleet.counts),
             "live_url": "/ui/fleet.json" + (f"?{request.url.query}" if request.url.query else ""),
-            "next_url": ("/?" + _query(request, cursor=fleet["next_cursor"]))
-            if fleet["next_cursor"]
+            "next_url": ("/?" + _query(request, cursor=fleet.next_cursor))
+            if fleet.next_cursor
             else None,
-            "first_url": ("/?" + query) if fleet["cursor"] else None,
+            "first_url": ("/?" + query) if fleet.cursor else None,
             "q": request.query_params,
             "csv_url": "/ui/export/devices.csv" + (f"?{query}" if query else ""),
-            "selector": fleet["filters"].selector(),
+            "selector": fleet.filters.selector(),
         },
         session=session,
     )
@@ -107,8 +125,8 @@ async def fleet_live(request: Request, session: SessionDep) -> Response:
     fleet = await _fleet(request, session)
     return JSONResponse(
         {
-            "fields": _counts_fields(fleet["counts"]),
-            "tables": {"fleet": fleet["rows"]},
+            "fields": _counts_fields(fleet.counts),
+            "tables": {"fleet": tables.as_json(fleet.rows)},
         },
         headers={"Cache-Control": "no-store"},
     )

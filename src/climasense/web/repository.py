@@ -4,7 +4,6 @@ per page instead of one device-detail call per row)."""
 
 from __future__ import annotations
 
-from typing import Any
 from uuid import UUID
 
 import asyncpg
@@ -14,13 +13,14 @@ from climasense.devices import repository as devices
 
 
 async def fleet_counts(pool: asyncpg.Pool) -> dict[str, int]:
-    row = await devices.fleet_counts(pool)
-    return {"total": row["total"], "online": row["online"], "offline": row["total"] - row["online"]}
+    # A dict still: `web.data.fleet_counts` adds the alerting count to it for the page.
+    counts = await devices.fleet_counts(pool)
+    return {"total": counts.total, "online": counts.online, "offline": counts.offline}
 
 
 async def latest_values(
     pool: asyncpg.Pool, device_ids: list[UUID], sensor_types: list[str]
-) -> dict[UUID, dict[str, Any]]:
+) -> dict[UUID, dict[str, float]]:
     """`{device_id: {sensor_type: value}}` from `latest_readings`."""
     if not device_ids:
         return {}
@@ -31,7 +31,7 @@ async def latest_values(
         device_ids,
         sensor_types,
     )
-    found: dict[UUID, dict[str, Any]] = {}
+    found: dict[UUID, dict[str, float]] = {}
     for row in rows:
         found.setdefault(row["device_id"], {})[row["sensor_type"]] = row["value"]
     return found

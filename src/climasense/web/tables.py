@@ -3,14 +3,59 @@ and used both by the templates and by the live-update JSON, so both render the s
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
 from climasense.web import format
+from climasense.web.views import Alert, Command, FleetDevice, LatestReading, PairedSensor
 
-Cell = dict[str, Any]
-Row = dict[str, Any]
+
+@dataclass(frozen=True, slots=True)
+class ButtonForm:
+    action: str
+    label: str
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    text: str
+    href: str | None = None
+    cls: str | None = None
+    pre: bool = False
+    badge: str | None = None
+    form: ButtonForm | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        """The cell as the live update sends it: `text`, and only the options it has."""
+        found: dict[str, Any] = {"text": self.text}
+        if self.href:
+            found["href"] = self.href
+        if self.cls:
+            found["cls"] = self.cls
+        if self.pre:
+            found["pre"] = True
+        if self.badge:
+            found["badge"] = self.badge
+        if self.form is not None:
+            found["form"] = {"action": self.form.action, "label": self.form.label}
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: str
+    cells: tuple[Cell, ...]
+
+    def as_json(self) -> dict[str, Any]:
+        return {"id": self.id, "cells": [c.as_json() for c in self.cells]}
+
+
+def as_json(rows: Iterable[Row]) -> list[dict[str, Any]]:
+    """Rows for a page's live-update JSON (the same structure `_table.html` renders)."""
+    return [row.as_json() for row in rows]
 
 
 def cell(
@@ -21,25 +66,22 @@ def cell(
     pre: bool = False,
     badge: str | None = None,
 ) -> Cell:
-    found: Cell = {"text": "—" if text is None or text == "" else str(text)}
-    if href:
-        found["href"] = href
-    if cls:
-        found["cls"] = cls
-    if pre:
-        found["pre"] = True
-    if badge:
-        found["badge"] = badge
-    return found
+    return Cell(
+        text="—" if text is None or text == "" else str(text),
+        href=href or None,
+        cls=cls or None,
+        pre=pre,
+        badge=badge or None,
+    )
 
 
 def blank() -> Cell:
     """An empty cell (no dash): a row's action column when there is nothing to do."""
-    return {"text": ""}
+    return Cell(text="")
 
 
 def button(label: str, action: str) -> Cell:
-    return {"text": "", "form": {"action": action, "label": label}}
+    return Cell(text="", form=ButtonForm(action=action, label=label))
 
 
 def _count(value: int | None) -> Cell:
@@ -48,28 +90,28 @@ def _count(value: int | None) -> Cell:
     return cell(value, cls="alerting" if value else None)
 
 
-def fleet_row(device: dict[str, Any]) -> Row:
-    device_id = str(device["device_id"])
-    online = bool(device.get("online"))
-    status = device.get("status", "active")
-    state = "revoked" if status != "active" else "online" if online else "offline"
-    return {
-        "id": device_id,
-        "cells": [
-            cell(device.get("serial_number"), href=f"/devices/{device_id}"),
+def fleet_row(row: FleetDevice) -> Row:
+    device = row.device
+    device_id = device.device_id
+    status = device.status
+    state = "revoked" if status != "active" else "online" if device.online else "offline"
+    return Row(
+        id=device_id,
+        cells=(
+            cell(device.serial_number, href=f"/devices/{device_id}"),
             cell(state, badge=state),
-            cell(device.get("kind")),
-            cell(device.get("model")),
-            cell(device.get("batch")),
-            cell(format.ago(device.get("last_seen_at"))),
-            cell(format.reading("battery_level", device.get("battery_level"))),
-            cell(format.reading("signal_strength", device.get("signal_strength"))),
-            cell(device.get("firmware_version")),
-            _count(device.get("open_alerts")),
-            cell(device.get("label")),
-            cell(" ".join(device.get("tags") or [])),
-        ],
-    }
+            cell(device.kind),
+            cell(device.model),
+            cell(device.batch),
+            cell(format.ago(device.last_seen_at)),
+            cell(format.reading("battery_level", row.battery_level)),
+            cell(format.reading("signal_strength", row.signal_strength)),
+            cell(device.firmware_version),
+            _count(row.open_alerts),
+            cell(device.label),
+            cell(" ".join(device.tags)),
+        ),
+    )
 
 
 FLEET_COLUMNS = [
@@ -88,37 +130,36 @@ FLEET_COLUMNS = [
 ]
 
 
-def reading_rows(latest: list[dict[str, Any]]) -> list[Row]:
+def reading_rows(latest: Iterable[LatestReading]) -> list[Row]:
     return [
-        {
-            "id": r.get("sensor_type"),
-            "cells": [
-                cell(format.label(str(r.get("sensor_type")))),
-                cell(format.reading(str(r.get("sensor_type")), r.get("value")), cls="value"),
-                cell(format.ago(r.get("timestamp"))),
-            ],
-        }
+        Row(
+            id=r.sensor_type,
+            cells=(
+                cell(format.label(r.sensor_type)),
+                cell(format.reading(r.sensor_type, r.value), cls="value"),
+                cell(format.ago(r.timestamp)),
+            ),
+        )
         for r in latest
     ]
 
 
-def _finished_at(command: dict[str, Any]) -> Any:
+def _finished_at(command: Command) -> str | None:
     """When the command reached its final state (acked, failed, expired or cancelled)."""
-    for key in ("acked_at", "failed_at", "cancelled_at", "expired_at"):
-        if command.get(key):
-            return command[key]
-    return None
+    return (
+        command.acked_at or command.failed_at or command.cancelled_at or command.expired_at or None
+    )
 
 
-def _result_text(command: dict[str, Any]) -> str:
-    result = command.get("result")
+def _result_text(command: Command) -> str:
+    result = command.result
     parts = []
-    if command.get("type") == "config_update" and command.get("settings_version") is not None:
-        parts.append(f"settings version {command['settings_version']}")
-    if command.get("cancel_reason"):
-        parts.append(f"cancelled ({command['cancel_reason']})")
-    if command.get("error_message"):
-        parts.append(str(command["error_message"]))
+    if command.type == "config_update" and command.settings_version is not None:
+        parts.append(f"settings version {command.settings_version}")
+    if command.cancel_reason:
+        parts.append(f"cancelled ({command.cancel_reason})")
+    if command.error_message:
+        parts.append(str(command.error_message))
     if result not in (None, {}, ""):
         parts.append(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode())
     return "\n".join(parts)
@@ -128,31 +169,31 @@ FINAL_COMMAND_STATES = {"acked", "failed", "cancelled", "expired"}
 
 
 def command_rows(
-    commands: list[dict[str, Any]], device_id: str, by: dict[str, str] | None = None
+    commands: Iterable[Command], device_id: str, by: dict[str, str] | None = None
 ) -> list[Row]:
     rows = []
     for command in commands:
-        command_id = str(command.get("command_id"))
-        status = str(command.get("status") or "pending")
+        command_id = command.command_id
+        status = command.status or "pending"
         action = (
             button("Cancel", f"/devices/{device_id}/commands/{command_id}/cancel")
             if status not in FINAL_COMMAND_STATES
             else blank()
         )
         rows.append(
-            {
-                "id": command_id,
-                "cells": [
-                    cell(command.get("type")),
+            Row(
+                id=command_id,
+                cells=(
+                    cell(command.type),
                     cell(status, badge=f"cmd-{status}"),
-                    cell(format.timestamp(command.get("created_at"))),
-                    cell(format.timestamp(command.get("delivered_at"))),
+                    cell(format.timestamp(command.created_at)),
+                    cell(format.timestamp(command.delivered_at)),
                     cell(format.timestamp(_finished_at(command))),
                     cell(_result_text(command), pre=True),
                     cell((by or {}).get(command_id)),
                     action,
-                ],
-            }
+                ),
+            )
         )
     return rows
 
@@ -160,17 +201,17 @@ def command_rows(
 COMMAND_COLUMNS = ["Type", "Status", "Created", "Delivered", "Finished", "Result", "By", ""]
 
 
-def sensor_rows(sensors: list[dict[str, Any]]) -> list[Row]:
+def sensor_rows(sensors: Iterable[PairedSensor]) -> list[Row]:
     return [
-        {
-            "id": str(s.get("sensor_id")),
-            "cells": [
-                cell(s.get("serial_number"), href=f"/devices/{s.get('sensor_id')}"),
-                cell(s.get("ieee_address")),
-                cell(format.ago(s.get("last_seen_at"))),
-                cell(format.timestamp(s.get("paired_at"))),
-            ],
-        }
+        Row(
+            id=s.sensor_id,
+            cells=(
+                cell(s.serial_number, href=f"/devices/{s.sensor_id}"),
+                cell(s.ieee_address),
+                cell(format.ago(s.last_seen_at)),
+                cell(format.timestamp(s.paired_at)),
+            ),
+        )
         for s in sensors
     ]
 
@@ -178,30 +219,30 @@ def sensor_rows(sensors: list[dict[str, Any]]) -> list[Row]:
 SENSOR_COLUMNS = ["Serial", "IEEE address", "Last seen", "Paired"]
 
 
-def alert_rows(alerts: list[dict[str, Any]], serials: dict[str, str]) -> list[Row]:
+def alert_rows(alerts: Iterable[Alert], serials: dict[str, str]) -> list[Row]:
     rows = []
     for alert in alerts:
-        alert_id = str(alert.get("alert_id"))
-        device_id = str(alert.get("device_id"))
-        state = str(alert.get("state"))
-        sensor_type = str(alert.get("sensor_type") or "")
+        alert_id = alert.alert_id
+        device_id = alert.device_id
+        state = alert.state
+        sensor_type = alert.sensor_type or ""
         action = (
             button("Acknowledge", f"/alerts/{alert_id}/acknowledge") if state == "open" else blank()
         )
         rows.append(
-            {
-                "id": alert_id,
-                "cells": [
-                    cell(alert.get("severity"), badge=f"sev-{alert.get('severity')}"),
+            Row(
+                id=alert_id,
+                cells=(
+                    cell(alert.severity, badge=f"sev-{alert.severity}"),
                     cell(serials.get(device_id, device_id), href=f"/devices/{device_id}"),
                     cell(format.label(sensor_type) if sensor_type else "device offline"),
-                    cell(format.reading(sensor_type, alert.get("value"))),
-                    cell(format.timestamp(alert.get("opened_at"))),
-                    cell(format.timestamp(alert.get("resolved_at"))),
+                    cell(format.reading(sensor_type, alert.value)),
+                    cell(format.timestamp(alert.opened_at)),
+                    cell(format.timestamp(alert.resolved_at)),
                     cell(state, badge=f"alert-{state}"),
                     action,
-                ],
-            }
+                ),
+            )
         )
     return rows
 

@@ -48,7 +48,7 @@ async def provision(pool: asyncpg.Pool, count: int) -> list[str]:
         count=count,
         operator=LOCAL_CLI,
     )
-    return [str(d["device_id"]) for d in devices]
+    return [str(d.device_id) for d in devices]
 
 
 async def hot_rule(pool: asyncpg.Pool) -> str:

@@ -162,6 +162,67 @@ async def test_settings_job_changes_each_device_and_queues_its_config_update(
     assert commands[-1]["payload"] == document
 
 
+async def test_a_settings_job_sets_sensors_and_timezone_and_removes_a_location(
+    server: LiveServer, token: str
+) -> None:
+    batch = unique()
+    devices = await provision(server.client, token, batch=batch, count=2)
+    located = {"location": {"latitude": 10, "longitude": 20}}
+    response = await create(server, token, {"selector": {"batch": batch}, "settings": located})
+    assert response.status_code == 201, response.text
+    before = await settings_of(server, token, devices[0]["device_id"])
+    patch = {
+        "enabled_sensors": ["iaq", "temperature"],
+        "timezone": "America/Los_Angeles",
+        "location": None,
+    }
+    response = await create(server, token, {"selector": {"batch": batch}, "settings": patch})
+    assert response.status_code == 201, response.text
+    for device in devices:
+        document = await settings_of(server, token, device["device_id"])
+        assert document == {
+            **before,
+            "enabled_sensors": ["iaq", "temperature"],
+            "timezone": "America/Los_Angeles",
+            "location": None,
+            "version": before["version"] + 1,
+        }
+
+
+async def test_the_list_shows_each_job_as_its_own_page_does(server: LiveServer, token: str) -> None:
+    # The list read the jobs' `cancelled` flag and their cancelled-command count under one
+    # column name, and got the count for both: a job whose commands a later job superseded
+    # was listed as cancelled, a cancelled one with no command left to cancel as completed.
+    batch = unique()
+    devices = await provision(server.client, token, batch=batch, count=2)
+    superseded = await create(
+        server, token, {"selector": {"batch": batch}, "settings": {"timezone": "Europe/Paris"}}
+    )
+    assert superseded.status_code == 201, superseded.text
+    later = await create(
+        server, token, {"selector": {"batch": batch}, "settings": {"timezone": "Europe/Oslo"}}
+    )
+    assert later.status_code == 201, later.text
+    for device in devices:
+        [command] = await pending(server, device["api_key"])
+        response = await ack(
+            server, device["api_key"], {"command_id": command["command_id"], "status": "acked"}
+        )
+        assert response.status_code == 200, response.text
+    cancelled = await server.client.post(
+        f"/admin/v1/jobs/{later.json()['job_id']}/cancel", headers=bearer(token)
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    shown = [await job(server, token, j.json()["job_id"]) for j in (superseded, later)]
+    assert [(j["state"], j["counts"]["cancelled"]) for j in shown] == [
+        ("completed", 2),
+        ("cancelled", 0),
+    ]
+    listed = await server.client.get("/admin/v1/jobs", params={"limit": 2}, headers=bearer(token))
+    assert listed.status_code == 200, listed.text
+    assert listed.json()["jobs"] == shown[::-1]
+
+
 @pytest.mark.parametrize(
     "body",
     [

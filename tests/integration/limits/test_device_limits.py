@@ -106,3 +106,26 @@ async def test_retry_after_is_honest_in_real_time(database_url: str, tmp_path: P
             assert (await get()).status_code == 429
         await asyncio.sleep(int(refused.headers["Retry-After"]))
         assert (await get()).status_code == 200
+
+
+async def test_operator_api_and_unmatched_paths_spend_no_device_quota(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Per-device limits are for device endpoints alone: an operator's requests and a path the
+    device API does not have are never refused by one (benches drive them on the defaults)."""
+    one = RateLimit(1, 60)
+    settings = make_settings(
+        database_url, tmp_path, rate_limits=limits_with(default=one, settings_get=one)
+    )
+    async with live_server(settings) as server:
+        token = await admin_token(server.services)
+        key = await device_key(server, token)
+        for _ in range(5):
+            for path, expected in (("/admin/v1/devices?limit=1", 200), ("/admin/v1/nope", 404)):
+                response = await server.client.get(path, headers=bearer(token))
+                assert response.status_code == expected
+                assert "RateLimit" not in response.headers
+            assert (await server.client.get("/v1/nope", headers=bearer(key))).status_code == 404
+        response = await server.client.get("/v1/settings", headers=bearer(key))
+        assert response.status_code == 200
+        assert parsed(response, "RateLimit")[1]["r"] == 0

@@ -6,16 +6,22 @@ from typing import Any
 
 import pytest
 
-from climasense.device_settings.document import is_iana_zone, merge_patch
+from climasense.device_settings.document import (
+    Location,
+    Settings,
+    SettingsDocument,
+    is_iana_zone,
+    merge_patch,
+)
 from climasense.device_settings.service import check_if_match
 from climasense.errors import PreconditionFailed, ValidationFailed
 
-CURRENT: dict[str, Any] = {
-    "reporting_interval_seconds": 300,
-    "enabled_sensors": ["temperature"],
-    "location": {"latitude": 1.0, "longitude": 2.0, "name": "Dock"},
-    "timezone": "UTC",
-}
+CURRENT = Settings(
+    reporting_interval_seconds=300,
+    enabled_sensors=("temperature",),
+    location=Location(latitude=1.0, longitude=2.0, name="Dock"),
+    timezone="UTC",
+)
 
 
 def fields_of(patch: Any) -> set[str]:
@@ -30,11 +36,34 @@ def test_empty_patch_is_the_current_document() -> None:
 
 def test_nested_location_merges_and_null_members_are_removed() -> None:
     merged = merge_patch(CURRENT, {"location": {"latitude": 5, "name": None}})
-    assert merged["location"] == {"latitude": 5.0, "longitude": 2.0}
-    assert isinstance(merged["location"]["latitude"], float)
-    assert merge_patch(CURRENT, {"location": None})["location"] is None
-    # The input document is not modified.
-    assert CURRENT["location"]["name"] == "Dock"
+    assert merged.location == Location(latitude=5.0, longitude=2.0)
+    assert isinstance(merged.location.latitude, float)
+    assert merge_patch(CURRENT, {"location": None}).location is None
+
+
+def test_a_location_without_name_has_no_name_member() -> None:
+    # CONTRACT Location: `name` is optional (absent), never null.
+    document = SettingsDocument(
+        settings=merge_patch(CURRENT, {"location": {"name": None}}), version=4
+    )
+    assert document.as_json() == {
+        "reporting_interval_seconds": 300,
+        "enabled_sensors": ["temperature"],
+        "location": {"latitude": 1.0, "longitude": 2.0},
+        "timezone": "UTC",
+        "version": 4,
+    }
+
+
+def test_location_members_keep_the_order_jsonb_stores_them_in() -> None:
+    # GET /v1/settings has always answered with the stored jsonb: `name` first.
+    location = Location(latitude=1.0, longitude=2.0, name="Dock")
+    assert list(location.as_json()) == ["name", "latitude", "longitude"]
+
+
+def test_changes_from_lists_only_the_changed_fields_as_json() -> None:
+    merged = merge_patch(CURRENT, {"enabled_sensors": [], "timezone": "UTC"})
+    assert merged.changes_from(CURRENT) == {"enabled_sensors": []}
 
 
 def test_every_bad_field_is_reported_at_once() -> None:
@@ -52,7 +81,7 @@ def test_every_bad_field_is_reported_at_once() -> None:
 @pytest.mark.parametrize("value", [60, 3600, 61])
 def test_interval_bounds_inclusive(value: int) -> None:
     assert (
-        merge_patch(CURRENT, {"reporting_interval_seconds": value})["reporting_interval_seconds"]
+        merge_patch(CURRENT, {"reporting_interval_seconds": value}).reporting_interval_seconds
         == value
     )
 
@@ -68,7 +97,7 @@ def test_latitude_nan_and_infinity_are_not_numbers() -> None:
 
 
 def test_empty_sensor_list_is_allowed() -> None:
-    assert merge_patch(CURRENT, {"enabled_sensors": []})["enabled_sensors"] == []
+    assert merge_patch(CURRENT, {"enabled_sensors": []}).enabled_sensors == ()
 
 
 @pytest.mark.parametrize(

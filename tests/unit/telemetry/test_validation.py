@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from climasense.errors import BadRequest, ValidationFailed
-from climasense.telemetry.validation import TimeWindow, ValidatedBatch, decode_batch
+from climasense.telemetry.validation import Rejection, TimeWindow, ValidatedBatch, decode_batch
 
 NOW = datetime(2026, 3, 29, 12, 0, 0, tzinfo=UTC)
 WINDOW = TimeWindow.around(NOW, timedelta(days=90), timedelta(minutes=5))
@@ -32,7 +32,7 @@ def envelope_error(body: Any, raw: bytes | None = None) -> list[dict[str, str]]:
     return caught.value.details
 
 
-def only_error(body: Any, *, is_hub: bool = False) -> dict[str, Any]:
+def only_error(body: Any, *, is_hub: bool = False) -> Rejection:
     batch = decode(body, is_hub=is_hub)
     assert batch.indexes == [], batch
     assert len(batch.errors) == 1
@@ -149,8 +149,8 @@ def test_text_that_is_not_json_is_400(raw: bytes) -> None:
 def test_a_bad_reading_is_rejected_alone_with_its_index(bad: dict[str, Any], code: str) -> None:
     batch = decode({"readings": [reading(), bad, reading(sensor_type="humidity", value=50)]})
     assert batch.indexes == [0, 2]
-    assert batch.errors == [{"index": 1, "error": code, "message": batch.errors[0]["message"]}]
-    assert batch.errors[0]["message"]
+    assert batch.errors == [Rejection(1, code, batch.errors[0].message)]
+    assert batch.errors[0].message
 
 
 def test_range_edges_are_accepted() -> None:
@@ -189,14 +189,14 @@ def test_time_window_edges() -> None:
 
 def test_the_out_of_range_message_names_type_value_and_range() -> None:
     error = only_error({"readings": [reading(sensor_type="humidity", value=145.0)]})
-    assert error["message"] == "humidity 145.0 is outside 0 .. 100"
+    assert error.message == "humidity 145.0 is outside 0 .. 100"
 
 
 def test_sensor_id_from_a_non_hub_is_rejected() -> None:
     error = only_error({"readings": [reading(sensor_id=str(uuid4()))]})
-    assert error["error"] == "unknown_sensor"
+    assert error.error == "unknown_sensor"
     error = only_error({"readings": [reading(sensor_id="not-a-uuid")]})
-    assert error["error"] == "unknown_sensor"
+    assert error.error == "unknown_sensor"
 
 
 def test_a_hub_may_name_sensors_which_must_be_uuids() -> None:
@@ -207,8 +207,8 @@ def test_a_hub_may_name_sensors_which_must_be_uuids() -> None:
     )
     assert batch.indexes == [0, 2]
     assert batch.sensor_ids == [sensor, None]
-    assert batch.errors[0]["index"] == 1
-    assert batch.errors[0]["error"] == "unknown_sensor"
+    assert batch.errors[0].index == 1
+    assert batch.errors[0].error == "unknown_sensor"
 
 
 def test_unknown_fields_inside_a_reading_are_ignored() -> None:
@@ -223,7 +223,7 @@ def test_both_paths_store_the_same_key_for_the_same_reading() -> None:
     typed = decode({"readings": [odd]})
     careful = decode({"readings": [odd, reading(value="x")]})
     assert typed.timestamps[0] == careful.timestamps[0]
-    assert careful.errors[0]["index"] == 1
+    assert careful.errors[0].index == 1
 
 
 def test_sensor_id_null_means_the_device_itself() -> None:
@@ -236,6 +236,6 @@ def test_keep_only_moves_late_rejections_into_index_order() -> None:
     batch.reject(1, "unknown_sensor", "not paired")
     batch.keep_only([False, True])
     assert batch.indexes == [2]
-    assert [e["index"] for e in batch.errors] == [0, 1]
+    assert [e.index for e in batch.errors] == [0, 1]
     assert isinstance(batch.sensor_ids, list)
     assert all(s is None or isinstance(s, UUID) for s in batch.sensor_ids)

@@ -11,22 +11,26 @@ from climasense.web.charts import (
     segments,
     tick_labels,
 )
+from climasense.web.rollout import Segment
+from climasense.web.views import Bucket
 
 END = datetime(2026, 5, 1, 12, tzinfo=UTC)
 START = END - timedelta(hours=24)
 FIVE = timedelta(minutes=5)
 
 
-def bucket(minutes: int, avg: float) -> dict[str, object]:
+def bucket(minutes: int, avg: float) -> Bucket:
     start = START + timedelta(minutes=minutes)
-    return {
-        "start": start.isoformat(),
-        "sensor_type": "temperature",
-        "count": 3,
-        "avg": avg,
-        "min": avg - 1,
-        "max": avg + 1,
-    }
+    return Bucket.from_json(
+        {
+            "start": start.isoformat(),
+            "sensor_type": "temperature",
+            "count": 3,
+            "avg": avg,
+            "min": avg - 1,
+            "max": avg + 1,
+        }
+    )
 
 
 def test_nice_ticks_cover_the_range_with_round_steps() -> None:
@@ -45,8 +49,14 @@ def test_tick_labels_never_repeat() -> None:
 
 
 def test_points_are_sorted_and_skip_malformed_buckets() -> None:
-    found = points_of([bucket(10, 2), bucket(0, 1), {"start": "nonsense", "avg": 3}, {"avg": None}])
+    malformed = [Bucket.from_json({"start": "nonsense", "avg": 3}), Bucket.from_json({"avg": None})]
+    found = points_of([bucket(10, 2), bucket(0, 1), *malformed])
     assert [p.avg for p in found] == [1, 2]
+
+
+def test_a_bucket_without_min_and_max_spans_its_average() -> None:
+    (point,) = points_of([Bucket.from_json({"start": START.isoformat(), "avg": 4})])
+    assert (point.low, point.avg, point.high) == (4.0, 4.0, 4.0)
 
 
 def test_gaps_split_the_line() -> None:
@@ -108,8 +118,8 @@ def test_progress_bar_stacks_segments_by_share() -> None:
     svg = str(
         progress_bar(
             [
-                {"status": "completed", "count": 3, "percent": 30.0},
-                {"status": "failed", "count": 1, "percent": 10.0},
+                Segment(status="completed", count=3, percent=30.0),
+                Segment(status="failed", count=1, percent=10.0),
             ]
         )
     )

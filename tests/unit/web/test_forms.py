@@ -6,6 +6,7 @@ from starlette.datastructures import FormData
 
 from climasense.web.alerts_pages import rule_body, rule_condition, rule_scope
 from climasense.web.device_pages import settings_patch
+from climasense.web.views import AlertRule
 
 
 def test_settings_form_becomes_a_whole_merge_patch() -> None:
@@ -85,17 +86,15 @@ def test_rules_read_as_sentences() -> None:
         "for_seconds": 120,
         "batch": "m1",
     }
-    assert rule_condition(rule) == "Shore power == 0 for 120 s"
-    assert rule_scope(rule) == "batch m1"
-    assert rule_scope({}) == "whole fleet"
+    assert rule_condition(AlertRule.from_json(rule)) == "Shore power == 0 for 120 s"
+    assert rule_scope(AlertRule.from_json(rule)) == "batch m1"
+    assert rule_scope(AlertRule.from_json({})) == "whole fleet"
     device_id = "4c38294b-0279-40c6-bd0c-4d799405bae3"
-    assert rule_scope({"device_id": device_id}) == f"device {device_id}"
-    assert rule_scope({"device_id": device_id}, {device_id: "CS-ST-0000001"}) == (
-        "device CS-ST-0000001"
-    )
-    assert rule_condition({**rule, "threshold": 0.0, "clear_threshold": 2.5}) == (
-        "Shore power == 0 for 120 s (clears at 2.5)"
-    )
+    on_device = AlertRule.from_json({"device_id": device_id})
+    assert rule_scope(on_device) == f"device {device_id}"
+    assert rule_scope(on_device, {device_id: "CS-ST-0000001"}) == "device CS-ST-0000001"
+    cleared = AlertRule.from_json({**rule, "threshold": 0.0, "clear_threshold": 2.5})
+    assert rule_condition(cleared) == ("Shore power == 0 for 120 s (clears at 2.5)")
 
 
 def test_a_device_offline_rule_sends_no_condition() -> None:
@@ -118,6 +117,6 @@ def test_a_device_offline_rule_sends_no_condition() -> None:
         "severity": "warning",
         "batch": "marina-1",
     }
-    assert rule_condition({"kind": "device_offline"}) == (
+    assert rule_condition(AlertRule.from_json({"kind": "device_offline"})) == (
         "no telemetry for 3 × the reporting interval"
     )

@@ -4,9 +4,10 @@ from typing import Any
 
 from climasense.ota.schemas import Release
 from climasense.web.rollout import pause_reason, progress, status_counts, summary
+from climasense.web.views import Release as ReleaseView
 
 
-def release(**overrides: Any) -> dict[str, Any]:
+def release(**overrides: Any) -> ReleaseView:
     """A release document as `GET /admin/v1/releases/{id}` answers (validated by its schema)."""
     document: dict[str, Any] = {
         "release_id": "7d0c4a52-4c8e-4b8e-9a39-2f0f3f1d8a11",
@@ -38,7 +39,7 @@ def release(**overrides: Any) -> dict[str, Any]:
     }
     document.update(overrides)
     document["status_counts"] = {**release_counts_zero(), **document["status_counts"]}
-    return Release.model_validate(document).model_dump(mode="json")
+    return ReleaseView.from_json(Release.model_validate(document).model_dump(mode="json"))
 
 
 def release_counts_zero() -> dict[str, int]:
@@ -51,7 +52,7 @@ def test_counts_are_the_release_status_counts() -> None:
     found = status_counts(release(status_counts={"completed": 2}))
     assert found["completed"] == 2
     assert sum(found.values()) == 2
-    assert status_counts({}) == {}
+    assert status_counts(ReleaseView.from_json({})) == {}
 
 
 def test_progress_orders_segments_and_uses_the_targeted_devices() -> None:
@@ -61,11 +62,11 @@ def test_progress_orders_segments_and_uses_the_targeted_devices() -> None:
         failure_rate_percent=round(100 / 6, 2),
     )
     found = progress(document)
-    assert [s["status"] for s in found["segments"]] == ["completed", "downloading", "failed"]
-    assert [s["percent"] for s in found["segments"]] == [50.0, 20.0, 10.0]
-    assert found["not_started"] == 2
-    assert found["in_progress"] == 2
-    assert found["failure_percent"] == round(100 / 6, 1)
+    assert [s.status for s in found.segments] == ["completed", "downloading", "failed"]
+    assert [s.percent for s in found.segments] == [50.0, 20.0, 10.0]
+    assert found.not_started == 2
+    assert found.in_progress == 2
+    assert found.failure_percent == round(100 / 6, 1)
     assert summary(document) == (
         "5 of 10 completed, 2 in progress, 1 failed (16.7% of finished), 2 not started"
     )
@@ -84,12 +85,12 @@ def test_stuck_devices_show_in_the_summary() -> None:
 def test_devices_that_left_the_batch_still_count() -> None:
     # Reported, then revoked: fewer targeted than reported, the bar never passes 100 %.
     found = progress(release(status_counts={"completed": 1, "verifying": 1}, devices_targeted=1))
-    assert found["total"] == 2
-    assert sum(s["percent"] for s in found["segments"]) == 100.0
+    assert found.total == 2
+    assert sum(s.percent for s in found.segments) == 100.0
 
 
 def test_nothing_targeted_yet() -> None:
-    assert progress(release())["segments"] == []
+    assert progress(release()).segments == ()
     assert summary(release()) == "no device targeted yet"
     assert summary(release(devices_targeted=3)) == "0 of 3 completed, 3 not started"
 
