@@ -112,13 +112,13 @@ async def current_session(services: Services, request: Request) -> DashboardSess
     session_id = request.cookies.get(SESSION_COOKIE)
     if not session_id or len(session_id) > 128:
         return None
-    row = await repository.find_session(services.pool, _session_hash(services, session_id))
-    if row is None:
+    stored = await repository.find_session(services.pool, _session_hash(services, session_id))
+    if stored is None:
         return None
     return DashboardSession(
-        AdminPrincipal(row["token_id"], row["name"], row["role"], row["token_expires_at"]),
-        row["csrf_token"],
-        row["expires_at"],
+        AdminPrincipal(stored.token_id, stored.token_name, stored.role, stored.token_expires_at),
+        stored.csrf_token,
+        stored.expires_at,
     )
 
 
