@@ -38,13 +38,22 @@ PENDING_LIMIT = 100
 EXPIRY_BATCH = 10_000
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigUpdate:
+    """What a `config_update` carries: the settings document as JSON (stored as the command's
+    payload as it is, so a JSON object by design) and the settings version it is."""
+
+    document: dict[str, Any]
+    version: int
+
+
 class ConfigUpdates(Protocol):
     """The settings side of a `config_update` (implemented by `device_settings`). Both run on
     the caller's connection, inside its transaction."""
 
     async def current_document(
         self, conn: asyncpg.Connection, device_id: UUID
-    ) -> tuple[dict[str, Any], int] | None:
+    ) -> ConfigUpdate | None:
         """The device's current settings document and its version, locked until the
         transaction ends; None for an unknown device."""
         ...
@@ -104,7 +113,7 @@ async def send_command(
             current = await config_updates.current_document(conn, device_id)
             if current is None:
                 raise NotFound("Device not found")
-            payload, settings_version = current
+            payload, settings_version = current.document, current.version
             await repository.supersede_config_updates(conn, device_id, command_id)
         command = await repository.insert_command(
             conn,

@@ -18,6 +18,7 @@ import asyncpg
 from climasense.audit import Actor as AuditActor
 from climasense.audit import record_audit
 from climasense.commands import repository as commands
+from climasense.commands.service import ConfigUpdate
 from climasense.device_settings import document, repository
 from climasense.device_settings.document import Settings, SettingsDocument
 from climasense.device_settings.repository import ModelDefaults
@@ -44,12 +45,12 @@ class SettingsConfigUpdates:
 
     async def current_document(
         self, conn: asyncpg.Connection, device_id: UUID
-    ) -> tuple[dict[str, Any], int] | None:
+    ) -> ConfigUpdate | None:
         # The command payload is the document's JSON: commands stores it as it is.
         locked = await repository.lock_settings(conn, device_id)
         if locked is None:
             return None
-        return locked.document.as_json(), locked.document.version
+        return ConfigUpdate(locked.document.as_json(), locked.document.version)
 
     async def record_applied(self, conn: asyncpg.Connection, device_id: UUID, version: int) -> None:
         await repository.record_applied_version(conn, device_id, version)
