@@ -17,6 +17,9 @@ import random
 import asyncpg
 
 SHARD_COUNT = 64
+# A generator of our own: the module-wide one is shared state (a test's seed, hypothesis's
+# check that nothing else draws from it while it generates), and this needs no seed.
+_shuffler = random.Random()
 # Two-key advisory locks (classid, objid); the namespaces only have to be unique in this app.
 SHARD_LOCK_SPACE = 0x616C7274  # "alrt"
 PRESENCE_LOCK_SPACE = 0x616C7270  # "alrp"
@@ -51,7 +54,7 @@ class ShardLeases:
         if len(self.owned) >= target:
             return
         free = [s for s in range(self.shard_count) if s not in self.owned]
-        random.shuffle(free)  # so workers starting together do not all race for shard 0
+        _shuffler.shuffle(free)  # so workers starting together do not all race for shard 0
         for shard in free:
             if len(self.owned) >= target:
                 break

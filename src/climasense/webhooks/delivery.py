@@ -25,12 +25,15 @@ if TYPE_CHECKING:
     from climasense.services import Services
 
 log = logging.getLogger(__name__)
+# Our own generator: the module-wide one is shared state (a seed set by a caller, hypothesis's
+# check that nothing draws from it while it generates), and jitter needs no seed.
+_jitter = random.Random()
 
 
 def backoff_seconds(attempt: int, base: float, cap: float) -> float:
     """Delay before the attempt after `attempt` (1-based): base·2^(attempt-1), ±20 %, capped."""
     delay = min(cap, base * 2 ** (attempt - 1))
-    return delay * random.uniform(0.8, 1.2)
+    return delay * _jitter.uniform(0.8, 1.2)
 
 
 def event_body(event_type: str, alert: dict[str, Any]) -> bytes:
