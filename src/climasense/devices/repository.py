@@ -142,39 +142,32 @@ class FleetCounts:
         return self.total - self.online
 
 
+def _device_fields(row: asyncpg.Record) -> dict[str, Any]:
+    """A list row's columns, as `Device` takes them (shared with `DeviceRecord`)."""
+    return {
+        "device_id": row["device_id"],
+        "serial_number": row["serial_number"],
+        "kind": row["kind"],
+        "model": row["model"],
+        "batch": row["batch"],
+        "status": row["status"],
+        "online": row["online"],
+        "created_at": row["created_at"],
+        "last_seen_at": row["last_seen_at"],
+        "firmware_version": row["firmware_version"],
+        "hub_id": row["hub_id"],
+        "tags": tuple(row["tags"]),
+        "label": row["label"],
+    }
+
+
 def _device(row: asyncpg.Record) -> Device:
-    return Device(
-        device_id=row["device_id"],
-        serial_number=row["serial_number"],
-        kind=row["kind"],
-        model=row["model"],
-        batch=row["batch"],
-        status=row["status"],
-        online=row["online"],
-        created_at=row["created_at"],
-        last_seen_at=row["last_seen_at"],
-        firmware_version=row["firmware_version"],
-        hub_id=row["hub_id"],
-        tags=tuple(row["tags"]),
-        label=row["label"],
-    )
+    return Device(**_device_fields(row))
 
 
 def _device_record(row: asyncpg.Record) -> DeviceRecord:
     return DeviceRecord(
-        device_id=row["device_id"],
-        serial_number=row["serial_number"],
-        kind=row["kind"],
-        model=row["model"],
-        batch=row["batch"],
-        status=row["status"],
-        online=row["online"],
-        created_at=row["created_at"],
-        last_seen_at=row["last_seen_at"],
-        firmware_version=row["firmware_version"],
-        hub_id=row["hub_id"],
-        tags=tuple(row["tags"]),
-        label=row["label"],
+        **_device_fields(row),
         latitude=row["latitude"],
         longitude=row["longitude"],
         position_at=row["position_at"],
