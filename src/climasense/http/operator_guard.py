@@ -68,23 +68,23 @@ class OperatorGuard:
             return
 
         received = 0
-        tripped = False
+        # False until the body's last chunk has been received: a cap tripped mid-body leaves
+        # it False too, so that answer closes the connection as well.
         body_read = not has_body
 
         async def capped_receive() -> Message:
-            nonlocal received, tripped, body_read
+            nonlocal received, body_read
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    tripped = True
                     raise PayloadTooLarge(f"Request body exceeds {limit} bytes")
                 if not message.get("more_body", False):
                     body_read = True
             return message
 
         async def closing_send(message: Message) -> None:
-            if (tripped or not body_read) and message["type"] == "http.response.start":
+            if not body_read and message["type"] == "http.response.start":
                 message = {
                     **message,
                     "headers": [*message.get("headers", []), (b"connection", b"close")],
