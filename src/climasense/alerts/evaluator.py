@@ -49,8 +49,11 @@ class RuleSet:
 
 @dataclass
 class _Changes:
+    # Series whose state changed: stored before this batch (updated), or new (inserted).
     series_keys: list[tuple[UUID, UUID]] = field(default_factory=list)
     series_states: list[SeriesState] = field(default_factory=list)
+    new_series_keys: list[tuple[UUID, UUID]] = field(default_factory=list)
+    new_series_states: list[SeriesState] = field(default_factory=list)
     value_ids: list[UUID] = field(default_factory=list)
     values: list[float] = field(default_factory=list)
     resolve_ids: list[UUID] = field(default_factory=list)
@@ -117,7 +120,8 @@ async def evaluate_batch(
                 if alert_id is not None:
                     changes.resolve(alert_id, arrived[subject_id], None)
 
-        await repository.save_series(conn, changes.series_keys, changes.series_states)
+        await repository.update_series(conn, changes.series_keys, changes.series_states)
+        await repository.save_series(conn, changes.new_series_keys, changes.new_series_states)
         await repository.update_values(conn, changes.value_ids, changes.values)
         resolved = await repository.resolve(
             conn, changes.resolve_ids, changes.resolve_at, changes.resolve_values
@@ -142,7 +146,8 @@ async def _evaluate_series(
 ) -> None:
     assert rule.condition is not None
     key = (subject.subject_id, rule.rule_id)
-    state = states.get(key) or SeriesState()
+    stored = states.get(key)
+    state = stored or SeriesState()
     before = (state.last_ts, state.last_value, state.last_fail_ts, state.run_start)
     window: list[Reading] = []
     start = late_window_start(state, rule.condition, series_readings)
@@ -155,8 +160,12 @@ async def _evaluate_series(
         state, rule.condition, rule.for_seconds, alert_id is not None, series_readings, window
     )
     if (state.last_ts, state.last_value, state.last_fail_ts, state.run_start) != before:
-        changes.series_keys.append(key)
-        changes.series_states.append(state)
+        if stored is None:
+            changes.new_series_keys.append(key)
+            changes.new_series_states.append(state)
+        else:
+            changes.series_keys.append(key)
+            changes.series_states.append(state)
     if alert_id is not None and outcome.repeat_value is not None:
         changes.value_ids.append(alert_id)
         changes.values.append(outcome.repeat_value)
