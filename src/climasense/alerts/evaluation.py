@@ -86,20 +86,35 @@ def evaluate(
     [`late_window_start(...)`, `state.last_ts`] (the batch's own late readings included),
     needed only when `late_window_start` returned a time.
     """
-    late = [r for r in readings if state.last_ts is not None and r[0] <= state.last_ts]
-    fresh = sorted(r for r in readings if state.last_ts is None or r[0] > state.last_ts)
-
+    # The evaluator calls this once per series per batch: the state is kept in locals and an
+    # outcome without news is a shared instance, because the per-series overhead is most of
+    # the evaluator's own CPU (readings per series are few).
+    last_ts = state.last_ts
+    late: list[Reading] = [] if last_ts is None else [r for r in readings if r[0] <= last_ts]
     if late:
+        assert last_ts is not None
+        fresh = sorted(r for r in readings if r[0] > last_ts)
         _apply_late(state, condition, late, stored_window)
+    else:
+        fresh = sorted(readings)
 
+    run_start = state.run_start
+    last_value = state.last_value
     # An alert the late readings make due: the condition now holds, as of the newest reading,
     # for long enough.
     tentative: Reading | None = None
-    if not alert_open and _held_long_enough(state, state.last_ts, for_seconds):
-        assert state.last_ts is not None
-        assert state.last_value is not None
-        tentative = (state.last_ts, state.last_value)
+    if (
+        not alert_open
+        and run_start is not None
+        and last_ts is not None
+        and (last_ts - run_start).total_seconds() >= for_seconds
+    ):
+        assert last_value is not None
+        tentative = (last_ts, last_value)
+    if not fresh:
+        return _NOTHING if tentative is None else Outcome(None, None, *tentative)
 
+    last_fail_ts = state.last_fail_ts
     resolved: Reading | None = None
     repeat_value: float | None = None
     for ts, value in fresh:
@@ -115,14 +130,22 @@ def evaluate(
             elif holds:
                 tentative = (tentative[0], value)
         if holds:
-            if state.run_start is None:
-                state.run_start = ts
+            if run_start is None:
+                run_start = ts
         else:
-            state.last_fail_ts, state.run_start = ts, None
-        state.last_ts, state.last_value = ts, value
-        if not alert_open and tentative is None and _held_long_enough(state, ts, for_seconds):
+            last_fail_ts, run_start = ts, None
+        if (
+            not alert_open
+            and tentative is None
+            and run_start is not None
+            and (ts - run_start).total_seconds() >= for_seconds
+        ):
             tentative = (ts, value)
+    state.last_ts, state.last_value = fresh[-1]
+    state.last_fail_ts, state.run_start = last_fail_ts, run_start
 
+    if resolved is None and repeat_value is None and tentative is None:
+        return _NOTHING
     return Outcome(
         resolved=resolved,
         repeat_value=repeat_value,
@@ -131,10 +154,7 @@ def evaluate(
     )
 
 
-def _held_long_enough(state: SeriesState, now: datetime | None, for_seconds: float) -> bool:
-    if state.run_start is None or now is None:
-        return False
-    return (now - state.run_start).total_seconds() >= for_seconds
+_NOTHING = Outcome()
 
 
 def _apply_late(

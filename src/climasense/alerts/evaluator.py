@@ -103,17 +103,29 @@ async def evaluate_batch(
                 continue  # not a device we know (nothing to alert on)
             for sensor_type, series_readings in by_type.items():
                 for rule in rules.by_sensor_type.get(sensor_type, ()):
-                    if rule.applies_to(subject):
-                        await _evaluate_series(
-                            conn,
-                            rule,
-                            subject,
-                            sensor_type,
-                            series_readings,
-                            states,
-                            unresolved,
-                            changes,
-                        )
+                    if not rule.applies_to(subject):
+                        continue
+                    assert rule.condition is not None
+                    key = (subject_id, rule.rule_id)
+                    stored = states.get(key)
+                    window: list[Reading] = []
+                    if stored is not None:
+                        start = late_window_start(stored, rule.condition, series_readings)
+                        if start is not None:
+                            assert stored.last_ts is not None
+                            window = await repository.stored_window(
+                                conn, subject_id, sensor_type, start, stored.last_ts
+                            )
+                    _evaluate_series(
+                        rule,
+                        subject,
+                        sensor_type,
+                        series_readings,
+                        stored,
+                        window,
+                        unresolved.get(key),
+                        changes,
+                    )
             # Any telemetry ends a device_offline alert.
             for rule in rules.offline:
                 alert_id = unresolved.get((subject_id, rule.rule_id))
@@ -134,38 +146,39 @@ async def evaluate_batch(
         return len(rows)
 
 
-async def _evaluate_series(
-    conn: asyncpg.Connection,
+def _evaluate_series(
     rule: Rule,
     subject: Subject,
     sensor_type: int,
     series_readings: list[Reading],
-    states: dict[tuple[UUID, UUID], SeriesState],
-    unresolved: dict[tuple[UUID, UUID], UUID],
+    stored: SeriesState | None,
+    window: list[Reading],
+    alert_id: UUID | None,
     changes: _Changes,
 ) -> None:
+    """Evaluate one series (synchronous: the batch loop fetched its stored window, if any)."""
     assert rule.condition is not None
     key = (subject.subject_id, rule.rule_id)
-    stored = states.get(key)
     state = stored or SeriesState()
-    before = (state.last_ts, state.last_value, state.last_fail_ts, state.run_start)
-    window: list[Reading] = []
-    start = late_window_start(state, rule.condition, series_readings)
-    if start is not None and state.last_ts is not None:
-        window = await repository.stored_window(
-            conn, subject.subject_id, sensor_type, start, state.last_ts
-        )
-    alert_id = unresolved.get(key)
+    last_ts, last_value = state.last_ts, state.last_value
+    last_fail_ts, run_start = state.last_fail_ts, state.run_start
     outcome = evaluate(
         state, rule.condition, rule.for_seconds, alert_id is not None, series_readings, window
     )
-    if (state.last_ts, state.last_value, state.last_fail_ts, state.run_start) != before:
+    if (
+        state.last_ts != last_ts
+        or state.last_value != last_value
+        or state.last_fail_ts != last_fail_ts
+        or state.run_start != run_start
+    ):
         if stored is None:
             changes.new_series_keys.append(key)
             changes.new_series_states.append(state)
         else:
             changes.series_keys.append(key)
             changes.series_states.append(state)
+    if not outcome.changed:
+        return
     if alert_id is not None and outcome.repeat_value is not None:
         changes.value_ids.append(alert_id)
         changes.values.append(outcome.repeat_value)
