@@ -126,11 +126,10 @@ async def load_series(
            FROM alert_series WHERE subject_id = ANY($1::uuid[])""",
         subject_ids,
     )
+    # Positional: a batch loads a few thousand of these, and lookups by name cost more.
     return {
-        (r["subject_id"], r["rule_id"]): SeriesState(
-            r["last_ts"], r["last_value"], r["last_fail_ts"], r["run_start"]
-        )
-        for r in rows
+        (subject_id, rule_id): SeriesState(last_ts, last_value, last_fail_ts, run_start)
+        for subject_id, rule_id, last_ts, last_value, last_fail_ts, run_start in rows
     }
 
 
