@@ -97,9 +97,12 @@ async def claim_outbox(conn: asyncpg.Connection, shards: list[int], limit: int) 
     """Delete (and return) the oldest outbox rows of these shards, in this transaction: they are
     gone exactly when the alert changes they cause commit."""
     rows = await conn.fetch(
-        """DELETE FROM alert_outbox WHERE outbox_id IN (
+        # `= ANY(ARRAY(...))`, not `IN (...)`: the claimed ids are an array the delete looks up
+        # in the primary key. With `IN`, statistics taken while the outbox was empty (its usual
+        # state) made the planner look each id up by scanning the whole shard index.
+        """DELETE FROM alert_outbox WHERE outbox_id = ANY(ARRAY(
                SELECT outbox_id FROM alert_outbox WHERE shard = ANY($1::smallint[])
-               ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED)
+               ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED))
            RETURNING device_id, sensor_types, timestamps, "values", created_at""",
         shards,
         limit,
