@@ -156,6 +156,14 @@ async def worker() -> None:
             print(json.dumps(await evaluate(measure=True)), flush=True)
         if profiler is not None and profile:
             profiler.dump_stats(profile)
+        hot = await conn.fetchrow(
+            "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = 'alert_series'"
+        )
+        print(
+            f"  {os.environ.get('BENCH_SIDE')}: alert_series updates {hot[0]}, "
+            f"of which HOT {hot[1]} (statistics may lag)",
+            file=sys.stderr,
+        )
         await conn.close()
     finally:
         await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")

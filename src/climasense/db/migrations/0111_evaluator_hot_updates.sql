@@ -3,5 +3,5 @@
 -- (no new primary-key entry, dead versions pruned in place). At the default fillfactor (100)
 -- the pages are full after the first insert, so each update moved the row to another page
 -- and wrote an index entry. Pages written from now on keep the room; existing ones gain it as
--- their rows move.
+-- their rows move (`VACUUM FULL` rewrites them at once).
 ALTER TABLE alert_series SET (fillfactor = 50);
