@@ -60,6 +60,7 @@ async def worker() -> None:
     import asyncpg
 
     from climasense.alert_settings import AlertSettings
+    from climasense.alerts import evaluator
     from climasense.alerts.evaluator import RuleSet, evaluate_batch
     from climasense.alerts.shards import SHARD_COUNT
     from climasense.db.migrate import migrate
@@ -95,6 +96,11 @@ async def worker() -> None:
         base = int(time.time() - 86400) * 1_000_000
         shards = list(range(SHARD_COUNT))
         rules = RuleSet()
+        # As `run_evaluator` calls it: with the series state carried between batches where the
+        # code under test has that (`SeriesCache`), a baseline may not.
+        extra: list[Any] = []
+        if hasattr(evaluator, "SeriesCache"):
+            extra.append(evaluator.SeriesCache())
         profile = os.environ.get("BENCH_PROFILE") if os.environ.get("BENCH_SIDE") == "A" else None
         profiler: Any = None
         if profile:
@@ -128,7 +134,7 @@ async def worker() -> None:
                 cpu, pg = time.process_time(), backend_cpu(pid)
                 if measure and profiler is not None:
                     profiler.enable()
-                done = await evaluate_batch(conn, shards, BATCH_SIZE, rules)
+                done = await evaluate_batch(conn, shards, BATCH_SIZE, rules, *extra)
                 if measure and profiler is not None:
                     profiler.disable()
                 if done == 0:
