@@ -1,0 +1,104 @@
+"""The evaluator's series state carried between batches (`SeriesCache`) stays what
+`alert_series` holds: a rule change and a failed batch both discard it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+
+from climasense.alerts.evaluator import RuleSet, SeriesCache, evaluate_batch
+from climasense.alerts.shards import SHARD_COUNT
+from tests.support.alerts import alerts_of, create_rule
+from tests.support.factories import bearer, provision
+from tests.support.readings import store_readings
+from tests.support.server import LiveServer
+
+T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
+
+
+class Evaluator:
+    """One evaluator's state across batches, as `run_evaluator` keeps it."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool, self.rules, self.series = pool, RuleSet(), SeriesCache()
+
+    async def run(self, conn: asyncpg.Connection | None = None) -> None:
+        if conn is None:
+            async with self.pool.acquire() as acquired:
+                await self.run(acquired)
+            return
+        while await evaluate_batch(conn, list(range(SHARD_COUNT)), 500, self.rules, self.series):
+            pass
+
+
+async def series_row(pool: asyncpg.Pool, rule_id: str) -> Any:
+    return await pool.fetchrow(
+        "SELECT last_ts, run_start FROM alert_series WHERE rule_id = $1::uuid", rule_id
+    )
+
+
+async def test_a_rule_change_restarts_the_series_it_cached(
+    manual_server: LiveServer, admin: str
+) -> None:
+    client, pool = manual_server.client, manual_server.services.pool
+    [device] = await provision(client, admin)
+    device_id = device["device_id"]
+    rule = await create_rule(
+        client,
+        admin,
+        sensor_type="iaq",
+        op=">",
+        threshold=300,
+        for_seconds=600,
+        device_id=device_id,
+    )
+    evaluator = Evaluator(pool)
+    await store_readings(pool, device_id, [("iaq", T0, 350)])
+    await evaluator.run()
+    assert (await series_row(pool, rule["rule_id"]))["run_start"] == T0
+
+    response = await client.patch(
+        f"/admin/v1/alert-rules/{rule['rule_id']}", json={"threshold": 340}, headers=bearer(admin)
+    )
+    assert response.status_code == 200, response.text
+    later = T0 + timedelta(seconds=660)
+    await store_readings(pool, device_id, [("iaq", later, 350)])
+    await evaluator.run()
+
+    # Afresh from the first reading after the change: held 0 s, not the 660 s a state
+    # computed under the old definition would say.
+    assert await alerts_of(client, admin, rule_id=rule["rule_id"]) == []
+    assert tuple(await series_row(pool, rule["rule_id"])) == (later, later)
+
+
+async def test_a_failed_batch_does_not_leave_its_states_behind(
+    manual_server: LiveServer, admin: str
+) -> None:
+    client, pool = manual_server.client, manual_server.services.pool
+    [device] = await provision(client, admin)
+    device_id = device["device_id"]
+    rule = await create_rule(
+        client, admin, sensor_type="temperature", op=">", threshold=30, device_id=device_id
+    )
+    evaluator = Evaluator(pool)
+    await store_readings(pool, device_id, [("temperature", T0, 20)])
+    await evaluator.run()
+    later = T0 + timedelta(seconds=60)
+    await store_readings(pool, device_id, [("temperature", later, 35)])
+
+    # The batch evaluates the reading (advancing the cached state), then cannot store it.
+    async with pool.acquire() as blocker, pool.acquire() as conn:
+        async with blocker.transaction():
+            await blocker.execute("LOCK TABLE alert_series IN ACCESS EXCLUSIVE MODE")
+            await conn.execute("SET lock_timeout = '200ms'")
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await evaluator.run(conn)
+        await conn.execute("RESET lock_timeout")
+        await evaluator.run(conn)
+
+    [opened] = await alerts_of(client, admin, rule_id=rule["rule_id"])
+    assert opened["value"] == 35
+    assert (await series_row(pool, rule["rule_id"]))["last_ts"] == later
