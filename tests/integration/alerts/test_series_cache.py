@@ -102,3 +102,35 @@ async def test_a_failed_batch_does_not_leave_its_states_behind(
     [opened] = await alerts_of(client, admin, rule_id=rule["rule_id"])
     assert opened["value"] == 35
     assert (await series_row(pool, rule["rule_id"]))["last_ts"] == later
+
+
+async def test_subjects_beyond_its_size_are_dropped_and_loaded_again(
+    manual_server: LiveServer, admin: str
+) -> None:
+    client, pool = manual_server.client, manual_server.services.pool
+    devices = [d["device_id"] for d in await provision(client, admin, count=3)]
+    rule = await create_rule(client, admin, sensor_type="temperature", op=">", threshold=30)
+    evaluator = Evaluator(pool)
+    evaluator.series.max_subjects = 1
+    # Two subjects in one batch (both kept: a batch's own are never dropped), then a third
+    # alone (the others dropped), then the first again (loaded from the table).
+    rounds = [(devices[:2], 20.0), (devices[2:], 20.0), (devices[:1], 35.0)]
+    for seconds, (subjects, value) in enumerate(rounds):
+        for device_id in subjects:
+            await store_readings(
+                pool, device_id, [("temperature", T0 + timedelta(seconds=seconds), value)]
+            )
+        await evaluator.run()
+        assert len(evaluator.series.by_subject) == len(subjects)
+
+    [opened] = await alerts_of(client, admin, rule_id=rule["rule_id"])
+    assert opened["opened_at"] == (T0 + timedelta(seconds=2)).isoformat().replace("+00:00", "Z")
+    last = await pool.fetch(
+        "SELECT subject_id::text, last_ts FROM alert_series WHERE rule_id = $1::uuid",
+        rule["rule_id"],
+    )
+    assert {r["subject_id"]: r["last_ts"] for r in last} == {
+        devices[0]: T0 + timedelta(seconds=2),
+        devices[1]: T0,
+        devices[2]: T0 + timedelta(seconds=1),
+    }
