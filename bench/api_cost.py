@@ -16,6 +16,7 @@ each phase and, per variant, the median and the range.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import statistics
@@ -29,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import admin_token, fresh_database, serve_process
-from bench.ingest import wrk
+from bench.ingest import commits, wrk
 from bench.serve_layout import Parties
 from bench.simulator import provision
 
@@ -64,7 +65,7 @@ def main() -> None:
             devices = provision(url, admin_token(db_url), DEVICES)
             keys = workdir / f"keys-{name}.txt"
             keys.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
-            servers.append((name, url, parties, keys))
+            servers.append((name, url, parties, keys, db_url))
         now = int(time.time())
         print(
             f"{DEVICES} devices, wrk -t2 -c{CONNECTIONS}, {DELAY_MS} ms pause, "
@@ -74,8 +75,9 @@ def main() -> None:
         # Warm-up (every key cached, plans prepared), then the measured rounds; each phase
         # its own time range so every reading is new.
         for phase in range(ROUNDS + 1):
-            for name, url, parties, keys in servers:
+            for name, url, parties, keys, db_url in servers:
                 before = parties.now()[0]
+                transactions = asyncio.run(commits(db_url))
                 run = wrk(
                     url,
                     "telemetry",
@@ -87,18 +89,23 @@ def main() -> None:
                     KEYS_FILE=keys,
                 )
                 api = parties.now()[0] - before
-                run["api_us"] = api * 1e6 / max(1.0, run["rps"] * SECONDS)
+                requests = max(1.0, run["rps"] * SECONDS)
+                run["api_us"] = api * 1e6 / requests
+                # Transactions of the phase (group commits, plus the worker's and the
+                # credential poller's) per request: how well the requests were grouped.
+                run["per_commit"] = requests / max(1, asyncio.run(commits(db_url)) - transactions)
                 label = "warm-up" if phase == 0 else f"round {phase}"
                 print(
                     f"{label} {name}: {run['rps']:.0f} req/s, API {run['api_us']:.1f} µs/request, "
-                    f"p50 {run['p50_ms']:.1f} ms, non-2xx {run['failed']}",
+                    f"p50 {run['p50_ms']:.1f} ms, {run['per_commit']:.1f} requests per transaction, "
+                    f"non-2xx {run['failed']}",
                     flush=True,
                 )
                 if phase:
                     results[name].append(run)
         if PROFILE_DIR:
             spy = Path(sys.executable).with_name("py-spy")
-            for name, url, parties, keys in servers:
+            for name, url, parties, keys, _db in servers:
                 out = Path(PROFILE_DIR) / f"{name}.txt"
                 profiler = subprocess.Popen(
                     [
