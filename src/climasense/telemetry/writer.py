@@ -135,7 +135,6 @@ class IngestWriter:
         max_batch: int = 5_000,
         concurrency: int = 1,
         commit_timeout: float = 10.0,
-        linger: float = 0.05,
     ) -> None:
         self.pool = pool
         self.statement = repository.ingest_statement(engine)
@@ -144,7 +143,6 @@ class IngestWriter:
         self.max_batch = max_batch
         self.commit_timeout = commit_timeout
         self.concurrency = concurrency
-        self.linger = linger
         self._queue: list[Submission] = []
         self._queued = asyncio.Event()
         # Readings accepted by `submit` and not yet answered (queued or in a commit in flight).
@@ -190,28 +188,21 @@ class IngestWriter:
                 await asyncio.sleep(0.1)
 
     async def _committer(self) -> None:
-        # A connection is held while there is work and given back once the queue has stayed
-        # empty for `linger` seconds: no pool round trip per commit under load, and no
-        # connection kept from the rest of the process when idle. The linger matters at a
-        # moderate rate, where the queue empties between many commits: giving the connection
-        # back runs the pool's reset (four statements, a round trip) and the next commit
-        # acquires it again (docs/performance.md, round 4).
+        # A connection is held while there is work and given back when the queue is empty:
+        # no pool round trip (and no reset query) per commit under load, and no connection
+        # kept from the rest of the process when idle.
         conn: asyncpg.Connection | None = None
         try:
             while True:
                 idle = False
                 while not self._queue:
-                    idle = True  # a request arriving now waits max_wait for company, as before
-                    self._queued.clear()
-                    if conn is None:
-                        await self._queued.wait()
-                        continue
-                    try:
-                        async with asyncio.timeout(self.linger):
-                            await self._queued.wait()
-                    except TimeoutError:
+                    if conn is not None:
                         await self._give_back(conn)
                         conn = None
+                        continue  # requests may have queued meanwhile: look again first
+                    idle = True
+                    self._queued.clear()
+                    await self._queued.wait()
                 # Coming back from a commit to a non-empty queue, the requests that arrived
                 # meanwhile ARE the group: commit them now (under load a commit is always in
                 # flight, so groups grow by themselves and no one sleeps). Waking from idle,
