@@ -76,7 +76,7 @@ def main() -> None:
         # its own time range so every reading is new.
         for phase in range(ROUNDS + 1):
             for name, url, parties, keys, db_url in servers:
-                before = parties.now()[0]
+                before = parties.now()
                 transactions = asyncio.run(commits(db_url))
                 run = wrk(
                     url,
@@ -88,15 +88,18 @@ def main() -> None:
                     DELAY_MS=DELAY_MS,
                     KEYS_FILE=keys,
                 )
-                api = parties.now()[0] - before
+                after = parties.now()
                 requests = max(1.0, run["rps"] * SECONDS)
-                run["api_us"] = api * 1e6 / requests
+                run["api_us"] = (after[0] - before[0]) * 1e6 / requests
+                # The database's backends and the cluster's writers (shared by the variants).
+                run["pg_us"] = (after[1] - before[1]) * 1e6 / requests
                 # Transactions of the phase (group commits, plus the worker's and the
                 # credential poller's) per request: how well the requests were grouped.
                 run["per_commit"] = requests / max(1, asyncio.run(commits(db_url)) - transactions)
                 label = "warm-up" if phase == 0 else f"round {phase}"
                 print(
                     f"{label} {name}: {run['rps']:.0f} req/s, API {run['api_us']:.1f} µs/request, "
+                    f"PostgreSQL {run['pg_us']:.0f} µs/request, "
                     f"p50 {run['p50_ms']:.1f} ms, {run['per_commit']:.1f} requests per transaction, "
                     f"non-2xx {run['failed']}",
                     flush=True,
