@@ -54,9 +54,8 @@ class ClimaSenseApp:
         self.observer = RequestObserver(api, self.access_log) if observe else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            send = secure_send(scope, send)  # nosniff, HTML policy, no-store (CONTRACT §8)
         if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            # The device router adds the security headers to each of its responses itself.
             if self.device_router is None:  # built by the lifespan, before any request
                 raise RuntimeError("the app's lifespan has not run")
             if self.observer is not None:
@@ -64,6 +63,8 @@ class ClimaSenseApp:
             else:
                 await self.device_router(scope, receive, send)
             return
+        if scope["type"] == "http":
+            send = secure_send(scope, send)  # nosniff, HTML policy, no-store (CONTRACT §8)
         if self.observer is not None:
             await self.observer(scope, receive, send)
         else:

@@ -21,6 +21,7 @@ from climasense.http.device_route import DeviceRoute
 from climasense.http.errors import exception_to_response
 from climasense.http.protocol_errors import MethodNotAllowed
 from climasense.http.responses import error_response
+from climasense.http.security_headers import add_security_headers
 from climasense.limits.headers import rate_limit_headers
 from climasense.observability import metrics
 
@@ -65,6 +66,13 @@ class DeviceRouter:
         await response(scope, receive, send)
 
     async def handle(self, scope: Scope, receive: Receive) -> Response:
+        """The answer to a device request, security headers (CONTRACT §8) included: the app
+        does not wrap `send` for the device API."""
+        response = await self._answer(scope, receive)
+        add_security_headers(response.raw_headers, operator=False)
+        return response
+
+    async def _answer(self, scope: Scope, receive: Receive) -> Response:
         matched = self.match(scope["path"])
         if matched is None:
             return error_response(NotFound())

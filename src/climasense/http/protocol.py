@@ -137,8 +137,11 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         super().on_body(body)
 
     def on_message_complete(self) -> None:
+        # The timer is left running: fired while idle it does nothing (and the next request
+        # arms a new one); if the next request has begun, it re-arms for what is left of that
+        # request's limit. One timer per connection per `read_timeout` instead of a
+        # call_later and a cancel per request (docs/performance.md, round 4).
         self._read_state = _IDLE
-        self._cancel_read_timer()
         super().on_message_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:

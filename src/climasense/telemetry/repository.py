@@ -15,6 +15,13 @@ from climasense.alerts.outbox import OUTBOX_CTE
 # is sent once ($9) and readings refer to it by 1-based position (subject; hub NULL for a
 # device's own readings), timestamps are int8 microseconds since the Unix epoch (exact: the
 # float8 product stays below 2^53 µs), not a uuid and a timestamptz per reading.
+# The integer columns travel as the text form of an array (`{1,2,3}`, cast by PostgreSQL):
+# asyncpg's binary array encoder checks every element against `collections.abc.Iterable`
+# through a Python-level `__instancecheck__` (~200 ns an element here), while `str` and `join`
+# are C and PostgreSQL's `array_in` parses integers about as fast as it receives binary ones
+# (docs/performance.md, round 4). The values stay binary `float8[]`: `repr` of a float costs
+# more than asyncpg's check. No hub in the group (the usual case): $5 is NULL, and `unnest`
+# pads the shorter (empty) array with NULLs, as it did for an array of NULLs.
 # Data-modifying CTEs all run to completion and see the same snapshot; `ins` returns only the
 # rows this statement inserted (ON CONFLICT DO NOTHING skips readings already stored), so the
 # outbox, latest values and rollups are fed exactly the new readings, each once. The outbox CTE
@@ -24,7 +31,8 @@ src AS (
     SELECT ($9::uuid[])[s.subject] AS device_id, s.sensor_type,
            timestamptz 'epoch' + s.micros * interval '1 microsecond' AS ts, s.value,
            ($9::uuid[])[s.hub] AS hub_id, s.ord
-    FROM unnest($1::int4[], $2::int2[], $3::int8[], $4::float8[], $5::int4[])
+    FROM unnest($1::text::int4[], $2::text::int2[], $3::text::int8[], $4::float8[],
+                $5::text::int4[])
         WITH ORDINALITY AS s(subject, sensor_type, micros, value, hub, ord)
 ),
 ins AS (
@@ -98,16 +106,28 @@ class GroupRows:
     seen: dict[UUID, tuple[float | None, float | None]] = field(default_factory=dict)
 
 
+def int_array_text(values: list[int]) -> str:
+    """PostgreSQL's text form of an integer array: `{1,-2,3}`."""
+    return "{" + ",".join(map(str, values)) + "}"
+
+
+def hub_array_text(hubs: list[int | None]) -> str | None:
+    """The hub positions as array text; None (SQL NULL) when no reading has a hub."""
+    if hubs.count(None) == len(hubs):
+        return None
+    return "{" + ",".join("NULL" if hub is None else str(hub) for hub in hubs) + "}"
+
+
 async def write_group(conn: asyncpg.Connection, statement: str, rows: GroupRows) -> list[int]:
     """Commit a group; return the 1-based positions of readings that were already stored."""
     seen = sorted(rows.seen.items())
     records = await conn.fetch(
         statement,
-        rows.subjects,
-        rows.sensor_types,
-        rows.micros,
+        int_array_text(rows.subjects),
+        int_array_text(rows.sensor_types),
+        int_array_text(rows.micros),
         rows.values,
-        rows.hubs,
+        hub_array_text(rows.hubs),
         [device_id for device_id, _ in seen],
         [position[0] for _, position in seen],
         [position[1] for _, position in seen],

@@ -61,6 +61,10 @@ async def test_security_headers(server: LiveServer, token: str) -> None:
         docs,
         await server.client.get("/v1/settings", headers=bearer(device["api_key"])),
         await server.client.get("/v1/settings"),
+        await server.client.get("/v1/nothing-here", headers=bearer(device["api_key"])),
+        await server.client.post(
+            "/v1/telemetry", json={"readings": []}, headers=bearer(device["api_key"])
+        ),
         await server.client.get("/admin/v1/devices", headers=bearer(token)),
         await server.client.get("/admin/v1/nothing-here", headers=bearer(token)),
         await server.client.get("/openapi.json"),
