@@ -6,6 +6,7 @@ implementation. The body is signed with HMAC-SHA256 under the webhook's secret:
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -56,6 +57,7 @@ class HttpxSender:
 
     def __init__(self, timeout_seconds: float, *, allow_private_networks: bool = False) -> None:
         self._allow_private = allow_private_networks
+        self._timeout = timeout_seconds
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 3.0)),
             follow_redirects=False,
@@ -66,10 +68,15 @@ class HttpxSender:
     async def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
         # Resolved and checked now (a name may have been re-pointed since registration), and
         # the connection goes to the checked address (webhooks/targets.py).
+        # The resolver has timeouts of its own (seconds per server and try, resolv.conf), which
+        # would let one attempt outlast its lease (delivery.py) and be sent twice.
         try:
-            pinned, host, sni = await pin(url, allow_private=self._allow_private)
+            async with asyncio.timeout(self._timeout):
+                pinned, host, sni = await pin(url, allow_private=self._allow_private)
         except TargetRefused as exc:
             return SendResult(None, f"target refused: {exc}"[:300])
+        except TimeoutError:
+            return SendResult(None, "timeout resolving the host")
         extensions = {"sni_hostname": sni} if sni else None
         try:
             response = await self._client.post(

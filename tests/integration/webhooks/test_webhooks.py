@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,6 +15,7 @@ import orjson
 import pytest
 
 from climasense.alert_settings import AlertSettings
+from climasense.webhooks import targets
 from climasense.webhooks.sender import HttpxSender, WebhookSender
 from tests.conftest import make_settings
 from tests.support.alerts import create_rule, wait_for
@@ -191,6 +194,41 @@ async def test_a_dead_endpoint_blocks_neither_evaluation_nor_other_webhooks(
     assert all(d["state"] in {"pending", "failed"} and d["last_error"] for d in deliveries)
 
 
+async def test_a_slow_endpoint_does_not_hold_up_other_endpoints(
+    fresh_database_url: str, tmp_path: object
+) -> None:
+    # A receiver that answers only after the sender's timeout: each of its attempts occupies
+    # the sender for the whole timeout. An event queued meanwhile for a healthy receiver is
+    # sent at the next poll, not after the slow attempt gives up (the scale-out test saw an
+    # event over 20 s late while leftover webhooks of other tests timed out).
+    timeout = 4.0
+    alerts = AlertSettings(
+        poll_seconds=0.05,
+        webhook_poll_seconds=0.05,
+        webhook_timeout_seconds=timeout,
+        webhook_retry_base_seconds=60.0,
+    )
+    settings = make_settings(fresh_database_url, tmp_path, alerts=alerts)
+    async with live_server(settings) as server, receiver() as slow, receiver() as healthy:
+        slow.delay_seconds = 2 * timeout
+        token = await admin_token(server.services)
+        await register(server, token, slow.url)
+        await register(server, token, healthy.url)
+        await trigger_alert(server, token)
+        await wait_for(lambda: _both(slow, healthy, 1))
+        await asyncio.sleep(0.5)  # the slow attempt is in flight
+        queued = time.monotonic()
+        await trigger_alert(server, token)
+        await wait_for(lambda: _count(healthy, 2), timeout=2 * timeout)
+        late = time.monotonic() - queued
+        slow.delay_seconds = 0.0
+    assert late < timeout / 2, f"the healthy endpoint's event waited {late:.1f} s"
+
+
+async def _both(a: Any, b: Any, n: int) -> bool:
+    return len(a.requests) >= n and len(b.requests) >= n
+
+
 async def test_deleted_webhook_gets_nothing_more(worker_server: LiveServer) -> None:
     token = await admin_token(worker_server.services)
     hook = await register(worker_server, token, f"http://127.0.0.1:{free_port()}/gone")
@@ -238,3 +276,22 @@ async def test_sender_conformance(make: int) -> None:
         assert refused.error
     finally:
         await sender.close()
+
+
+async def test_a_resolver_that_hangs_costs_one_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A resolver whose server does not answer retries on its own schedule (seconds per try):
+    # the attempt still ends within the sender's timeout, well inside its lease.
+    async def unanswered(host: str, port: int) -> list[Any]:
+        await asyncio.sleep(60)
+        return []
+
+    monkeypatch.setattr(targets, "resolve", unanswered)
+    sender = HttpxSender(timeout_seconds=0.5)
+    try:
+        started = time.monotonic()
+        result = await sender.send("https://hooks.example.com/x", b"{}", {})
+        elapsed = time.monotonic() - started
+    finally:
+        await sender.close()
+    assert (result.status_code, result.error) == (None, "timeout resolving the host")
+    assert elapsed < 2.0, elapsed
