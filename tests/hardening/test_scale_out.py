@@ -27,6 +27,7 @@ from tests.hardening.cluster import (
     worker_process,
 )
 from tests.hardening.fleet import alerts_routed
+from tests.support import postgres
 from tests.support.factories import bearer, provision
 from tests.support.redis import RedisProcess, redis_process
 
@@ -48,10 +49,22 @@ class Cluster:
 
 
 @pytest.fixture(scope="module")
+async def own_database_url(pg_admin_url: str, template_db: str) -> AsyncIterator[str]:
+    """The cluster's database, apart from the session's shared one: the alert test counts every
+    alert of its devices and the worker serves every live webhook, and other tests leave
+    fleet-wide rules (a second alert per device) and webhooks to unreachable hosts (whose
+    attempts the one sender makes beside ours) in the shared database."""
+    name = await postgres.create_database(pg_admin_url, template=template_db)
+    yield postgres.database_url(pg_admin_url, name)
+    await postgres.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture(scope="module")
 async def cluster(
-    database_url: str, tmp_path_factory: pytest.TempPathFactory
+    own_database_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Cluster]:
     """One cluster for the module's tests (each keeps to devices of its own)."""
+    database_url = own_database_url
     tmp_path = tmp_path_factory.mktemp("cluster")
     with redis_process() as redis:
         env = cluster_env(
