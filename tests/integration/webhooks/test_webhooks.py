@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -295,3 +296,67 @@ async def test_a_resolver_that_hangs_costs_one_timeout(monkeypatch: pytest.Monke
         await sender.close()
     assert (result.status_code, result.error) == (None, "timeout resolving the host")
     assert elapsed < 2.0, elapsed
+
+
+@asynccontextmanager
+async def dropping_endpoint(answered: int, drop: str) -> AsyncIterator[tuple[str, list[int]]]:
+    """An endpoint that answers the first `answered` requests of each connection (keeping it
+    alive), then drops the connection (`close` or `reset`) as the next request arrives; with
+    the URL, the connection number of every request it read."""
+    requests: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = max(requests, default=0) + 1
+        served = 0
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            lines = head.lower().split(b"\r\n")
+            length = next(int(x.split(b":")[1]) for x in lines if x.startswith(b"content-length"))
+            await reader.readexactly(length)
+            requests.append(connection)
+            if served == answered:
+                if drop == "reset":
+                    writer.transport.abort()
+                else:
+                    writer.close()
+                return
+            served += 1
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook", requests
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("drop", ["close", "reset"])
+async def test_a_kept_alive_connection_closed_by_the_endpoint_is_not_a_failed_attempt(
+    drop: str,
+) -> None:
+    # What a server closing an idle connection just as the sender reuses it looks like
+    # (uvicorn's 5 s keep-alive is the pool's own expiry: 13 of 300 sends at that moment failed
+    # so). The request goes again at once on a new connection, and the attempt is delivered.
+    sender = HttpxSender(timeout_seconds=2.0, allow_private_networks=True)
+    try:
+        async with dropping_endpoint(1, drop) as (url, requests):
+            first = await sender.send(url, b"{}", {})
+            second = await sender.send(url, b"{}", {})
+    finally:
+        await sender.close()
+    assert (first.status_code, second.status_code, second.error) == (200, 200, None)
+    assert requests == [1, 1, 2]  # the second request again, on a second connection
+
+
+@pytest.mark.parametrize("drop", ["close", "reset"])
+async def test_a_new_connection_dropped_by_the_endpoint_is_a_failed_attempt(drop: str) -> None:
+    sender = HttpxSender(timeout_seconds=2.0, allow_private_networks=True)
+    try:
+        async with dropping_endpoint(0, drop) as (url, requests):
+            result = await sender.send(url, b"{}", {})
+    finally:
+        await sender.close()
+    assert result.status_code is None
+    assert result.error is not None
+    assert requests == [1]  # not sent again: the backoff decides when
