@@ -186,7 +186,7 @@ async def test_alerts_are_not_duplicated(cluster: Cluster) -> None:
 
     The phases wait for the worker in between: an episode that is already over when the
     evaluator first sees it is never announced (docs/api.md, alerts), by design."""
-    from tests.support.deliveries import report
+    from tests.support.deliveries import report, slowest_seconds
     from tests.support.receiver import receiver
 
     batch = f"scale-alerts-{secrets.token_hex(3)}"
@@ -272,6 +272,7 @@ async def test_alerts_are_not_duplicated(cluster: Cluster) -> None:
             await asyncio.sleep(1.0)  # anything duplicated would have arrived by now
             events = ours()
             alerts = await alerts_of(client, cluster.token, ids)
+            slowest = await slowest_seconds(client, cluster.token, webhook.json()["webhook_id"])
         finally:
             await client.delete(f"/admin/v1/alert-rules/{rule.json()['rule_id']}", headers=admin)
             await client.delete(f"/admin/v1/webhooks/{webhook.json()['webhook_id']}", headers=admin)
@@ -290,5 +291,6 @@ async def test_alerts_are_not_duplicated(cluster: Cluster) -> None:
         assert request.headers["x-climasense-signature"] == f"sha256={digest}"
     print(
         f"alerts: {sent} telemetry requests (each batch twice, through both processes) -> "
-        f"{2 * len(ids)} alerts, {len(events)} webhook events, none duplicated"
+        f"{2 * len(ids)} alerts, {len(events)} webhook events, none duplicated "
+        f"(the slowest delivered {slowest:.2f} s after it was queued)"
     )

@@ -16,6 +16,22 @@ from tests.support.factories import bearer
 from tests.support.receiver import Receiver
 
 
+async def slowest_seconds(client: httpx.AsyncClient, token: str, webhook_id: str) -> float:
+    """The longest a delivered event of the webhook waited between queued and delivered."""
+    answer = await client.get(
+        f"/admin/v1/webhooks/{webhook_id}/deliveries",
+        params={"limit": "1000", "state": "delivered"},
+        headers=bearer(token),
+    )
+    assert answer.status_code == 200, answer.text
+    return max(
+        (
+            datetime.fromisoformat(d["delivered_at"]) - datetime.fromisoformat(d["created_at"])
+        ).total_seconds()
+        for d in answer.json()["deliveries"]
+    )
+
+
 async def delivery_log(client: httpx.AsyncClient, token: str, webhook_id: str) -> str:
     """One line per delivery of the webhook (oldest first) and one per attempt."""
     answer = await client.get(
