@@ -217,8 +217,8 @@ async def claim_due(
 ) -> list[ClaimedDelivery]:
     """Lease up to `limit` due deliveries, at most `per_webhook` per endpoint counting the
     `sending` ones this sender already has in flight (so one slow endpoint cannot take every
-    slot), each endpoint's oldest first and every endpoint's first before any endpoint's
-    second (a backlog of retries to dead endpoints does not crowd out fresh events). Their next
+    slot), each endpoint's oldest first and the endpoints with the fewest in flight first (a
+    backlog of retries to slow or dead endpoints does not crowd out fresh events). Their next
     attempt moves `lease_seconds` ahead, so a sender that dies mid-send leaves them to be
     retried, and two senders never both take one (the UPDATE re-checks `next_attempt_at` on
     the row it locked)."""
@@ -235,7 +235,7 @@ async def claim_due(
                LEFT JOIN unnest($4::uuid[], $5::int[]) AS busy(webhook_id, sending)
                    ON busy.webhook_id = due.webhook_id
                WHERE due.n + coalesce(busy.sending, 0) <= $2
-               ORDER BY due.n, due.next_attempt_at LIMIT $1) pick
+               ORDER BY due.n + coalesce(busy.sending, 0), due.next_attempt_at LIMIT $1) pick
            WHERE d.delivery_id = pick.delivery_id AND w.webhook_id = d.webhook_id
              AND d.state = 'pending' AND d.next_attempt_at <= now()
            RETURNING d.delivery_id, d.webhook_id, d.event_type, d.alert, d.attempts, w.url,

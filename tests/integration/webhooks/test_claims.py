@@ -62,3 +62,11 @@ async def test_a_backlog_of_old_retries_does_not_crowd_out_fresh_events(
     backlog = [await queue(pool, 5, age_seconds=600) for _ in range(10)]
     fresh = await queue(pool, 1)
     assert await claim(pool, 11) == dict.fromkeys([*backlog, fresh], 1)
+
+
+async def test_the_endpoint_with_the_fewest_in_flight_goes_first(pool: asyncpg.Pool) -> None:
+    # Slow endpoints hold every slot but one, with older deliveries due: the slot that frees up
+    # goes to the endpoint with nothing in flight, not to the oldest delivery.
+    slow = [await queue(pool, 5, age_seconds=600) for _ in range(3)]
+    fresh = await queue(pool, 1)
+    assert await claim(pool, 1, dict.fromkeys(slow, 4)) == {fresh: 1}
