@@ -41,12 +41,15 @@ class AlertSettings:
         minimum=0.01,
     )
     webhook_batch_size: int = setting(
-        50, "CLIMASENSE_WEBHOOK_BATCH_SIZE", "Deliveries claimed per sender round.", minimum=1
+        50,
+        "CLIMASENSE_WEBHOOK_BATCH_SIZE",
+        "Deliveries in flight at once, per worker process.",
+        minimum=1,
     )
     webhook_per_endpoint: int = setting(
         5,
         "CLIMASENSE_WEBHOOK_PER_ENDPOINT",
-        "Deliveries to one endpoint in flight per sender round.",
+        "Deliveries to one endpoint in flight at once, per worker process.",
         minimum=1,
     )
     webhook_timeout_seconds: float = setting(

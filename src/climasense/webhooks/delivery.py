@@ -1,16 +1,20 @@
 """The delivery loop: leases due deliveries, sends them concurrently, and records every
 attempt; failures are retried with exponential backoff (with jitter) until
-`webhook_max_attempts`, then the delivery is marked failed. Runs apart from evaluation, so a
-dead endpoint only ever delays its own deliveries."""
+`webhook_max_attempts`, then the delivery is marked failed. Runs apart from evaluation, and
+each delivery settles on its own (no round waits for its slowest send), so a slow or dead
+endpoint only ever delays its own deliveries."""
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import random
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 import asyncpg
 
@@ -38,19 +42,6 @@ def backoff_seconds(attempt: int, base: float, cap: float) -> float:
 
 def event_body(event_type: str, alert: dict[str, Any]) -> bytes:
     return dumps({"type": event_type, "alert": alert, "sent_at": datetime.now(UTC)})
-
-
-async def deliver_due(pool: asyncpg.Pool, sender: WebhookSender, settings: AlertSettings) -> int:
-    """One round: lease due deliveries, send them, record the outcomes; return how many."""
-    claimed = await repository.claim_due(
-        pool,
-        limit=settings.webhook_batch_size,
-        per_webhook=settings.webhook_per_endpoint,
-        lease_seconds=settings.webhook_timeout_seconds * 2 + 10,
-    )
-    if claimed:
-        await asyncio.gather(*(_deliver(pool, sender, settings, row) for row in claimed))
-    return len(claimed)
 
 
 async def _deliver(
@@ -90,8 +81,42 @@ async def _deliver(
 
 
 async def run_delivery(services: Services) -> None:
+    """Keep up to `webhook_batch_size` deliveries in flight, claiming due ones as slots free
+    up. Each delivery settles on its own: no claim waits for the slowest send of the one
+    before, so an endpoint that takes the whole timeout holds up only its own slots (at most
+    `webhook_per_endpoint`), never another endpoint's events."""
     settings = services.settings.alerts
-    while True:
-        sent = await deliver_due(services.pool, services.webhook_sender, settings)
-        if sent < settings.webhook_batch_size:
-            await asyncio.sleep(settings.webhook_poll_seconds)
+    in_flight: dict[asyncio.Task[None], UUID] = {}
+    try:
+        while True:
+            free = settings.webhook_batch_size - len(in_flight)
+            claimed = []
+            if free > 0:
+                claimed = await repository.claim_due(
+                    services.pool,
+                    limit=free,
+                    per_webhook=settings.webhook_per_endpoint,
+                    lease_seconds=settings.webhook_timeout_seconds * 2 + 10,
+                    sending=Counter(in_flight.values()),
+                )
+            for row in claimed:
+                task = asyncio.create_task(
+                    _deliver(services.pool, services.webhook_sender, settings, row)
+                )
+                in_flight[task] = row.webhook_id
+                task.add_done_callback(functools.partial(_settled, in_flight))
+            if len(claimed) < free:
+                await asyncio.sleep(settings.webhook_poll_seconds)  # nothing more is due
+            else:
+                await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+
+
+def _settled(in_flight: dict[asyncio.Task[None], UUID], task: asyncio.Task[None]) -> None:
+    in_flight.pop(task, None)
+    if not task.cancelled() and (error := task.exception()) is not None:
+        # The attempt went unrecorded: its lease runs out and it is sent again then.
+        log.error("webhook delivery failed to settle", exc_info=error)

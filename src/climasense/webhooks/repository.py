@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeAlias
@@ -60,6 +60,7 @@ class ClaimedDelivery:
     """A delivery the sender leased: what to POST where, signed with which secret."""
 
     delivery_id: int
+    webhook_id: UUID
     event_type: str
     alert: Any  # the alert's JSON document, as queued
     attempts: int
@@ -207,32 +208,48 @@ async def list_deliveries(
 
 
 async def claim_due(
-    conn: Conn, *, limit: int, per_webhook: int, lease_seconds: float
+    conn: Conn,
+    *,
+    limit: int,
+    per_webhook: int,
+    lease_seconds: float,
+    sending: Mapping[UUID, int] | None = None,
 ) -> list[ClaimedDelivery]:
-    """Lease up to `limit` due deliveries (at most `per_webhook` per endpoint, so one slow
-    endpoint cannot take every slot): their next attempt moves `lease_seconds` ahead, so a
-    sender that dies mid-send leaves them to be retried, and two senders never both take one
-    (the UPDATE re-checks `next_attempt_at` on the row it locked)."""
+    """Lease up to `limit` due deliveries, at most `per_webhook` per endpoint counting the
+    `sending` ones this sender already has in flight (so one slow endpoint cannot take every
+    slot), each endpoint's oldest first and the endpoints with the fewest in flight first (a
+    backlog of retries to slow or dead endpoints does not crowd out fresh events). Their next
+    attempt moves `lease_seconds` ahead, so a sender that dies mid-send leaves them to be
+    retried, and two senders never both take one (the UPDATE re-checks `next_attempt_at` on
+    the row it locked)."""
+    busy = dict(sending or {})
     rows = await conn.fetch(
         """UPDATE webhook_deliveries d
            SET next_attempt_at = now() + make_interval(secs => $3), attempts = d.attempts + 1
            FROM webhooks w, (
-               SELECT delivery_id FROM (
-                   SELECT delivery_id, next_attempt_at, row_number() OVER (
+               SELECT due.delivery_id FROM (
+                   SELECT delivery_id, webhook_id, next_attempt_at, row_number() OVER (
                               PARTITION BY webhook_id ORDER BY next_attempt_at, delivery_id) AS n
                    FROM webhook_deliveries
                    WHERE state = 'pending' AND next_attempt_at <= now()) due
-               WHERE n <= $2 ORDER BY next_attempt_at LIMIT $1) pick
+               LEFT JOIN unnest($4::uuid[], $5::int[]) AS busy(webhook_id, sending)
+                   ON busy.webhook_id = due.webhook_id
+               WHERE due.n + coalesce(busy.sending, 0) <= $2
+               ORDER BY due.n + coalesce(busy.sending, 0), due.next_attempt_at LIMIT $1) pick
            WHERE d.delivery_id = pick.delivery_id AND w.webhook_id = d.webhook_id
              AND d.state = 'pending' AND d.next_attempt_at <= now()
-           RETURNING d.delivery_id, d.event_type, d.alert, d.attempts, w.url, w.secret""",
+           RETURNING d.delivery_id, d.webhook_id, d.event_type, d.alert, d.attempts, w.url,
+                     w.secret""",
         limit,
         per_webhook,
         lease_seconds,
+        list(busy),
+        list(busy.values()),
     )
     return [
         ClaimedDelivery(
             delivery_id=row["delivery_id"],
+            webhook_id=row["webhook_id"],
             event_type=row["event_type"],
             alert=row["alert"],
             attempts=row["attempts"],

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,6 +16,7 @@ import orjson
 import pytest
 
 from climasense.alert_settings import AlertSettings
+from climasense.webhooks import targets
 from climasense.webhooks.sender import HttpxSender, WebhookSender
 from tests.conftest import make_settings
 from tests.support.alerts import create_rule, wait_for
@@ -191,6 +195,41 @@ async def test_a_dead_endpoint_blocks_neither_evaluation_nor_other_webhooks(
     assert all(d["state"] in {"pending", "failed"} and d["last_error"] for d in deliveries)
 
 
+async def test_a_slow_endpoint_does_not_hold_up_other_endpoints(
+    fresh_database_url: str, tmp_path: object
+) -> None:
+    # A receiver that answers only after the sender's timeout: each of its attempts occupies
+    # the sender for the whole timeout. An event queued meanwhile for a healthy receiver is
+    # sent at the next poll, not after the slow attempt gives up (the scale-out test saw an
+    # event over 20 s late while leftover webhooks of other tests timed out).
+    timeout = 4.0
+    alerts = AlertSettings(
+        poll_seconds=0.05,
+        webhook_poll_seconds=0.05,
+        webhook_timeout_seconds=timeout,
+        webhook_retry_base_seconds=60.0,
+    )
+    settings = make_settings(fresh_database_url, tmp_path, alerts=alerts)
+    async with live_server(settings) as server, receiver() as slow, receiver() as healthy:
+        slow.delay_seconds = 2 * timeout
+        token = await admin_token(server.services)
+        await register(server, token, slow.url)
+        await register(server, token, healthy.url)
+        await trigger_alert(server, token)
+        await wait_for(lambda: _both(slow, healthy, 1))
+        await asyncio.sleep(0.5)  # the slow attempt is in flight
+        queued = time.monotonic()
+        await trigger_alert(server, token)
+        await wait_for(lambda: _count(healthy, 2), timeout=2 * timeout)
+        late = time.monotonic() - queued
+        slow.delay_seconds = 0.0
+    assert late < timeout / 2, f"the healthy endpoint's event waited {late:.1f} s"
+
+
+async def _both(a: Any, b: Any, n: int) -> bool:
+    return len(a.requests) >= n and len(b.requests) >= n
+
+
 async def test_deleted_webhook_gets_nothing_more(worker_server: LiveServer) -> None:
     token = await admin_token(worker_server.services)
     hook = await register(worker_server, token, f"http://127.0.0.1:{free_port()}/gone")
@@ -238,3 +277,86 @@ async def test_sender_conformance(make: int) -> None:
         assert refused.error
     finally:
         await sender.close()
+
+
+async def test_a_resolver_that_hangs_costs_one_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A resolver whose server does not answer retries on its own schedule (seconds per try):
+    # the attempt still ends within the sender's timeout, well inside its lease.
+    async def unanswered(host: str, port: int) -> list[Any]:
+        await asyncio.sleep(60)
+        return []
+
+    monkeypatch.setattr(targets, "resolve", unanswered)
+    sender = HttpxSender(timeout_seconds=0.5)
+    try:
+        started = time.monotonic()
+        result = await sender.send("https://hooks.example.com/x", b"{}", {})
+        elapsed = time.monotonic() - started
+    finally:
+        await sender.close()
+    assert (result.status_code, result.error) == (None, "timeout resolving the host")
+    assert elapsed < 2.0, elapsed
+
+
+@asynccontextmanager
+async def dropping_endpoint(answered: int, drop: str) -> AsyncIterator[tuple[str, list[int]]]:
+    """An endpoint that answers the first `answered` requests of each connection (keeping it
+    alive), then drops the connection (`close` or `reset`) as the next request arrives; with
+    the URL, the connection number of every request it read."""
+    requests: list[int] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connection = max(requests, default=0) + 1
+        served = 0
+        while head := await reader.readuntil(b"\r\n\r\n"):
+            lines = head.lower().split(b"\r\n")
+            length = next(int(x.split(b":")[1]) for x in lines if x.startswith(b"content-length"))
+            await reader.readexactly(length)
+            requests.append(connection)
+            if served == answered:
+                if drop == "reset":
+                    writer.transport.abort()
+                else:
+                    writer.close()
+                return
+            served += 1
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            await writer.drain()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/hook", requests
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+@pytest.mark.parametrize("drop", ["close", "reset"])
+async def test_a_kept_alive_connection_closed_by_the_endpoint_is_not_a_failed_attempt(
+    drop: str,
+) -> None:
+    # What a server closing an idle connection just as the sender reuses it looks like
+    # (uvicorn's 5 s keep-alive is the pool's own expiry: 13 of 300 sends at that moment failed
+    # so). The request goes again at once on a new connection, and the attempt is delivered.
+    sender = HttpxSender(timeout_seconds=2.0, allow_private_networks=True)
+    try:
+        async with dropping_endpoint(1, drop) as (url, requests):
+            first = await sender.send(url, b"{}", {})
+            second = await sender.send(url, b"{}", {})
+    finally:
+        await sender.close()
+    assert (first.status_code, second.status_code, second.error) == (200, 200, None)
+    assert requests == [1, 1, 2]  # the second request again, on a second connection
+
+
+@pytest.mark.parametrize("drop", ["close", "reset"])
+async def test_a_new_connection_dropped_by_the_endpoint_is_a_failed_attempt(drop: str) -> None:
+    sender = HttpxSender(timeout_seconds=2.0, allow_private_networks=True)
+    try:
+        async with dropping_endpoint(0, drop) as (url, requests):
+            result = await sender.send(url, b"{}", {})
+    finally:
+        await sender.close()
+    assert result.status_code is None
+    assert result.error is not None
+    assert requests == [1]  # not sent again: the backoff decides when
