@@ -31,8 +31,6 @@ import statistics
 import subprocess
 import sys
 import time
-import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +44,8 @@ CHURN_EVERY = 50
 # Plausible values per sensor type code that break none of the default rules.
 VALUES = {1: 21.5, 2: 45.0, 3: 1013.0, 4: 1.0, 5: 80.0, 6: -60.0, 7: 50.0}
 HERE_SRC = Path(__file__).resolve().parents[1] / "src"
+# `bench.seed`, after the code under test (PYTHONPATH) on the path, so it seeds that code's schema.
+sys.path.append(str(HERE_SRC.parent))
 
 
 def backend_cpu(pid: int) -> float:
@@ -59,13 +59,12 @@ def backend_cpu(pid: int) -> float:
 async def worker() -> None:
     import asyncpg
 
+    from bench.seed import seed_devices
     from climasense.alert_settings import AlertSettings
     from climasense.alerts import evaluator
     from climasense.alerts.evaluator import RuleSet, evaluate_batch
     from climasense.alerts.shards import SHARD_COUNT
-    from climasense.db.migrate import migrate
-    from climasense.settings import Settings
-    from climasense.telemetry import partitions, repository
+    from climasense.telemetry import repository
     from climasense.telemetry.writer import GroupRows
 
     default_batch = next(
@@ -76,21 +75,7 @@ async def worker() -> None:
     await admin.execute(f"CREATE DATABASE {name}")
     try:
         conn = await asyncpg.connect(PG_URL.rsplit("/", 1)[0] + "/" + name)
-        await migrate(conn)
-        devices = [uuid.uuid4() for _ in range(DEVICES)]
-        await conn.executemany(
-            """INSERT INTO devices (device_id, serial_number, kind, model, batch)
-               VALUES ($1, $2, 'standalone', 'CS-100', 'bench')""",
-            [(d, f"CS-ST-{i:07d}") for i, d in enumerate(devices)],
-        )
-        defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
-        await partitions.ensure(
-            conn,
-            datetime.now(UTC),
-            partition_days=defaults["partition_days"],
-            backfill_days=defaults["backfill_days"],
-            retention_days=defaults["retention_days"],
-        )
+        devices = await seed_devices(conn, DEVICES)
         statement = repository.ingest_statement("partitioned")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000

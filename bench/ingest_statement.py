@@ -17,22 +17,20 @@ passes (pairs from the same pass share the machine's load).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
 import secrets
 import statistics
 import sys
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from climasense.db.migrate import migrate
-from climasense.settings import Settings
-from climasense.telemetry import partitions, repository
+sys.path.append(str(Path(__file__).resolve().parents[1]))
+from bench.seed import seed_devices
+from climasense.telemetry import repository
 from climasense.telemetry.writer import GroupRows
 
 PG_URL = os.environ.get("CLIMASENSE_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -93,21 +91,7 @@ async def main() -> None:
     await admin.execute(f"CREATE DATABASE {name}")
     try:
         conn = await asyncpg.connect(PG_URL.rsplit("/", 1)[0] + "/" + name)
-        await migrate(conn)
-        devices = [uuid.uuid4() for _ in range(1000)]
-        await conn.executemany(
-            """INSERT INTO devices (device_id, serial_number, kind, model, batch)
-               VALUES ($1, $2, 'standalone', 'CS-100', 'bench')""",
-            [(d, f"CS-ST-{i:07d}") for i, d in enumerate(devices)],
-        )
-        defaults = {f.name: f.default for f in dataclasses.fields(Settings)}
-        await partitions.ensure(
-            conn,
-            datetime.now(UTC),
-            partition_days=defaults["partition_days"],
-            backfill_days=defaults["backfill_days"],
-            retention_days=defaults["retention_days"],
-        )
+        devices = await seed_devices(conn, 1000)
         await conn.execute("ANALYZE")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000

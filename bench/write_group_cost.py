@@ -23,6 +23,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bench import ingest_statement as setup
+from bench.seed import seed_devices
 from climasense.telemetry import repository
 from climasense.telemetry.writer import GroupRows
 
@@ -61,25 +62,7 @@ async def main() -> None:
     await admin.execute(f"CREATE DATABASE {name}")
     try:
         conn = await asyncpg.connect(setup.PG_URL.rsplit("/", 1)[0] + "/" + name)
-        await setup.migrate(conn)
-        import dataclasses
-        import uuid
-        from datetime import UTC, datetime
-
-        devices = [uuid.uuid4() for _ in range(1000)]
-        await conn.executemany(
-            """INSERT INTO devices (device_id, serial_number, kind, model, batch)
-               VALUES ($1, $2, 'standalone', 'CS-100', 'bench')""",
-            [(d, f"CS-ST-{i:07d}") for i, d in enumerate(devices)],
-        )
-        defaults = {f.name: f.default for f in dataclasses.fields(setup.Settings)}
-        await setup.partitions.ensure(
-            conn,
-            datetime.now(UTC),
-            partition_days=defaults["partition_days"],
-            backfill_days=defaults["backfill_days"],
-            retention_days=defaults["retention_days"],
-        )
+        devices = await seed_devices(conn, 1000)
         await conn.execute("ANALYZE")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000
