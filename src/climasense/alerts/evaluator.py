@@ -299,6 +299,15 @@ def pause_after(done: int, settings: AlertSettings) -> float:
     return settings.poll_seconds
 
 
+async def rebalance(leases: ShardLeases, series: SeriesCache) -> None:
+    """Take this evaluator's fair share of the shards; forget the cached series state if the
+    shards it owns changed (a shard held elsewhere meanwhile may have moved on)."""
+    owned = set(leases.owned)
+    await leases.rebalance()
+    if leases.owned != owned:
+        series.clear()
+
+
 async def run_evaluator(services: Services) -> None:
     settings = services.settings.alerts
     rules, series = RuleSet(), SeriesCache()
@@ -311,10 +320,7 @@ async def run_evaluator(services: Services) -> None:
         next_rebalance = 0.0
         while True:
             if time.monotonic() >= next_rebalance:
-                owned = set(leases.owned)
-                await leases.rebalance()
-                if leases.owned != owned:
-                    series.clear()  # a shard held elsewhere meanwhile may have moved on
+                await rebalance(leases, series)
                 next_rebalance = time.monotonic() + settings.rebalance_seconds
             done = 0
             if leases.owned:

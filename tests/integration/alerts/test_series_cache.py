@@ -1,16 +1,19 @@
 """The evaluator's series state carried between batches (`SeriesCache`) stays what
-`alert_series` holds: a rule change and a failed batch both discard it."""
+`alert_series` holds: a rule change, a failed batch and a change of the shards it owns all
+discard it."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
 import pytest
 
-from climasense.alerts.evaluator import RuleSet, SeriesCache, evaluate_batch
-from climasense.alerts.shards import SHARD_COUNT
+from climasense.alerts.evaluation import SeriesState
+from climasense.alerts.evaluator import RuleSet, SeriesCache, evaluate_batch, rebalance
+from climasense.alerts.shards import SHARD_COUNT, ShardLeases
 from tests.support.alerts import alerts_of, create_rule
 from tests.support.factories import bearer, provision
 from tests.support.readings import store_readings
@@ -134,3 +137,28 @@ async def test_subjects_beyond_its_size_are_dropped_and_loaded_again(
         devices[1]: T0,
         devices[2]: T0 + timedelta(seconds=1),
     }
+
+
+async def test_a_change_of_its_shards_discards_the_cache(fresh_database_url: str) -> None:
+    """A second evaluator joins: the first gives up half its shards, and with them what it
+    cached (a subject of a shard given up may be evaluated elsewhere, then come back)."""
+    first_conn = await asyncpg.connect(fresh_database_url)
+    second_conn = await asyncpg.connect(fresh_database_url)
+    try:
+        first, second = ShardLeases(first_conn), ShardLeases(second_conn)
+        series = SeriesCache()
+        await first.join()
+        await rebalance(first, series)
+        assert len(first.owned) == SHARD_COUNT
+        series.by_subject[uuid4()] = {uuid4(): SeriesState(last_ts=T0, last_value=1.0)}
+
+        await rebalance(first, series)  # nothing changed: the cache stays
+        assert len(series.by_subject) == 1
+
+        await second.join()
+        await rebalance(first, series)
+        assert len(first.owned) == SHARD_COUNT // 2
+        assert series.by_subject == {}
+    finally:
+        await first_conn.close()
+        await second_conn.close()
