@@ -26,7 +26,6 @@ import asyncio
 import dataclasses
 import json
 import os
-import secrets
 import statistics
 import subprocess
 import sys
@@ -57,9 +56,8 @@ def backend_cpu(pid: int) -> float:
 
 
 async def worker() -> None:
-    import asyncpg
 
-    from bench.seed import seed_devices
+    from bench.seed import seeded_database
     from climasense.alert_settings import AlertSettings
     from climasense.alerts import evaluator
     from climasense.alerts.evaluator import RuleSet, evaluate_batch
@@ -70,12 +68,7 @@ async def worker() -> None:
     default_batch = next(
         f.default for f in dataclasses.fields(AlertSettings) if f.name == "batch_size"
     )
-    admin = await asyncpg.connect(PG_URL)
-    name = f"cs_bench_{secrets.token_hex(4)}"
-    await admin.execute(f"CREATE DATABASE {name}")
-    try:
-        conn = await asyncpg.connect(PG_URL.rsplit("/", 1)[0] + "/" + name)
-        devices = await seed_devices(conn, DEVICES)
+    async with seeded_database(PG_URL, DEVICES) as (conn, devices):
         statement = repository.ingest_statement("partitioned")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000
@@ -155,10 +148,6 @@ async def worker() -> None:
             f"of which HOT {hot[1]} (statistics may lag)",
             file=sys.stderr,
         )
-        await conn.close()
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 # --- the driver ------------------------------------------------------------------------------

@@ -18,18 +18,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import secrets
 import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
 
-import asyncpg
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 sys.path.append(str(Path(__file__).resolve().parents[1]))
-from bench.seed import seed_devices
+from bench.seed import seeded_database
 from climasense.telemetry import repository
 from climasense.telemetry.writer import GroupRows
 
@@ -86,12 +83,7 @@ def group(devices: list[uuid.UUID], index: int, base_micros: int) -> GroupRows:
 
 
 async def main() -> None:
-    admin = await asyncpg.connect(PG_URL)
-    name = f"cs_bench_{secrets.token_hex(4)}"
-    await admin.execute(f"CREATE DATABASE {name}")
-    try:
-        conn = await asyncpg.connect(PG_URL.rsplit("/", 1)[0] + "/" + name)
-        devices = await seed_devices(conn, 1000)
+    async with seeded_database(PG_URL, 1000) as (conn, devices):
         await conn.execute("ANALYZE")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000
@@ -116,10 +108,6 @@ async def main() -> None:
         for label, values in figures.items():
             ratio = statistics.median(v / f for v, f in zip(values, figures["full"], strict=True))
             print(f"  {label:22s} {statistics.median(values):6.2f} µs  {ratio:5.2f}")
-        await conn.close()
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 if __name__ == "__main__":

@@ -7,11 +7,34 @@ a bench comparing a baseline checkout seeds that checkout's schema."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import secrets
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import asyncpg
+
+
+@contextlib.asynccontextmanager
+async def seeded_database(
+    admin_url: str, devices: int
+) -> AsyncIterator[tuple[asyncpg.Connection, list[uuid.UUID]]]:
+    """A fresh database on the PostgreSQL at `admin_url`, seeded (`seed_devices`): a connection
+    to it and the devices' ids. The database is dropped on the way out."""
+    admin = await asyncpg.connect(admin_url)
+    name = f"cs_bench_{secrets.token_hex(4)}"
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        conn = await asyncpg.connect(admin_url.rsplit("/", 1)[0] + "/" + name)
+        try:
+            yield conn, await seed_devices(conn, devices)
+        finally:
+            await conn.close()
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
 
 
 async def seed_devices(conn: asyncpg.Connection, count: int) -> list[uuid.UUID]:

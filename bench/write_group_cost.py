@@ -23,7 +23,7 @@ import asyncpg
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 from bench import ingest_statement as setup
-from bench.seed import seed_devices
+from bench.seed import seeded_database
 from climasense.telemetry import repository
 from climasense.telemetry.writer import GroupRows
 
@@ -57,12 +57,7 @@ async def write_binary(conn: asyncpg.Connection, rows: GroupRows) -> None:
 
 
 async def main() -> None:
-    admin = await asyncpg.connect(setup.PG_URL)
-    name = f"cs_bench_{os.urandom(4).hex()}"
-    await admin.execute(f"CREATE DATABASE {name}")
-    try:
-        conn = await asyncpg.connect(setup.PG_URL.rsplit("/", 1)[0] + "/" + name)
-        devices = await seed_devices(conn, 1000)
+    async with seeded_database(setup.PG_URL, 1000) as (conn, devices):
         await conn.execute("ANALYZE")
         pid = await conn.fetchval("SELECT pg_backend_pid()")
         base = int(time.time() - 86400) * 1_000_000
@@ -100,10 +95,6 @@ async def main() -> None:
             client_median = statistics.median(v[0] for v in values)
             backend_median = statistics.median(v[1] for v in values)
             print(f"  {label:14s} {client_median:5.2f} / {backend_median:5.2f}")
-        await conn.close()
-    finally:
-        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
-        await admin.close()
 
 
 if __name__ == "__main__":
