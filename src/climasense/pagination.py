@@ -9,7 +9,7 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID
@@ -19,6 +19,7 @@ import orjson
 from climasense.errors import ValidationFailed
 
 T = TypeVar("T")
+Row = TypeVar("Row")
 
 _MAC_BYTES = 16
 # One server secret per process (set by the app from CLIMASENSE_SECRET_KEY); until then a
@@ -79,15 +80,19 @@ def encode_cursor(moment: datetime, tiebreak: str | int | UUID, *, kind: str = "
 
 
 def split_page(
-    rows: Sequence[Any], limit: int, time_key: str, tiebreak_key: str, *, kind: str = "keyset"
-) -> tuple[Sequence[Any], str | None]:
+    rows: list[Row],
+    limit: int,
+    position: Callable[[Row], tuple[datetime, Any]],
+    *,
+    kind: str = "keyset",
+) -> tuple[list[Row], str | None]:
     """A list query fetches `limit + 1` rows: keep `limit`, and name the last one kept as the
-    next page's cursor if there was more. `kind` names the list: its cursors are valid only
-    for it (another list's cursor is a 422 like a forged one)."""
+    next page's cursor if there was more — by its `position` (time, tie-breaker). `kind` names
+    the list: its cursors are valid only for it (another list's cursor is a 422 like a forged
+    one)."""
     if len(rows) <= limit:
         return rows, None
-    last = rows[limit - 1]
-    return rows[:limit], encode_cursor(last[time_key], last[tiebreak_key], kind=kind)
+    return rows[:limit], encode_cursor(*position(rows[limit - 1]), kind=kind)
 
 
 def decode_cursor(

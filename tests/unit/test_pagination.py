@@ -39,8 +39,8 @@ def test_a_naive_time_or_a_wrong_tiebreak_is_refused() -> None:
 def test_split_page_keeps_limit_rows_and_names_the_last_one() -> None:
     moment = datetime(2025, 3, 1, tzinfo=UTC)
     rows = [{"at": moment, "id": n} for n in range(4)]
-    page, cursor = split_page(rows, 3, "at", "id")
+    page, cursor = split_page(rows, 3, lambda row: (row["at"], row["id"]))
     assert page == rows[:3]
     assert cursor is not None
     assert decode_cursor(cursor, int) == (moment, 2)
-    assert split_page(rows, 4, "at", "id") == (rows, None)
+    assert split_page(rows, 4, lambda row: (row["at"], row["id"])) == (rows, None)

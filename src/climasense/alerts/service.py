@@ -144,10 +144,7 @@ async def list_rules(
 ) -> tuple[list[Rule], str | None]:
     after = decode_cursor(cursor, UUID, kind="alert_rules") if cursor else None
     rules = await rule_repository.list_rules(pool, after, limit + 1)
-    # split_page reads the cursor's keys by name from each row.
-    keys = [{"created_at": r.created_at, "rule_id": r.rule_id} for r in rules]
-    _, next_cursor = split_page(keys, limit, "created_at", "rule_id", kind="alert_rules")
-    return rules[:limit], next_cursor
+    return split_page(rules, limit, lambda r: (r.created_at, r.rule_id), kind="alert_rules")
 
 
 async def list_alerts(
@@ -170,10 +167,7 @@ async def list_alerts(
         after=after,
         limit=limit + 1,
     )
-    # split_page reads the cursor's keys by name from each row.
-    keys = [{"opened_at": a.opened_at, "alert_id": a.alert_id} for a in alerts]
-    _, next_cursor = split_page(keys, limit, "opened_at", "alert_id", kind="alerts")
-    return alerts[:limit], next_cursor
+    return split_page(alerts, limit, lambda a: (a.opened_at, a.alert_id), kind="alerts")
 
 
 async def acknowledge(pool: asyncpg.Pool, alert_id: UUID, *, operator: Actor) -> Alert:

@@ -12,7 +12,7 @@ import asyncpg
 
 from climasense.audit import repository
 from climasense.audit.repository import AuditEntry, JsonObject
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 
 _ACTION = re.compile(r"^[a-z_]+\.[a-z_]+$")
 # Never stored, whatever a caller passes in `details` (keys, tokens, webhook secrets).
@@ -106,8 +106,4 @@ async def list_entries(
         before=before,
         limit=limit + 1,
     )
-    next_cursor = None
-    if len(entries) > limit:
-        entries = entries[:limit]
-        next_cursor = encode_cursor(entries[-1].at, entries[-1].audit_id)
-    return entries, next_cursor
+    return split_page(entries, limit, lambda e: (e.at, e.audit_id))

@@ -88,10 +88,7 @@ async def list_sensors(
     """The hub's sensors in pairing order, a page at a time."""
     after = decode_cursor(cursor, UUID, kind="hub_sensors") if cursor is not None else None
     sensors = await repository.list_sensors(pool, hub_id, after=after, limit=page_size + 1)
-    # split_page reads the cursor's keys by name from each row.
-    keys = [{"paired_at": s.paired_at, "sensor_id": s.sensor_id} for s in sensors]
-    _, next_cursor = split_page(keys, page_size, "paired_at", "sensor_id", kind="hub_sensors")
-    return sensors[:page_size], next_cursor
+    return split_page(sensors, page_size, lambda s: (s.paired_at, s.sensor_id), kind="hub_sensors")
 
 
 async def unpair_sensor(pool: asyncpg.Pool, hub_id: UUID, sensor_id: UUID) -> None:

@@ -231,7 +231,5 @@ async def list_jobs(
     """Newest first, a page at a time."""
     before = decode_cursor(cursor, UUID) if cursor else None
     listed = await repository.list_jobs(pool, before=before, limit=limit + 1)
-    # split_page reads the cursor's keys by name from each row.
-    keys = [{"created_at": job.created_at, "job_id": job.job_id} for job, _ in listed]
-    _, next_cursor = split_page(keys, limit, "created_at", "job_id")
-    return [_progress(job, counts) for job, counts in listed[:limit]], next_cursor
+    page, next_cursor = split_page(listed, limit, lambda row: (row[0].created_at, row[0].job_id))
+    return [_progress(job, counts) for job, counts in page], next_cursor

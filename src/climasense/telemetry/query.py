@@ -19,7 +19,7 @@ import msgspec
 
 from climasense.errors import NotFound, ValidationFailed
 from climasense.http.responses import utc_now
-from climasense.pagination import decode_cursor, encode_cursor
+from climasense.pagination import decode_cursor, split_page
 from climasense.sensor_types import BY_CODE, BY_NAME, SENSOR_TYPES
 from climasense.telemetry import repository
 from climasense.telemetry.partitions import EPOCH
@@ -132,10 +132,7 @@ async def read_points(
     reported_sensor = await subject_of(pool, device_id, sensor_id)
     subject = sensor_id or device_id
     rows = await repository.points(pool, subject, codes, start, end, after, limit + 1)
-    next_cursor = None
-    if len(rows) > limit:  # fetched one more than asked: name the last one kept
-        last = rows[limit - 1]
-        next_cursor = encode_cursor(last.ts, last.sensor_type, kind="telemetry")
+    page, next_cursor = split_page(rows, limit, lambda p: (p.ts, p.sensor_type), kind="telemetry")
     points = [
         ReportedPoint(
             timestamp=row.ts,
@@ -143,7 +140,7 @@ async def read_points(
             sensor_id=reported_sensor,
             value=row.value,
         )
-        for row in rows[:limit]
+        for row in page
     ]
     return PointsPage(points=points, next_cursor=next_cursor)
 

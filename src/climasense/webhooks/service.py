@@ -48,10 +48,7 @@ async def list_webhooks(
 ) -> tuple[list[Webhook], str | None]:
     after = decode_cursor(cursor, UUID, kind="webhooks") if cursor else None
     webhooks = await repository.list_webhooks(pool, after, limit + 1)
-    # split_page reads the cursor's keys by name from each row.
-    keys = [{"created_at": w.created_at, "webhook_id": w.webhook_id} for w in webhooks]
-    _, next_cursor = split_page(keys, limit, "created_at", "webhook_id", kind="webhooks")
-    return webhooks[:limit], next_cursor
+    return split_page(webhooks, limit, lambda w: (w.created_at, w.webhook_id), kind="webhooks")
 
 
 async def get_webhook(pool: asyncpg.Pool, webhook_id: UUID) -> Webhook:
