@@ -15,6 +15,14 @@ upload on a slow but live link is not cut off; time while the server itself has 
 reading does not count). A connection past either limit is closed. Idle kept-alive
 connections are uvicorn's `timeout_keep_alive`.
 
+A response that closes the connection before the request's body has been received (a 401 or
+413 answered from the headers, a handler refusing an upload before reading it) is followed by
+a lingering close, as nginx does: the server sends its answer and a FIN, then discards what
+the client is still sending until the client closes or `LINGER_SECONDS` pass. Closing at once
+with unread bytes in the socket makes the kernel send a reset, and a client still writing its
+body then loses the answer that was already on its way (seen in CI: a 415 turned into
+"connection reset by peer"). The discarded bytes are not parsed or kept.
+
 Use: `uvicorn.run(..., http=CoalescingHttpToolsProtocol)` (`climasense serve` does), or
 `uvicorn --http climasense.http.protocol:CoalescingHttpToolsProtocol`. The limit is
 `CLIMASENSE_REQUEST_READ_TIMEOUT_SECONDS` (read at the first connection, 30 s by
@@ -25,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any, cast
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -33,16 +42,23 @@ from climasense.settings import Settings
 
 _IDLE, _HEADERS, _BODY = 0, 1, 2
 
+# How long a connection answered before its body arrived keeps discarding that body, at most,
+# so the client can read the answer (it normally closes within a round trip of receiving it).
+LINGER_SECONDS = 2.0
+
 
 class CoalescingTransport:
     """Delegates to a real transport; `write` gathers until the end of the loop turn."""
 
-    __slots__ = ("_loop", "_pending", "_transport")
+    __slots__ = ("_lingering", "_loop", "_pending", "_transport", "linger_instead")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] = []
+        self._lingering = False
+        # Asked on close(): True when the protocol has started a lingering close instead.
+        self.linger_instead: Callable[[], bool] | None = None
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if not data:
@@ -69,7 +85,22 @@ class CoalescingTransport:
 
     def close(self) -> None:
         self.flush()  # what was written before close() goes out first, as with the real one
+        if self._lingering:
+            return
+        if self.linger_instead is not None and self.linger_instead():
+            self._lingering = True
+            return
         self._transport.close()
+
+    def close_now(self) -> None:
+        """Close without lingering (a client too slow to deserve it, the linger's end)."""
+        self.flush()
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        # Lingering counts as closing: uvicorn then neither serves another request on this
+        # connection nor arms its keep-alive timer.
+        return self._lingering or self._transport.is_closing()
 
     def __getattr__(self, name: str) -> Any:  # get_extra_info, pause_reading, abort, ...
         return getattr(self._transport, name)
@@ -87,6 +118,9 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses, but have its methods.
         wrapped = CoalescingTransport(cast(asyncio.Transport, transport), self.loop)
+        wrapped.linger_instead = self._start_lingering
+        self._coalescing = wrapped
+        self._linger_timer: asyncio.TimerHandle | None = None
         super().connection_made(cast(asyncio.Transport, wrapped))
         self._read_state = _HEADERS  # the first request's headers are due
         self._read_since = time.monotonic()
@@ -117,7 +151,22 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
         if waited < self._limit:
             self._arm_read_timer(self._limit - waited)
             return
-        self.transport.close()  # the app, if any, sees http.disconnect
+        self._coalescing.close_now()  # the app, if any, sees http.disconnect
+
+    def _start_lingering(self) -> bool:
+        """On a close while the request's body is still arriving: half-close and discard."""
+        if self._read_state != _BODY or not self._coalescing.can_write_eof():
+            return False
+        self._cancel_read_timer()
+        self._coalescing.write_eof()  # after the answer: the client reads it, then EOF
+        self.flow.resume_reading()  # paused when uvicorn's body buffer was full
+        self._linger_timer = self.loop.call_later(LINGER_SECONDS, self._coalescing.close_now)
+        return True
+
+    def data_received(self, data: bytes) -> None:
+        if self._coalescing.is_closing():
+            return  # lingering: the rest of a body already answered, dropped unparsed
+        super().data_received(data)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -147,4 +196,6 @@ class CoalescingHttpToolsProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._read_state = _IDLE
         self._cancel_read_timer()
+        if self._linger_timer is not None:
+            self._linger_timer.cancel()
         super().connection_lost(exc)

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from climasense.http.protocol import LINGER_SECONDS
 from tests.support.factories import admin_token
 from tests.support.server import LiveServer
 
@@ -187,3 +188,49 @@ async def test_an_error_after_the_whole_body_was_read_keeps_the_connection(
         length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
         await reader.readexactly(length)
     writer.close()
+
+
+async def test_an_early_answer_is_not_lost_to_a_reset(server: LiveServer, token: str) -> None:
+    """The server answers (415) while the client's body is still arriving. Closing at once with
+    unread bytes makes the kernel send a reset, and the client, before it reads, gets
+    "connection reset by peer" instead of the answer. The server lingers instead: the answer,
+    then EOF, with the unread rest discarded."""
+    reader, writer = await _open(server)
+    writer.write(
+        (
+            "PUT /admin/v1/firmware/linger-model/1.0.0 HTTP/1.1\r\nHost: t\r\n"
+            f"Authorization: Bearer {token}\r\nContent-Type: text/plain\r\n"
+            f"Content-Length: {64 * 1024 * 1024}\r\n\r\n"
+        ).encode()
+        + b"x" * (2 * 1024 * 1024)  # more than the server buffers before it pauses reading
+    )
+    await asyncio.wait_for(writer.drain(), 5)
+    await asyncio.sleep(0.5)  # the answer is sent and the server closes meanwhile
+    writer.write(b"x" * CHUNK)  # the client is still sending its body
+    await asyncio.wait_for(writer.drain(), 5)
+    answer = await asyncio.wait_for(reader.read(), 10)  # to EOF
+    writer.close()
+    assert answer.startswith(b"HTTP/1.1 415"), answer[:200]
+    assert b"connection: close" in answer.lower()
+
+
+async def test_the_linger_is_bounded(server: LiveServer) -> None:
+    """A client that never stops sending after its 401 is cut off once the linger is over."""
+    _reader, writer = await _open(server)
+    writer.write(
+        "POST /v1/telemetry HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer nope\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {BIG}\r\n\r\n".encode()
+    )
+    started = time.monotonic()
+    cut_off = None
+    while time.monotonic() - started < 10:
+        try:
+            writer.write(b"x" * CHUNK)
+            await asyncio.wait_for(writer.drain(), 5)
+        except ConnectionError:
+            cut_off = time.monotonic() - started
+            break
+        await asyncio.sleep(0.01)
+    writer.close()
+    assert cut_off is not None, "still connected after 10 s"
+    assert LINGER_SECONDS - 0.5 < cut_off < LINGER_SECONDS + 2, cut_off
