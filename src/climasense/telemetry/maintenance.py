@@ -16,7 +16,7 @@ import asyncpg
 
 from climasense.background import PeriodicJob
 from climasense.settings import Settings
-from climasense.telemetry import partitions
+from climasense.telemetry import partitions, rollup
 from climasense.telemetry.repository import storage_engine
 
 if TYPE_CHECKING:
@@ -94,4 +94,4 @@ async def _run(services: Services, conn: asyncpg.Connection) -> None:
     await maintain(conn, services.settings)
 
 
-PERIODIC_JOBS = (PeriodicJob("telemetry-storage", INTERVAL_SECONDS, _run),)
+PERIODIC_JOBS = (PeriodicJob("telemetry-storage", INTERVAL_SECONDS, _run), *rollup.PERIODIC_JOBS)

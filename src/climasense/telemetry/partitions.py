@@ -165,4 +165,5 @@ async def drop_expired(
     oldest_kept = await conn.fetchval("SELECT min(lower) FROM reading_partitions")
     rollup_cutoff = min(cutoff, oldest_kept) if oldest_kept is not None else cutoff
     await conn.execute("DELETE FROM readings_hourly WHERE bucket < $1", rollup_cutoff)
+    await conn.execute("DELETE FROM rollup_invalidations WHERE bucket < $1", rollup_cutoff)
     return dropped

@@ -59,16 +59,17 @@ seen AS (
     WHERE d.device_id = t.device_id
 )"""
 
-# Plain PostgreSQL keeps hourly rollups itself, exactly: only newly inserted readings add in.
-_HOURLY = """,
-hourly AS (
-    INSERT INTO readings_hourly AS h (device_id, sensor_type, bucket, count, sum, min, max)
-    SELECT device_id, sensor_type, date_trunc('hour', ts, 'UTC'),
-           count(*), sum(value), min(value), max(value)
-    FROM ins GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-    ON CONFLICT (device_id, sensor_type, bucket) DO UPDATE
-    SET count = h.count + excluded.count, sum = h.sum + excluded.sum,
-        min = least(h.min, excluded.min), max = greatest(h.max, excluded.max)
+# Plain PostgreSQL: the hourly rollup is materialized off the ingest path (`telemetry.rollup`,
+# migration 0112); ingest only records the hours of readings older than the threshold the
+# rollup job has moved past (late or backfilled readings, rarely any), so those hours are
+# recomputed. `rollup_invalidate_below()` is evaluated once per statement (an InitPlan) and
+# takes the shared side of the lock that keeps the threshold and the materialization exact.
+_LATE = """,
+late AS (
+    INSERT INTO rollup_invalidations (device_id, sensor_type, bucket)
+    SELECT DISTINCT device_id, sensor_type, date_trunc('hour', ts, 'UTC') FROM ins
+    WHERE ts < (SELECT rollup_invalidate_below())
+    ON CONFLICT DO NOTHING
 )"""
 
 # What the writer needs back: which readings were already stored (usually none).
@@ -80,10 +81,11 @@ WHERE NOT EXISTS (
 
 
 def ingest_statement(engine: str) -> str:
-    """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PG at ingest."""
-    hourly = "" if engine == "timescaledb" else _HOURLY
+    """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PostgreSQL as
+    a real-time rollup that ingest only invalidates for late readings."""
+    late = "" if engine == "timescaledb" else _LATE
     source = _SOURCE.replace("{OUTBOX}", OUTBOX_CTE)
-    return f"WITH {source}{hourly}{_DUPLICATES}"
+    return f"WITH {source}{late}{_DUPLICATES}"
 
 
 @dataclass(slots=True)
@@ -279,15 +281,45 @@ async def rollup_buckets(
     end: datetime,
     width: timedelta,
 ) -> list[Bucket]:
-    """Buckets of whole hours from `readings_hourly` (a table on plain PostgreSQL, a
-    real-time continuous aggregate on TimescaleDB: same columns, same query)."""
+    """Buckets of whole hours: the materialized hours of `readings_hourly`, and from
+    `readings` the hours not materialized yet — from `materialized_until` on, and any hour a
+    late reading has invalidated (plain PostgreSQL, `telemetry.rollup`). On TimescaleDB
+    `readings_hourly` is a real-time continuous aggregate and `materialized_until` is
+    infinity, so only it is read. One statement, one snapshot: a late reading and its
+    invalidation commit together, the job's recomputed rows and the invalidation's removal
+    too, so every reading is counted once at any moment."""
     rows = await pool.fetch(
-        """SELECT date_bin($5::interval, bucket, timestamptz '1970-01-01 00:00:00+00') AS start,
+        """WITH state AS (SELECT materialized_until AS until FROM rollup_state),
+           stale AS (
+               SELECT i.sensor_type, i.bucket FROM rollup_invalidations i, state
+               WHERE i.device_id = $1 AND i.sensor_type = ANY($2::int2[])
+                 AND i.bucket >= $3 AND i.bucket < $4 AND i.bucket < state.until),
+           hours AS (
+               SELECT h.bucket, h.sensor_type, h.count, h.sum, h.min, h.max
+               FROM readings_hourly h, state
+               WHERE h.device_id = $1 AND h.sensor_type = ANY($2::int2[])
+                 AND h.bucket >= $3 AND h.bucket < least($4, state.until)
+                 AND NOT EXISTS (SELECT 1 FROM stale
+                                 WHERE stale.sensor_type = h.sensor_type
+                                   AND stale.bucket = h.bucket)
+               UNION ALL
+               SELECT date_trunc('hour', r.ts, 'UTC'), r.sensor_type,
+                      count(*), sum(r.value), min(r.value), max(r.value)
+               FROM readings r, state
+               WHERE r.device_id = $1 AND r.sensor_type = ANY($2::int2[])
+                 AND r.ts >= greatest($3, state.until) AND r.ts < $4
+               GROUP BY 1, 2
+               UNION ALL
+               SELECT stale.bucket, stale.sensor_type,
+                      count(*), sum(r.value), min(r.value), max(r.value)
+               FROM stale JOIN readings r
+                 ON r.device_id = $1 AND r.sensor_type = stale.sensor_type
+                AND r.ts >= stale.bucket AND r.ts < stale.bucket + interval '1 hour'
+               GROUP BY 1, 2)
+           SELECT date_bin($5::interval, bucket, timestamptz '1970-01-01 00:00:00+00') AS start,
                   sensor_type, sum(count)::bigint AS count,
                   sum(sum) / sum(count) AS avg, min(min) AS min, max(max) AS max
-           FROM readings_hourly
-           WHERE device_id = $1 AND sensor_type = ANY($2::int2[])
-             AND bucket >= $3 AND bucket < $4
+           FROM hours
            GROUP BY 1, 2 ORDER BY 1, 2""",
         device_id,
         sensor_types,

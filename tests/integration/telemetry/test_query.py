@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
+from climasense.telemetry import rollup
 from tests.support.factories import bearer
 from tests.support.server import LiveServer
 from tests.support.telemetry import iso, pair_sensor, post_batch
@@ -165,17 +166,26 @@ async def test_hourly_rollups_count_each_reading_once(
     server: LiveServer, token: str, loaded: dict[str, Any]
 ) -> None:
     await load(server.client, loaded["api_key"])  # the whole history again: all duplicates
-    rows = await server.services.pool.fetch(
-        "SELECT bucket, sum(count) AS n FROM readings_hourly WHERE device_id = $1 GROUP BY 1",
-        UUID(loaded["device_id"]),
-    )
-    assert sorted(r["n"] for r in rows) == [12] * 6
-    body = (
-        await get(server, token, loaded["device_id"], bucket="1h", sensor_type="temperature")
-    ).json()
+    device_id = UUID(loaded["device_id"])
     # Without from/to: the last 1000 buckets up to now, which covers BASE (three days ago).
     temperatures = [r for r in ALL_ROWS if r[1] == "temperature"]
-    assert body["buckets"] == expected_buckets(timedelta(hours=1), temperatures)
+    expected = expected_buckets(timedelta(hours=1), temperatures)
+    for materialized in (False, True):  # read from `readings` until the job has run, then not
+        if materialized:
+            await rollup.materialize(server.services.pool)
+            rows = await server.services.pool.fetch(
+                """SELECT bucket, sum(count) AS n FROM readings_hourly WHERE device_id = $1
+                   GROUP BY 1""",
+                device_id,
+            )
+            assert sorted(r["n"] for r in rows) == [12] * 6
+            assert not await server.services.pool.fetchval(
+                "SELECT count(*) FROM rollup_invalidations WHERE device_id = $1", device_id
+            )
+        body = (
+            await get(server, token, loaded["device_id"], bucket="1h", sensor_type="temperature")
+        ).json()
+        assert body["buckets"] == expected
 
 
 async def test_hub_reads_one_sensor_by_sensor_id(
