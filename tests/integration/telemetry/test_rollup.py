@@ -157,9 +157,7 @@ async def test_a_late_reading_invalidates_its_hour_until_the_job_recomputes_it(
 
     await write(pool, [(device_id, 1, base + timedelta(minutes=20), 30.0)])  # late now
     assert await pool.fetchval("SELECT count(*) FROM rollup_invalidations") == 1
-    (bucket,) = await repository.rollup_buckets(
-        pool, device_id, [1], base, base + HOUR, HOUR
-    )
+    (bucket,) = await repository.rollup_buckets(pool, device_id, [1], base, base + HOUR, HOUR)
     assert (bucket.count, bucket.avg, bucket.min, bucket.max) == (2, 25.0, 20.0, 30.0)
     assert await pool.fetchval("SELECT count FROM readings_hourly") == 1  # not yet recomputed
 
