@@ -30,7 +30,7 @@ _SOURCE = """
 src AS (
     SELECT ($9::uuid[])[s.subject] AS device_id, s.sensor_type,
            timestamptz 'epoch' + s.micros * interval '1 microsecond' AS ts, s.value,
-           ($9::uuid[])[s.hub] AS hub_id, s.ord
+           ($9::uuid[])[s.hub] AS hub_id, s.ord{BELOW}
     FROM unnest($1::text::int4[], $2::text::int2[], $3::text::int8[], $4::float8[],
                 $5::text::int4[])
         WITH ORDINALITY AS s(subject, sensor_type, micros, value, hub, ord)
@@ -62,13 +62,16 @@ seen AS (
 # Plain PostgreSQL: the hourly rollup is materialized off the ingest path (`telemetry.rollup`,
 # migration 0112); ingest only records the hours of readings older than the threshold the
 # rollup job has moved past (late or backfilled readings, rarely any), so those hours are
-# recomputed. `rollup_invalidate_below()` is evaluated once per statement (an InitPlan) and
-# takes the shared side of the lock that keeps the threshold and the materialization exact.
+# recomputed. `rollup_invalidate_below()` takes the shared side of the lock that keeps the
+# threshold and the materialization exact. It is an InitPlan of `src`, evaluated once, when
+# `ins` pulls the first row — before the statement locks any row (0112 says why that matters).
+_BELOW = """,
+           (SELECT rollup_invalidate_below()) AS below"""
 _LATE = """,
 late AS (
     INSERT INTO rollup_invalidations (device_id, sensor_type, bucket)
     SELECT DISTINCT device_id, sensor_type, date_trunc('hour', ts, 'UTC') FROM ins
-    WHERE ts < (SELECT rollup_invalidate_below())
+    WHERE ts < (SELECT below FROM src LIMIT 1)
     ON CONFLICT DO NOTHING
 )"""
 
@@ -83,8 +86,9 @@ WHERE NOT EXISTS (
 def ingest_statement(engine: str) -> str:
     """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PostgreSQL as
     a real-time rollup that ingest only invalidates for late readings."""
-    late = "" if engine == "timescaledb" else _LATE
-    source = _SOURCE.replace("{OUTBOX}", OUTBOX_CTE)
+    timescale = engine == "timescaledb"
+    source = _SOURCE.replace("{OUTBOX}", OUTBOX_CTE).replace("{BELOW}", "" if timescale else _BELOW)
+    late = "" if timescale else _LATE
     return f"WITH {source}{late}{_DUPLICATES}"
 
 

@@ -205,3 +205,23 @@ async def test_the_job_catches_up_over_days(pool: asyncpg.Pool) -> None:
     assert done.hours_written == 12
     assert await pool.fetchval("SELECT count(*) FROM readings_hourly") == 12
     await answers_match(pool, device_id, base, base + 3 * 24 * HOUR)
+
+
+async def test_a_round_that_does_not_move_the_threshold_does_not_wait_for_ingest(
+    pool: asyncpg.Pool, fresh_database_url: str
+) -> None:
+    """The job runs every minute, the threshold moves once an hour: the other rounds do not
+    take the exclusive lock, so they neither wait for nor hold up ingest."""
+    (device_id,) = await add_devices(pool, 1)
+    base = next_hour()
+    await rollup.materialize(pool, base + HOUR)
+    conn = await asyncpg.connect(fresh_database_url)
+    try:
+        transaction = conn.transaction()
+        await transaction.start()
+        await write(conn, [(device_id, 1, base + HOUR + timedelta(minutes=5), 19.0)])
+        done = await asyncio.wait_for(rollup.materialize(pool, base + HOUR), 5)
+        assert done.materialized_until == base + HOUR
+        await transaction.commit()
+    finally:
+        await conn.close()

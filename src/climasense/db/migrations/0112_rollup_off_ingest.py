@@ -18,7 +18,9 @@ lock held to the end of the ingest transaction, then reads with a fresh snapshot
 function in READ COMMITTED). `rollup_advance_threshold` takes the same lock exclusively, so
 it waits for ingest transactions that have already read the old threshold to commit (their
 readings are then visible to the materialization that follows), and every later one reads
-the new threshold. The lock is taken once per ingest statement, not per reading.
+the new threshold. The lock is taken once per ingest statement, not per reading, and before
+the statement locks any row (in its first CTE): an ingest waiting for it holds no row
+another ingest could be waiting for, so no wait cycle can form through the job.
 
 `readings_hourly` goes back to fill factor 100: its rows are now written once per series and
 hour, not updated by every report (migration 0110 had made room for those updates).
@@ -65,7 +67,15 @@ async def apply(conn: asyncpg.Connection) -> None:
     await conn.execute(
         f"""CREATE FUNCTION rollup_advance_threshold(target timestamptz)
             RETURNS timestamptz LANGUAGE plpgsql VOLATILE AS $$
+            DECLARE
+                current timestamptz := (SELECT invalidate_below FROM rollup_state);
             BEGIN
+                -- Only this function moves the threshold, and only forward: when it would not
+                -- move, ingest is not held up by the exclusive lock (the job runs every
+                -- minute, the threshold moves once an hour).
+                IF target <= current THEN
+                    RETURN current;
+                END IF;
                 PERFORM pg_advisory_xact_lock({LOCK_KEY});
                 UPDATE rollup_state SET invalidate_below = greatest(invalidate_below, target);
                 RETURN (SELECT invalidate_below FROM rollup_state);
