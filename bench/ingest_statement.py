@@ -71,9 +71,17 @@ def variants() -> dict[str, str]:
     before_0112 = no_late.replace(
         "\nSELECT s.ord FROM src", INGEST_TIME_ROLLUP + "\nSELECT s.ord FROM src"
     )
+    sorted_outbox = full.replace(
+        "array_agg(sensor_type), array_agg(ts), array_agg(value)",
+        "array_agg(sensor_type ORDER BY ts, sensor_type),\n"
+        "           array_agg(ts ORDER BY ts, sensor_type),\n"
+        "           array_agg(value ORDER BY ts, sensor_type)",
+    )
+    assert sorted_outbox != full
     return {
         "full": full,
         "rollup at ingest (<0112)": before_0112,
+        "outbox arrays sorted": sorted_outbox,
         "no duplicate report": full.split("\nSELECT s.ord FROM src")[0] + "\nSELECT 1",
         "no late-hour record": no_late,
         "no latest values": without_cte(full, "latest"),

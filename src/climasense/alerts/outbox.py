@@ -23,11 +23,14 @@ def shard_expression(device_id_sql: str) -> str:
 
 # A data-modifying CTE over `ins` (device_id, sensor_type, ts, value: the newly inserted
 # readings): one outbox row per device, its readings in time order.
+# The three arrays list a device's readings in one order (one aggregate node feeds them the
+# same rows), but not in time order: the evaluator orders each series' readings itself
+# (`evaluation.evaluate`: readings of several outbox rows are merged anyway), and an
+# `array_agg(… ORDER BY …)` is a sort per device per array — about 2 µs of PostgreSQL's CPU per
+# reading together (docs/performance.md, round 5).
 OUTBOX_CTE = f"""outbox AS (
     INSERT INTO alert_outbox (device_id, shard, sensor_types, timestamps, "values")
     SELECT device_id, {shard_expression("device_id")},
-           array_agg(sensor_type ORDER BY ts, sensor_type),
-           array_agg(ts ORDER BY ts, sensor_type),
-           array_agg(value ORDER BY ts, sensor_type)
+           array_agg(sensor_type), array_agg(ts), array_agg(value)
     FROM ins GROUP BY device_id
 )"""
