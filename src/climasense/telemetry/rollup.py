@@ -55,16 +55,11 @@ class RollupRound:
 async def materialize(pool: asyncpg.Pool, now: datetime | None = None) -> RollupRound:
     """One round of the job: threshold to the hour of `now` (the database's clock by
     default), then steps 2 and 3."""
-    async with pool.acquire() as conn:
-        if now is None:
-            threshold = await conn.fetchval(
-                "SELECT rollup_advance_threshold(date_trunc('hour', now(), 'UTC'))"
-            )
-        else:
-            threshold = await conn.fetchval(
-                "SELECT rollup_advance_threshold(date_trunc('hour', $1::timestamptz, 'UTC'))",
-                now,
-            )
+    threshold = await pool.fetchval(
+        """SELECT rollup_advance_threshold(
+               date_trunc('hour', coalesce($1::timestamptz, now()), 'UTC'))""",
+        now,
+    )
     written = 0
     while True:
         async with pool.acquire() as conn, conn.transaction():
@@ -84,18 +79,23 @@ async def materialize(pool: asyncpg.Pool, now: datetime | None = None) -> Rollup
     return RollupRound(until, written, recomputed)
 
 
+# Both steps write whole hours computed from `readings`: a row already there is replaced, not
+# added to (step 2 may find rows written by ingest before migration 0112, or by an older API
+# process during a rolling upgrade; step 3 replaces the row a late reading made stale).
+_REPLACE_HOURS = """INSERT INTO readings_hourly (device_id, sensor_type, bucket, count, sum, min, max)
+    {rows}
+    ON CONFLICT (device_id, sensor_type, bucket) DO UPDATE
+    SET count = excluded.count, sum = excluded.sum, min = excluded.min, max = excluded.max"""
+
+
 async def _write_hours(conn: asyncpg.Connection, lower: datetime, upper: datetime) -> int:
-    # Rows for these hours may exist already (written by ingest before migration 0112, or by
-    # an older API process during a rolling upgrade): they are replaced, not added to.
     status: str = await conn.execute(
-        """INSERT INTO readings_hourly AS h (device_id, sensor_type, bucket, count, sum, min, max)
-           SELECT device_id, sensor_type, date_trunc('hour', ts, 'UTC'),
+        _REPLACE_HOURS.format(
+            rows="""SELECT device_id, sensor_type, date_trunc('hour', ts, 'UTC'),
                   count(*), sum(value), min(value), max(value)
            FROM readings WHERE ts >= $1 AND ts < $2
-           GROUP BY 1, 2, 3
-           ON CONFLICT (device_id, sensor_type, bucket) DO UPDATE
-           SET count = excluded.count, sum = excluded.sum,
-               min = excluded.min, max = excluded.max""",
+           GROUP BY 1, 2, 3"""
+        ),
         lower,
         upper,
     )
@@ -105,7 +105,7 @@ async def _write_hours(conn: asyncpg.Connection, lower: datetime, upper: datetim
 async def _recompute_invalidated(conn: asyncpg.Connection) -> int:
     """Recompute up to RECOMPUTE_BATCH invalidated hours; return how many were taken."""
     taken: int = await conn.fetchval(
-        """WITH gone AS (
+        f"""WITH gone AS (
                DELETE FROM rollup_invalidations
                WHERE (device_id, sensor_type, bucket) IN (
                    SELECT device_id, sensor_type, bucket FROM rollup_invalidations
@@ -120,13 +120,7 @@ async def _recompute_invalidated(conn: asyncpg.Connection) -> int:
                  ON r.device_id = g.device_id AND r.sensor_type = g.sensor_type
                 AND r.ts >= g.bucket AND r.ts < g.bucket + interval '1 hour'
                GROUP BY 1, 2, 3),
-           written AS (
-               INSERT INTO readings_hourly AS h
-                   (device_id, sensor_type, bucket, count, sum, min, max)
-               SELECT * FROM fresh
-               ON CONFLICT (device_id, sensor_type, bucket) DO UPDATE
-               SET count = excluded.count, sum = excluded.sum,
-                   min = excluded.min, max = excluded.max)
+           written AS ({_REPLACE_HOURS.format(rows="SELECT * FROM fresh")})
            SELECT count(*) FROM gone""",
         RECOMPUTE_BATCH,
     )
