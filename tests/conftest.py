@@ -13,6 +13,9 @@ from tests.support import postgres
 from tests.support.factories import admin_token
 from tests.support.server import LiveServer, live_server
 
+# Unclosed sockets name the test and code that opened them (a leak warns only when collected).
+pytest_plugins = ["tests.support.transport_origins"]
+
 TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
