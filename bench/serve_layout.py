@@ -187,42 +187,15 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
             out: dict[str, Any] = {"worker": "in-process" if not parties.worker_pid else "own"}
             out["cold"] = measured(parties, telemetry(89, 10, cold_keys), db_url, 10)
             # Every process knows the other devices' keys before the steady phases.
-            out["warm"] = wrk(
-                url,
-                "telemetry",
-                seconds=WARM_SECONDS,
-                READINGS=10,
-                T0=now - 88 * 86400,
-                KEYS_FILE=warm_keys,
-            )
+            out["warm"] = telemetry(88, 10, warm_keys, seconds=WARM_SECONDS)()
             out["x10"] = measured(parties, telemetry(86, 10), db_url, 10)
             out["x100"] = measured(parties, telemetry(83, 100), db_url, 100)
             half = out["x10"]["rps"] / 2
             delay = max(1, round(PACED_CONNECTIONS * 1000 / half))
-            probe = wrk(
-                url,
-                "telemetry",
-                connections=PACED_CONNECTIONS,
-                READINGS=10,
-                T0=now - 80 * 86400,
-                DELAY_MS=delay,
-                KEYS_FILE=keys,
-            )
+            probe = telemetry(80, 10, connections=PACED_CONNECTIONS, DELAY_MS=delay)()
             delay = max(1, round(PACED_CONNECTIONS * 1000 / half - probe["p50_ms"]))
-            out["paced"] = measured(
-                parties,
-                lambda: wrk(
-                    url,
-                    "telemetry",
-                    connections=PACED_CONNECTIONS,
-                    READINGS=10,
-                    T0=now - 77 * 86400,
-                    DELAY_MS=delay,
-                    KEYS_FILE=keys,
-                ),
-                db_url,
-                10,
-            )
+            paced = telemetry(77, 10, connections=PACED_CONNECTIONS, DELAY_MS=delay)
+            out["paced"] = measured(parties, paced, db_url, 10)
             out["paced"]["target"] = half
             out["copy"] = asyncio.run(
                 # 3,000 devices: batches of 15,000 rows, as before the steady phases grew
