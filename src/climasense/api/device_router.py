@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from climasense.errors import ClimaSenseError, Forbidden, NotFound, RateLimited
-from climasense.http.body import check_declared_length
+from climasense.http.body import check_declared_length, declares_body
 from climasense.http.device_route import DeviceRoute
 from climasense.http.errors import exception_to_response
 from climasense.http.protocol_errors import MethodNotAllowed
@@ -109,7 +109,7 @@ class DeviceRouter:
             response = await route.handler(request, device)
         except ClimaSenseError as exc:
             response = error_response(exc, headers=headers)
-            if _body_unread(request) or (exc.status == 413 and _has_body(request)):
+            if _body_unread(request) or (exc.status == 413 and declares_body(request.headers)):
                 # Answered before the body was read (401, 413, …): close the connection
                 # rather than receive and discard the rest of it (CONTRACT §8).
                 response.headers["Connection"] = "close"
@@ -120,10 +120,5 @@ class DeviceRouter:
         return response
 
 
-def _has_body(request: Request) -> bool:
-    declared = request.headers.get("content-length", "0") not in {"0", ""}
-    return declared or "transfer-encoding" in request.headers
-
-
 def _body_unread(request: Request) -> bool:
-    return _has_body(request) and not getattr(request, "_stream_consumed", False)
+    return declares_body(request.headers) and not getattr(request, "_stream_consumed", False)

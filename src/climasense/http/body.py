@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from starlette.datastructures import Headers
 from starlette.requests import Request
 
 from climasense.errors import BadRequest, ValidationFailed
@@ -22,6 +23,14 @@ def is_json_content_type(content_type: str | None, *, allow_missing: bool = True
     return media_type in JSON_TYPES or (
         media_type.startswith("application/") and media_type.endswith("+json")
     )
+
+
+def declares_body(headers: Headers) -> bool:
+    """Whether a request says a body follows: a Content-Length other than 0, or any
+    Transfer-Encoding (chunked). The device router, the operator guard and the operator
+    routes decide 415s and early closes from this one reading of the headers."""
+    length = headers.get("content-length", "0").strip()
+    return length not in {"0", ""} or "transfer-encoding" in headers
 
 
 def check_declared_length(request: Request, limit: int) -> None:

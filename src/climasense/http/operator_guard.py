@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import re
 
+from starlette.datastructures import Headers
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from climasense.errors import BadRequest, ClimaSenseError
+from climasense.http.body import declares_body
 from climasense.http.protocol_errors import PayloadTooLarge
 from climasense.http.responses import error_response
 from climasense.services import Services
@@ -27,12 +29,6 @@ from climasense.services import Services
 PREFIX = "/admin/v1/"
 OPERATOR_SCOPE_KEY = "climasense.operator"
 _FIRMWARE_UPLOAD = re.compile(r"\A/admin/v1/firmware/[^/]+/[^/]+\Z")
-
-
-def _has_body(headers: dict[bytes, bytes]) -> bool:
-    return headers.get(b"content-length", b"0").strip() not in {b"0", b""} or (
-        b"transfer-encoding" in headers
-    )
 
 
 class OperatorGuard:
@@ -44,8 +40,8 @@ class OperatorGuard:
             await self.app(scope, receive, send)
             return
         services: Services = scope["app"].state.services
-        headers = {k.lower(): v for k, v in scope.get("headers", ())}
-        has_body = _has_body(headers)
+        headers = Headers(scope=scope)
+        has_body = declares_body(headers)
         settings = services.settings
         if scope["method"] == "PUT" and _FIRMWARE_UPLOAD.match(scope["path"]):
             limit = settings.firmware_max_bytes
@@ -55,9 +51,9 @@ class OperatorGuard:
             if OPERATOR_SCOPE_KEY not in scope:  # set only by in-process dashboard calls
                 principal = await services.authenticator.admin_for_request(HTTPConnection(scope))
                 scope[OPERATOR_SCOPE_KEY] = principal
-            declared = headers.get(b"content-length")
+            declared = headers.get("content-length")
             if declared is not None:
-                text = declared.decode("latin-1").strip()
+                text = declared.strip()
                 if not (text.isascii() and text.isdigit()) or len(text) > 19:
                     raise BadRequest("Invalid Content-Length header", code="bad_request")
                 if int(text) > limit:

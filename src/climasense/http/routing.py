@@ -11,7 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.requests import Request
 from starlette.responses import Response
 
-from climasense.http.body import is_json_content_type, reject_nul
+from climasense.http.body import declares_body, is_json_content_type, reject_nul
 from climasense.http.protocol_errors import UnsupportedMediaType
 
 
@@ -30,12 +30,13 @@ class JSONRoute(APIRoute):
         expects_json = self.body_field is not None
 
         async def route_handler(request: Request) -> Response:
-            if expects_json and request.method in {"POST", "PUT", "PATCH"}:
-                has_body = request.headers.get("content-length", "0") != "0" or (
-                    "transfer-encoding" in request.headers
-                )
-                if has_body and not is_json_content_type(request.headers.get("content-type")):
-                    raise UnsupportedMediaType()
+            if (
+                expects_json
+                and request.method in {"POST", "PUT", "PATCH"}
+                and declares_body(request.headers)
+                and not is_json_content_type(request.headers.get("content-type"))
+            ):
+                raise UnsupportedMediaType()
             strict = StrictJSONRequest(request.scope, request.receive)
             if expects_json and b"\\u0000" in await strict.body():
                 # Checked here, not in json(): FastAPI turns any error raised while it parses
