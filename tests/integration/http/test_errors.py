@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
+import asyncpg
+
+from climasense.db.pool import create_pool
+from climasense.http.errors import exception_to_response
 from tests.support.errors import assert_error
 from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
@@ -113,3 +117,30 @@ async def test_database_outage_is_503_with_retry_after_and_no_internals(
     text = response.text.lower()
     for leak in ("traceback", "select", "asyncpg", "postgres"):
         assert leak not in text
+
+
+async def test_a_query_on_a_connection_postgresql_just_cut_is_a_503(database_url: str) -> None:
+    # After a restart or failover, a pooled connection the server has terminated can be used
+    # before asyncpg has seen its socket close. Whatever asyncpg raises then must be a
+    # dependency failure (503, retry), never a 500; the next query gets a new connection.
+    # What it raises depends on how far the termination has got: the delays sweep that.
+    raised: list[Exception] = []
+    admin = await asyncpg.connect(database_url)
+    try:
+        for delay_ms in (0, 1, 1, 2, 2, 3, 5, 8, 13, 21):
+            pool = await create_pool(database_url, min_size=1, max_size=1)
+            try:
+                backend = await pool.fetchval("SELECT pg_backend_pid()")
+                await admin.fetchval("SELECT pg_terminate_backend($1)", backend)
+                await asyncio.sleep(delay_ms / 1000)
+                try:
+                    await pool.fetchval("SELECT $1::bytea[] IS NOT NULL", [b"x"])
+                except Exception as exc:
+                    raised.append(exc)
+                assert await pool.fetchval("SELECT 1") == 1
+            finally:
+                await pool.close()
+    finally:
+        await admin.close()
+    print(f"\nfirst query after the cut raised: {sorted(type(e).__name__ for e in raised)}")
+    assert [exception_to_response(e).status_code for e in raised] == [503] * len(raised), raised
