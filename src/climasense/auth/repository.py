@@ -10,19 +10,16 @@ import asyncpg
 from climasense.auth.principals import AdminPrincipal, DevicePrincipal
 
 
-async def find_device_by_key_hash(
-    conn: asyncpg.Pool | asyncpg.Connection, key_hash: bytes
-) -> DevicePrincipal | None:
-    row = await conn.fetchrow(
-        "SELECT device_id, serial_number, kind, model, batch FROM devices "
-        "WHERE key_hash = $1 AND status = 'active'",
-        key_hash,
+async def find_devices_by_key_hashes(
+    conn: asyncpg.Pool | asyncpg.Connection, key_hashes: list[bytes]
+) -> dict[bytes, DevicePrincipal]:
+    """The active devices among `key_hashes`, by key hash (one indexed query for all)."""
+    rows = await conn.fetch(
+        "SELECT key_hash, device_id, serial_number, kind, model, batch FROM devices "
+        "WHERE key_hash = ANY($1::bytea[]) AND status = 'active'",
+        key_hashes,
     )
-    if row is None:
-        return None
-    return DevicePrincipal(
-        row["device_id"], row["serial_number"], row["kind"], row["model"], row["batch"]
-    )
+    return {bytes(row[0]): DevicePrincipal(row[1], row[2], row[3], row[4], row[5]) for row in rows}
 
 
 async def find_admin_by_token_hash(

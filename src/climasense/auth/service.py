@@ -13,6 +13,7 @@ from starlette.requests import HTTPConnection, Request
 
 from climasense.auth import repository
 from climasense.auth.cache import CredentialCache
+from climasense.auth.key_lookups import DeviceKeyLookups
 from climasense.auth.keys import KeyHasher, KeyKind, parse_key
 from climasense.auth.principals import AdminPrincipal, DevicePrincipal
 from climasense.auth.roles import is_expired
@@ -47,6 +48,8 @@ class Authenticator:
         self.hasher = hasher
         self.cache = cache
         self.throttle = throttle
+        # Unknown device keys are looked up together (a fleet reconnecting after a restart).
+        self._device_lookups = DeviceKeyLookups(pool)
         # Device keys found valid → their hash: parsing a key (CRC) and its HMAC are a pure
         # function of the key, so a known key skips them. Whether the key is still valid is
         # decided by the credential cache (revocation feed) exactly as before.
@@ -78,7 +81,7 @@ class Authenticator:
             cached = self.cache.get(key_hash)
             if isinstance(cached, DevicePrincipal):
                 return cached
-        principal = await self._lookup(key_hash, client, repository.find_device_by_key_hash)
+        principal = await self._lookup(key_hash, client, self._device_lookups.find)
         if principal is None or key_hash is None or token is None:
             if token is not None:
                 self._known_keys.pop(token, None)
@@ -114,13 +117,16 @@ class Authenticator:
                     raise Unauthorized("Invalid or missing admin token")
                 await self._touch(cached.token_id)
                 return cached
-        principal = await self._lookup(token_hash, client, repository.find_admin_by_token_hash)
+        principal = await self._lookup(token_hash, client, self._find_admin)
         if principal is None or token_hash is None:
             metrics.auth_failure()
             raise Unauthorized("Invalid or missing admin token")
         self.cache.put(token_hash, principal)
         await self._touch(principal.token_id)
         return principal
+
+    async def _find_admin(self, token_hash: bytes) -> AdminPrincipal | None:
+        return await repository.find_admin_by_token_hash(self.pool, token_hash)
 
     async def _touch(self, token_id: UUID) -> None:
         """Keep the token's `last_used_at` to the minute: one write a minute per token (and
@@ -143,7 +149,7 @@ class Authenticator:
         self,
         key_hash: bytes | None,
         client: str | None,
-        find: Callable[[asyncpg.Pool, bytes], Awaitable[P | None]],
+        find: Callable[[bytes], Awaitable[P | None]],
     ) -> P | None:
         """Look a key the cache does not know up in the database (bounded: see
         limits/failed_auth.py). Only a failure counts against `client`'s address, and a
@@ -152,10 +158,10 @@ class Authenticator:
         if key_hash is None:
             found = None
         elif throttle is None:
-            found = await find(self.pool, key_hash)
+            found = await find(key_hash)
         else:
             async with throttle.lookup_slot(client):
-                found = await find(self.pool, key_hash)
+                found = await find(key_hash)
         if found is None and throttle is not None and client is not None:
             await throttle.failure(client)
         return found
