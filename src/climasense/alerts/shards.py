@@ -16,6 +16,8 @@ import random
 
 import asyncpg
 
+from climasense.db.pool import holds_session_state
+
 SHARD_COUNT = 64
 # A generator of our own: the module-wide one is shared state (a test's seed, hypothesis's
 # check that nothing else draws from it while it generates), and this needs no seed.
@@ -33,6 +35,8 @@ _COUNT_EVALUATORS = """
 
 class ShardLeases:
     def __init__(self, conn: asyncpg.Connection, shard_count: int = SHARD_COUNT) -> None:
+        # Session advisory locks: if `conn` is pooled, the pool resets it fully on release.
+        holds_session_state(conn)
         self.conn = conn
         self.shard_count = shard_count
         self.owned: set[int] = set()

@@ -16,6 +16,8 @@ from types import ModuleType
 
 import asyncpg
 
+from climasense.db.pool import holds_session_state
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -53,6 +55,7 @@ def _load_module(path: Path) -> ModuleType:
 
 async def migrate(conn: asyncpg.Connection, directory: Path = MIGRATIONS_DIR) -> list[str]:
     """Apply every pending migration; return the versions applied by this call."""
+    holds_session_state(conn)  # a pooled connection is fully reset when it goes back
     await conn.execute("SET lock_timeout = '60s'")
     await conn.execute("SELECT pg_advisory_lock($1)", _ADVISORY_LOCK_KEY)
     try:
