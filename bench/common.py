@@ -113,3 +113,14 @@ def admin_token(database_url: str) -> str:
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def source_trees(baseline_label: str) -> list[tuple[str, str | None]]:
+    """The trees a before/after bench runs: this one ("ours", the installed package), after
+    `BENCH_BASELINE_SRC` under `baseline_label` when that is set (its `src`, run with the same
+    interpreter through PYTHONPATH)."""
+    trees: list[tuple[str, str | None]] = [("ours", None)]
+    baseline = os.environ.get("BENCH_BASELINE_SRC", "")
+    if baseline:
+        trees.insert(0, (baseline_label, baseline))
+    return trees

@@ -29,14 +29,13 @@ import aiohttp
 
 # Run as a file (`python bench/reconnect.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import admin_token, fresh_database, serve_process
+from bench.common import admin_token, fresh_database, serve_process, source_trees
 from bench.serve_layout import Parties
 from bench.simulator import provision
 
 DEVICES = int(os.environ.get("BENCH_DEVICES", "10000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 CONCURRENCY = 64
-BASELINE_SRC = os.environ.get("BENCH_BASELINE_SRC", "")
 
 
 async def every_device_once(url: str, keys: list[str]) -> dict[str, Any]:
@@ -79,9 +78,7 @@ def measured(parties: Parties, url: str, keys: list[str]) -> dict[str, Any]:
 
 
 def main() -> None:
-    variants: list[tuple[str, str | None]] = [("ours", None)]
-    if BASELINE_SRC:
-        variants.insert(0, ("base", BASELINE_SRC))
+    variants = source_trees("base")
     print(
         f"{DEVICES} devices reconnecting to `serve --workers 2`, {CONCURRENCY} at once, "
         f"{ROUNDS} rounds, load average {os.getloadavg()[0]:.1f}",

@@ -37,7 +37,7 @@ from uuid import UUID
 
 # Run as a file (`python bench/x.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import SECRET, admin_token, fresh_database, serve_process
+from bench.common import SECRET, admin_token, fresh_database, serve_process, source_trees
 from bench.ingest import SECONDS, copy_baseline, drain_outbox, server_cpu_seconds, wrk
 from bench.simulator import provision
 
@@ -48,7 +48,6 @@ DEVICES = 3000  # never seen before the cold phase (issue 20, item 5)
 # phase), so the steady phases spread the same load over 9,000 devices.
 WARM_DEVICES = 6000
 WARM_SECONDS = 5
-BASELINE_SRC = os.environ.get("BENCH_BASELINE_SRC", "")
 # layout: (serve's arguments, a separate `climasense worker` started by the bench, its niceness)
 LAYOUTS: dict[str, tuple[list[str], bool, int]] = {
     "serve": ([], False, 0),
@@ -234,9 +233,7 @@ def main() -> None:
         sudo = [] if os.geteuid() == 0 else ["sudo"]
         subprocess.run([*sudo, "apt-get", "install", "-y", "-qq", "wrk"], check=True)
     wanted = os.environ.get("BENCH_LAYOUTS", "serve,serve2,scaleout").split(",")
-    variants: list[tuple[str, str | None]] = [("ours", None)]
-    if BASELINE_SRC:
-        variants.insert(0, ("main", BASELINE_SRC))
+    variants = source_trees("main")
     print(
         f"{DEVICES} cold + {WARM_DEVICES} more devices, wrk -t2 -c64 (paced: -c{PACED_CONNECTIONS}), {SECONDS} s a phase, "
         f"{os.cpu_count()} cores shared by server, PostgreSQL, worker and wrk",

@@ -6,8 +6,10 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 
+import asyncpg
 import pytest
 
+from climasense.db.pool import create_pool
 from climasense.settings import Settings
 from tests.support import postgres
 from tests.support.factories import admin_token
@@ -46,6 +48,15 @@ async def fresh_database_url(pg_admin_url: str, template_db: str) -> AsyncIterat
     name = await postgres.create_database(pg_admin_url, template=template_db)
     yield postgres.database_url(pg_admin_url, name)
     await postgres.drop_database(pg_admin_url, name)
+
+
+@pytest.fixture
+async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    """A small pool on the session's shared database (modules that need their own database
+    define their own `pool`)."""
+    pool = await create_pool(database_url, min_size=1, max_size=4)
+    yield pool
+    await pool.close()
 
 
 def make_settings(database_url: str, tmp_path: object, **overrides: object) -> Settings:

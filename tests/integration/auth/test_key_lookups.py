@@ -6,10 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
 
 import asyncpg
-import pytest
 
 from climasense.audit import LOCAL_CLI
 from climasense.auth.key_lookups import DeviceKeyLookups
@@ -23,13 +21,6 @@ from tests.support.factories import bearer, provision
 from tests.support.server import LiveServer
 
 HASHER = KeyHasher(TEST_SECRET)
-
-
-@pytest.fixture
-async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(database_url, min_size=1, max_size=4)
-    yield pool
-    await pool.close()
 
 
 async def devices(pool: asyncpg.Pool, count: int) -> list[ProvisionedDevice]:
