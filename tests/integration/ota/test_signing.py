@@ -28,6 +28,7 @@ from tests.integration.ota.test_upload import stored_objects
 from tests.support.errors import assert_error
 from tests.support.factories import admin_token, bearer, provision
 from tests.support.server import live_server
+from tests.support.tasks import describe_tasks
 
 # Two trusted keys (a rotation in progress) and one the server has never heard of.
 FIRST = Ed25519PrivateKey.from_private_bytes(bytes([11]) * 32)
@@ -45,12 +46,20 @@ async def put(
     ota: Ota, model: str, version: str, data: bytes, signature: str | None
 ) -> httpx.Response:
     params = {} if signature is None else {"signature": signature}
-    return await ota.client.put(
-        f"/admin/v1/firmware/{model}/{version}",
-        content=data,
-        params=params,
-        headers={**bearer(ota.token), "Content-Type": "application/octet-stream"},
-    )
+    try:
+        return await ota.client.put(
+            f"/admin/v1/firmware/{model}/{version}",
+            content=data,
+            params=params,
+            headers={**bearer(ota.token), "Content-Type": "application/octet-stream"},
+        )
+    except httpx.TimeoutException as exc:
+        # Seen once in CI (a ReadTimeout on one of the refusals, not reproduced in 15 runs):
+        # say which upload and where the server was waiting.
+        raise AssertionError(
+            f"no answer to PUT {model}/{version} ({len(data)} bytes, signature "
+            f"{signature!r}); pending tasks:\n{describe_tasks()}"
+        ) from exc
 
 
 async def _server(
