@@ -14,11 +14,10 @@ from climasense.settings import Settings
 from tests.support import postgres
 from tests.support.factories import admin_token
 from tests.support.server import LiveServer, live_server
+from tests.support.workers import TEST_SECRET  # re-exported: tests import it from here
 
 # Unclosed sockets name the test and code that opened them (a leak warns only when collected).
 pytest_plugins = ["tests.support.transport_origins"]
-
-TEST_SECRET = "test-secret-key-0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 @pytest.fixture(scope="session")

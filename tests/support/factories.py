@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
 
+from climasense.audit import LOCAL_CLI
+from climasense.auth.keys import KeyHasher
+from climasense.devices import service as devices_service
+from climasense.devices.service import ProvisionedDevice
 from climasense.services import Services
 from climasense.tokens.service import create_admin_token
+from tests.support.workers import TEST_SECRET
 
 
 async def admin_token(services: Services, name: str = "tests", role: str = "admin") -> str:
@@ -31,6 +37,22 @@ async def provision(
     assert response.status_code == 201, response.text
     devices: list[dict[str, Any]] = response.json()["devices"]
     return devices
+
+
+async def provision_in_database(
+    pool: asyncpg.Pool, count: int, *, batch: str
+) -> list[ProvisionedDevice]:
+    """Standalone devices through the devices service (no server needed), their keys hashed
+    under the tests' secret."""
+    return await devices_service.provision(
+        pool,
+        KeyHasher(TEST_SECRET),
+        kind="standalone",
+        model="CS-100",
+        batch=batch,
+        count=count,
+        operator=LOCAL_CLI,
+    )
 
 
 def bearer(key: str) -> dict[str, str]:

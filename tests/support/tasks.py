@@ -12,9 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 def describe_tasks(limit: int = 30) -> str:
     loop = asyncio.get_running_loop()
     lines = []
-    for task in list(asyncio.all_tasks(loop))[:limit]:
-        if task.done():
-            continue
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending[:limit]:
         frames = [
             f"{frame.f_code.co_filename.rsplit('/', 1)[-1]}:{frame.f_lineno} {frame.f_code.co_name}"
             for frame in task.get_stack(limit=6)

@@ -42,10 +42,8 @@ def _origin() -> str:
     while frame is not None and len(frames) < _FRAMES:
         path = frame.f_code.co_filename
         if any(part in path for part in _INTERESTING):
-            frames.append(
-                f"{path.rsplit('/', 2)[-2]}/{path.rsplit('/', 1)[-1]}:"
-                f"{frame.f_lineno} {frame.f_code.co_name}"
-            )
+            where = "/".join(path.rsplit("/", 2)[-2:])  # its folder and file
+            frames.append(f"{where}:{frame.f_lineno} {frame.f_code.co_name}")
         frame = frame.f_back  # type: ignore[assignment]
     return f"made during {_current_test}, at " + " <- ".join(frames or ["(no known frame)"])
 

@@ -17,14 +17,13 @@ import pytest
 from climasense.alerts import service as alerts_service
 from climasense.alerts.schemas import RuleCreate
 from climasense.audit import LOCAL_CLI
-from climasense.auth.keys import KeyHasher
 from climasense.db.pool import create_pool
-from climasense.devices import service as devices_service
 from climasense.webhooks import service as webhooks_service
 from tests.support.alerts import wait_for
+from tests.support.factories import provision_in_database
 from tests.support.readings import store_readings
 from tests.support.server import free_port
-from tests.support.workers import TEST_SECRET, start_worker, stopping
+from tests.support.workers import start_worker, stopping
 
 pytestmark = pytest.mark.slow
 
@@ -39,16 +38,7 @@ async def pool(fresh_database_url: str) -> AsyncIterator[asyncpg.Pool]:
 
 
 async def provision(pool: asyncpg.Pool, count: int) -> list[str]:
-    devices = await devices_service.provision(
-        pool,
-        KeyHasher(TEST_SECRET),
-        kind="standalone",
-        model="CS-100",
-        batch="w",
-        count=count,
-        operator=LOCAL_CLI,
-    )
-    return [str(d.device_id) for d in devices]
+    return [str(d.device_id) for d in await provision_in_database(pool, count, batch="w")]
 
 
 async def hot_rule(pool: asyncpg.Pool) -> str:

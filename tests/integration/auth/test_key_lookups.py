@@ -9,30 +9,20 @@ import secrets
 
 import asyncpg
 
-from climasense.audit import LOCAL_CLI
 from climasense.auth.key_lookups import DeviceKeyLookups
 from climasense.auth.keys import KeyHasher
 from climasense.db.pool import create_pool
-from climasense.devices import service as devices_service
 from climasense.devices.service import ProvisionedDevice
 from climasense.http.errors import DEPENDENCY_ERRORS
-from tests.conftest import TEST_SECRET
-from tests.support.factories import bearer, provision
+from tests.support.factories import bearer, provision, provision_in_database
 from tests.support.server import LiveServer
+from tests.support.workers import TEST_SECRET
 
 HASHER = KeyHasher(TEST_SECRET)
 
 
 async def devices(pool: asyncpg.Pool, count: int) -> list[ProvisionedDevice]:
-    return await devices_service.provision(
-        pool,
-        HASHER,
-        kind="standalone",
-        model="CS-100",
-        batch="lookups",
-        count=count,
-        operator=LOCAL_CLI,
-    )
+    return await provision_in_database(pool, count, batch="lookups")
 
 
 async def test_concurrent_misses_share_one_query(pool: asyncpg.Pool) -> None:
