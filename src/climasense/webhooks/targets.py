@@ -16,9 +16,11 @@ tests); the userinfo rule stays.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
@@ -28,6 +30,17 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 _LEGACY_IPV4 = re.compile(r"^(0x[0-9a-f]*|[0-9]+)(\.(0x[0-9a-f]*|[0-9]+)){0,3}\.?$", re.IGNORECASE)
 _LOCAL_NAMES = ("localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback")
+
+# Webhook hosts are looked up on threads of their own. getaddrinfo blocks its thread for as
+# long as the resolver takes (seconds per server and try when DNS does not answer), and a
+# caller's timeout cannot stop it. On the event loop's default executor a handful of webhooks
+# on such names held every thread, and everything else the process runs there (the local
+# firmware store's file I/O) queued behind them: a firmware upload got no answer in CI. A
+# lookup still queued when its caller gives up is dropped, so the queue cannot outgrow the
+# deliveries waiting on it. The system resolver stays (not c-ares): it reads /etc/hosts and
+# nsswitch the way every other program on the machine does.
+NAME_LOOKUP_THREADS = 4
+name_lookups = ThreadPoolExecutor(NAME_LOOKUP_THREADS, thread_name_prefix="webhook-dns")
 
 
 class TargetRefused(ValueError):
@@ -108,7 +121,8 @@ def check_host(target: Target, allow_private: bool) -> IPAddress | None:
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
     loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    lookup = functools.partial(socket.getaddrinfo, host, port, type=socket.SOCK_STREAM)
+    infos = await loop.run_in_executor(name_lookups, lookup)
     return [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
 
 
