@@ -78,10 +78,13 @@ def config_text(token: str, ids: dict[str, str]) -> str:
 
 
 async def test_operator_api_answers_as_its_openapi_document_says(
-    database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    fresh_database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    # A database of its own: the fuzzer creates fleet-wide state (alert rules on any sensor and
+    # threshold, webhooks to generated hosts) that would otherwise open alerts on every later
+    # test's devices and send their events to hosts that do not exist.
     settings = make_settings(
-        database_url,
+        fresh_database_url,
         tmp_path,
         rate_limits=unlimited(),
         failed_auth_limit=RateLimit(1_000_000, 60),
