@@ -9,8 +9,20 @@ as None, as a missing key did in a template.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
+View = TypeVar("View", bound="DataclassInstance")
+
+
+def _members(cls: type[View], body: Mapping[str, Any], **read: Any) -> View:
+    """A view whose every field is the API member of that name, as sent (None when left out),
+    except the fields given in `read` (ids made text, nested views, defaults)."""
+    given = {f.name: body.get(f.name) for f in fields(cls) if f.name not in read}
+    return cls(**given, **read)
 
 
 def _text(value: Any) -> str | None:
@@ -29,11 +41,7 @@ class LatestReading:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> LatestReading:
-        return cls(
-            sensor_type=str(body.get("sensor_type")),
-            value=body.get("value"),
-            timestamp=body.get("timestamp"),
-        )
+        return _members(cls, body, sensor_type=str(body.get("sensor_type")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,13 +56,7 @@ class PairedSensor:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> PairedSensor:
-        return cls(
-            sensor_id=str(body.get("sensor_id")),
-            serial_number=body.get("serial_number"),
-            ieee_address=body.get("ieee_address"),
-            last_seen_at=body.get("last_seen_at"),
-            paired_at=body.get("paired_at"),
-        )
+        return _members(cls, body, sensor_id=str(body.get("sensor_id")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,23 +78,17 @@ class DeviceSummary:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> DeviceSummary:
-        return cls(**_summary_fields(body))
+        return _members(cls, body, **_summary_fields(body))
 
 
 def _summary_fields(body: Mapping[str, Any]) -> dict[str, Any]:
+    """How a device's listed fields are read where they are not as sent."""
     return {
         "device_id": str(body.get("device_id")),
-        "serial_number": body.get("serial_number"),
-        "kind": body.get("kind"),
-        "model": body.get("model"),
-        "batch": body.get("batch"),
         "status": body.get("status", "active"),
         "online": bool(body.get("online")),
-        "last_seen_at": body.get("last_seen_at"),
-        "firmware_version": body.get("firmware_version"),
         "hub_id": _text(body.get("hub_id")),
         "tags": tuple(body.get("tags") or ()),
-        "label": body.get("label"),
     }
 
 
@@ -122,12 +118,10 @@ class DeviceDetail:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> DeviceDetail:
-        return cls(
+        return _members(
+            cls,
+            body,
             **_summary_fields(body),
-            latitude=body.get("latitude"),
-            longitude=body.get("longitude"),
-            hub_serial_number=body.get("hub_serial_number"),
-            settings_version=body.get("settings_version"),
             open_alert_count=len(body.get("open_alerts") or []),
             latest_readings=tuple(
                 LatestReading.from_json(r) for r in _objects(body.get("latest_readings"))
@@ -175,16 +169,11 @@ class DeviceSettings:
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> DeviceSettings:
         location = body.get("location")
-        return cls(
-            version=body.get("version"),
-            reporting_interval_seconds=body.get("reporting_interval_seconds"),
+        return _members(
+            cls,
+            body,
             enabled_sensors=tuple(body.get("enabled_sensors") or ()),
-            timezone=body.get("timezone"),
-            location=SettingsLocation(
-                latitude=location.get("latitude"),
-                longitude=location.get("longitude"),
-                name=location.get("name"),
-            )
+            location=_members(SettingsLocation, location)
             if isinstance(location, Mapping)
             else None,
         )
@@ -231,21 +220,7 @@ class Command:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Command:
-        return cls(
-            command_id=str(body.get("command_id")),
-            type=body.get("type"),
-            status=body.get("status"),
-            created_at=body.get("created_at"),
-            delivered_at=body.get("delivered_at"),
-            acked_at=body.get("acked_at"),
-            failed_at=body.get("failed_at"),
-            cancelled_at=body.get("cancelled_at"),
-            expired_at=body.get("expired_at"),
-            settings_version=body.get("settings_version"),
-            cancel_reason=body.get("cancel_reason"),
-            error_message=body.get("error_message"),
-            result=body.get("result"),
-        )
+        return _members(cls, body, command_id=str(body.get("command_id")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,15 +236,12 @@ class Alert:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> Alert:
-        return cls(
+        return _members(
+            cls,
+            body,
             alert_id=str(body.get("alert_id")),
             device_id=str(body.get("device_id")),
             state=str(body.get("state")),
-            severity=body.get("severity"),
-            sensor_type=body.get("sensor_type"),
-            value=body.get("value"),
-            opened_at=body.get("opened_at"),
-            resolved_at=body.get("resolved_at"),
         )
 
 
@@ -289,18 +261,8 @@ class AlertRule:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> AlertRule:
-        return cls(
-            rule_id=_text(body.get("rule_id")),
-            name=body.get("name"),
-            kind=body.get("kind"),
-            sensor_type=body.get("sensor_type"),
-            op=body.get("op"),
-            threshold=body.get("threshold"),
-            clear_threshold=body.get("clear_threshold"),
-            for_seconds=body.get("for_seconds"),
-            severity=body.get("severity"),
-            device_id=_text(body.get("device_id")),
-            batch=body.get("batch"),
+        return _members(
+            cls, body, rule_id=_text(body.get("rule_id")), device_id=_text(body.get("device_id"))
         )
 
 
@@ -317,14 +279,7 @@ class FirmwareImage:
 
     @classmethod
     def from_json(cls, body: Mapping[str, Any]) -> FirmwareImage:
-        return cls(
-            model=body.get("model"),
-            version=body.get("version"),
-            size_bytes=body.get("size_bytes"),
-            checksum=body.get("checksum"),
-            signing_key_id=body.get("signing_key_id"),
-            release_notes=body.get("release_notes"),
-        )
+        return _members(cls, body)
 
 
 @dataclass(frozen=True, slots=True)
