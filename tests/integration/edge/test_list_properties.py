@@ -112,6 +112,14 @@ async def seeded(
             "release_id": "00000000-0000-0000-0000-000000000000",
         }
         yield server, {"token": token, "device": device, "hub": hub, "ids": ids}
+        # The database is the session's: a fleet-wide rule and a webhook to a name that does
+        # not resolve would open alerts on later tests' devices and send their events nowhere.
+        for path in (
+            f"/admin/v1/alert-rules/{rule['rule_id']}",
+            f"/admin/v1/webhooks/{ids['webhook_id']}",
+        ):
+            deleted = await server.client.delete(path, headers=bearer(token))
+            assert deleted.status_code == 204, deleted.text
 
 
 def _operator_lists(spec: dict[str, Any]) -> list[tuple[str, list[str], list[str]]]:
