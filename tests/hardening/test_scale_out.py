@@ -103,7 +103,13 @@ async def test_limits_are_exact_across_two_processes(cluster: Cluster) -> None:
     responses = await asyncio.gather(
         *(cluster.clients[i % 2].get("/v1/settings", headers=key) for i in range(3 * N))
     )
-    assert Counter(r.status_code for r in responses) == {200: N - 2, 429: 2 * N + 2}
+    # One run in many answered a 503 here once, cause unknown: the next one says what it was.
+    unexpected = [
+        f"{r.url.port}: {r.status_code} {r.text}" for r in responses if r.status_code >= 500
+    ]
+    assert Counter(r.status_code for r in responses) == {200: N - 2, 429: 2 * N + 2}, "\n".join(
+        [*unexpected, *(f"--- {p.name}\n{p.tail()}" for p in cluster.apis)]
+    )
     # Each process refused some: both enforced the one shared count.
     assert {r.url.port for r in responses if r.status_code == 429} == {
         httpx.URL(p.url or "").port for p in cluster.apis
