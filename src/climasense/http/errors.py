@@ -83,7 +83,8 @@ def exception_to_response(exc: BaseException) -> Response:
         log.debug("client disconnected before its request body was read")
         return error_response(BadRequest("Client disconnected", code="bad_request"))
     if isinstance(exc, DEPENDENCY_ERRORS):
-        log.warning("dependency failure: %s", type(exc).__name__)
+        # The answer says only "unavailable"; the log says which dependency and why.
+        log.warning("dependency failure: %s: %.300s", type(exc).__name__, exc)
         return error_response(Unavailable())
     log.exception("unhandled error")
     return JSONResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import asyncpg
+import pytest
 
 from climasense.db.pool import create_pool
 from climasense.http.errors import exception_to_response
@@ -103,7 +104,7 @@ async def test_sensor_key_is_forbidden_on_the_device_api(server: LiveServer, tok
 
 
 async def test_database_outage_is_503_with_retry_after_and_no_internals(
-    server: LiveServer, token: str
+    server: LiveServer, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Terminate every connection of the pool: the next queries fail as if the server died.
     pool = server.services.pool
@@ -117,6 +118,9 @@ async def test_database_outage_is_503_with_retry_after_and_no_internals(
     text = response.text.lower()
     for leak in ("traceback", "select", "asyncpg", "postgres"):
         assert leak not in text
+    # The operator's log says what failed, as the answer does not.
+    logged = [r.getMessage() for r in caplog.records if "dependency failure" in r.getMessage()]
+    assert "dependency failure: InterfaceError: pool is closed" in logged, caplog.text
 
 
 async def test_a_query_on_a_connection_postgresql_just_cut_is_a_503(database_url: str) -> None:
