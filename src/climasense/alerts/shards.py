@@ -35,15 +35,15 @@ _COUNT_EVALUATORS = """
 
 class ShardLeases:
     def __init__(self, conn: asyncpg.Connection, shard_count: int = SHARD_COUNT) -> None:
+        # Every lock taken through `conn` is a session advisory lock: if it is pooled (a
+        # drain), the pool resets it fully when it goes back, whatever happened meanwhile.
+        holds_session_state(conn)
         self.conn = conn
         self.shard_count = shard_count
         self.owned: set[int] = set()
         self.joined = False
 
     async def join(self) -> None:
-        # Session advisory locks, here and below: if `conn` is pooled (a drain), the pool
-        # resets it fully when it goes back, whatever happened meanwhile.
-        holds_session_state(self.conn)
         await self.conn.execute(
             "SELECT pg_advisory_lock($1, pg_backend_pid())", PRESENCE_LOCK_SPACE
         )
@@ -58,7 +58,6 @@ class ShardLeases:
             self.owned.discard(shard)
         if len(self.owned) >= target:
             return
-        holds_session_state(self.conn)
         free = [s for s in range(self.shard_count) if s not in self.owned]
         _shuffler.shuffle(free)  # so workers starting together do not all race for shard 0
         for shard in free:
@@ -71,7 +70,6 @@ class ShardLeases:
 
     async def claim_all(self) -> None:
         """Take every shard no one else holds (a one-off drain)."""
-        holds_session_state(self.conn)
         for shard in range(self.shard_count):
             if shard not in self.owned and await self.conn.fetchval(
                 "SELECT pg_try_advisory_lock($1, $2)", SHARD_LOCK_SPACE, shard

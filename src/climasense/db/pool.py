@@ -31,8 +31,11 @@ _SESSION_STATE_PIDS: set[int] = set()
 
 def holds_session_state(conn: asyncpg.Connection) -> None:
     """Say that `conn` is about to take a session advisory lock or a session setting: if it is
-    a pooled connection, the pool resets it fully when it is released."""
-    _SESSION_STATE_PIDS.add(conn.get_server_pid())
+    a pooled connection, the pool resets it fully when it is released. A connection of its own
+    (the evaluator's, the CLI's) is not recorded: its session ends with it, and its pid would
+    stay in the set."""
+    if isinstance(conn, asyncpg.pool.PoolConnectionProxy):
+        _SESSION_STATE_PIDS.add(conn.get_server_pid())
 
 
 async def _reset_connection(conn: asyncpg.Connection) -> None:

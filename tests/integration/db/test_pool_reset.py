@@ -9,8 +9,9 @@ import asyncpg
 import pytest
 
 from climasense.alerts.evaluator import drain
+from climasense.db import pool as pool_module
 from climasense.db.migrate import migrate
-from climasense.db.pool import create_pool, holds_session_state
+from climasense.db.pool import connect, create_pool, holds_session_state
 
 
 @pytest.fixture
@@ -66,3 +67,14 @@ async def test_migrations_and_a_drain_leave_no_lock_on_the_pool(pool: asyncpg.Po
             "SELECT classid, objid FROM pg_locks WHERE locktype = 'advisory' AND pid = $1", pid
         )
         assert held == [], [(r["classid"], r["objid"]) for r in held]
+
+
+async def test_a_connection_of_its_own_is_not_recorded(database_url: str) -> None:
+    # The evaluator's and the CLI's connections take session locks too; they are never
+    # released to a pool, so recording them would only leave their pids behind.
+    conn = await connect(database_url)
+    try:
+        holds_session_state(conn)
+        assert conn.get_server_pid() not in pool_module._SESSION_STATE_PIDS
+    finally:
+        await conn.close()
