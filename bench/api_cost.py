@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import admin_token, fresh_database, serve_process
-from bench.ingest import commits, wrk
+from bench.ingest import ReadingClock, commits, wrk
 from bench.serve_layout import Parties
 from bench.simulator import provision
 
@@ -66,14 +66,14 @@ def main() -> None:
             keys = workdir / f"keys-{name}.txt"
             keys.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
             servers.append((name, url, parties, keys, db_url))
-        now = int(time.time())
+        clock = ReadingClock()
         print(
             f"{DEVICES} devices, wrk -t2 -c{CONNECTIONS}, {DELAY_MS} ms pause, "
             f"{SECONDS} s a phase, {ROUNDS} rounds, load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         # Warm-up (every key cached, plans prepared), then the measured rounds; each phase
-        # its own time range so every reading is new.
+        # its own recent time range, so every reading is new and none is late.
         for phase in range(ROUNDS + 1):
             for name, url, parties, keys, db_url in servers:
                 before = parties.now()
@@ -84,10 +84,11 @@ def main() -> None:
                     connections=CONNECTIONS,
                     seconds=SECONDS,
                     READINGS=10,
-                    T0=now - 80 * 86400 + phase * 3600,
+                    T0=clock.start(),
                     DELAY_MS=DELAY_MS,
                     KEYS_FILE=keys,
                 )
+                clock.advance(run, DEVICES, 10)
                 after = parties.now()
                 requests = max(1.0, run["rps"] * SECONDS)
                 run["api_us"] = (after[0] - before[0]) * 1e6 / requests
@@ -128,16 +129,17 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                wrk(
+                profiled = wrk(
                     url,
                     "telemetry",
                     connections=CONNECTIONS,
                     seconds=SECONDS,
                     READINGS=10,
-                    T0=now - 70 * 86400,
+                    T0=clock.start(),
                     DELAY_MS=DELAY_MS,
                     KEYS_FILE=keys,
                 )
+                clock.advance(profiled, DEVICES, 10)
                 profiler.wait(60)
     shutil.rmtree(workdir, ignore_errors=True)
     print("\n| variant | API µs per request, median (min–max) | req/s |")

@@ -119,10 +119,45 @@ def wrk(
     }
 
 
-def cold_start(base: str, keys_file: Path, devices: int, t0: int) -> dict[str, Any]:
+class ReadingClock:
+    """Where each phase's readings start in time: a few minutes ago, as a live fleet's are.
+
+    `ingest.lua` stamps a device's request in round r (its r-th post of the phase) with
+    T0 + r * ceil(READINGS / 7) seconds, so a phase uses [T0, T0 + rounds * span); the next one
+    starts after it, and no reading of one phase repeats one of another. Recent readings on
+    purpose: readings days old are *late* for the plain-PostgreSQL rollup once its job has moved
+    the threshold to the current hour (ingest records their hours in `rollup_invalidations`,
+    the job recomputes them), which is a backfill's cost, not a live fleet's (round 8 in
+    docs/performance.md). A phase never starts before the current hour, for the same reason;
+    the phases consume reading time slower than the clock moves (~100 s of readings in a
+    ~4-minute layout), so none lands in the future.
+    """
+
+    def __init__(self, lead_seconds: int = 180) -> None:
+        self.cursor = int(time.time()) - lead_seconds
+
+    def start(self) -> int:
+        now = int(time.time())
+        self.cursor = max(self.cursor, now - now % 3600)
+        if self.cursor > now + 60:  # the server accepts 300 s of clock skew; a fleet has less
+            raise SystemExit(f"the phases' readings ran {self.cursor - now} s ahead of the clock")
+        return self.cursor
+
+    def advance(self, result: dict[str, Any], devices: int, readings: int) -> None:
+        """After a phase that started at `start()`: skip the time its `devices` (the keys file's
+        length) used, `result` being wrk's answer (per-thread request counters)."""
+        slices = [len(range(tid, devices, THREADS)) for tid in range(THREADS)]
+        rounds = max(
+            math.ceil(done / size) for done, size in zip(result["counters"], slices, strict=True)
+        )
+        self.cursor += rounds * math.ceil(readings / 7) + 1
+
+
+def cold_start(base: str, keys_file: Path, devices: int, clock: ReadingClock) -> dict[str, Any]:
     """Telemetry x10 from keys never used before: the first SECONDS are measured ("cold"), then
     wrk runs on, each thread continuing its rotation, until every key has posted once (so it
     is in the credential cache, of the one API process that served it, for the phases after)."""
+    t0 = clock.start()
     cold = wrk(base, "telemetry", READINGS=10, T0=t0, KEYS_FILE=keys_file)
     slices = [len(range(tid, devices, THREADS)) for tid in range(THREADS)]
     counters: list[int] = cold["counters"]
@@ -145,6 +180,7 @@ def cold_start(base: str, keys_file: Path, devices: int, t0: int) -> dict[str, A
         warm["limited"] += run["limited"]
         warm["failed"] += run["failed"]
     cold["warm_up"] = warm
+    clock.advance({"counters": counters}, devices, 10)
     return cold
 
 
@@ -246,7 +282,7 @@ async def copy_baseline(url: str, device_ids: list[UUID]) -> float:
 
 
 def profile_server(
-    pid: int, base: str, keys_file: Path, t0: int, runs: dict[str, dict[str, Any]]
+    pid: int, base: str, keys_file: Path, clock: ReadingClock, runs: dict[str, dict[str, Any]]
 ) -> list[str]:
     """Where the server spends its CPU under x10 load: py-spy (if installed), self time. The
     x10 run's figures go into `runs` (as "profile")."""
@@ -273,7 +309,8 @@ def profile_server(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    runs["profile"] = wrk(base, "telemetry", READINGS=10, T0=t0, KEYS_FILE=keys_file)
+    runs["profile"] = wrk(base, "telemetry", READINGS=10, T0=clock.start(), KEYS_FILE=keys_file)
+    clock.advance(runs["profile"], DEVICES, 10)
     recorder.wait(30)
     if not out.exists():
         return []
@@ -443,10 +480,9 @@ async def main() -> None:
         provisioned_s = time.perf_counter() - started
         keys_file = workdir / "keys.txt"
         keys_file.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
-        now = int(time.time())
-        # Phases use increasing time ranges (timestamps move forward within each, see
-        # ingest.lua), all inside the 90-day backfill window; COPY writes 40 days back.
-        x10_t0 = now - 85 * 86400
+        # Phases use successive time ranges of the last few minutes, as a live fleet's
+        # readings are (see `ReadingClock`); COPY writes 40 days back.
+        clock = ReadingClock()
         print(
             f"server pid {server.pid}, {DEVICES} devices (provisioned in "
             f"{provisioned_s:.1f} s), default rate limits, synchronous_commit={sync}, "
@@ -464,7 +500,7 @@ async def main() -> None:
             flush=True,
         )
         # A key's first request authenticates from the database, the next ones from the cache.
-        cold = cold_start(base, keys_file, DEVICES, now - 88 * 86400)
+        cold = cold_start(base, keys_file, DEVICES, clock)
         print(
             f"telemetry x10 cold (keys never used): {cold['rps']:.0f} req/s, p99 "
             f"{cold['p99_ms']:.1f} ms, non-2xx {cold['failed']}; then the keys not used yet: "
@@ -474,11 +510,13 @@ async def main() -> None:
         if WORKER_MODE != "none":
             await drain_outbox(db_url)
         before = await commits(db_url)
+        x10_t0 = clock.start()
         ten = await with_cpu(
             pid,
             lambda: wrk(base, "telemetry", READINGS=10, T0=x10_t0, KEYS_FILE=keys_file),
             drain_url=db_url if WORKER_MODE != "none" else None,
         )
+        clock.advance(ten, DEVICES, 10)
         per_commit = ten["rps"] * SECONDS * 10 / max(1, await commits(db_url) - before)
         print(f"telemetry x10: {ten}", flush=True)
         if QUICK:
@@ -490,18 +528,20 @@ async def main() -> None:
             )
             runs: dict[str, dict[str, Any]] = {"cold": cold, "x10": ten}
             if WORKERS == 1 and os.environ.get("BENCH_PROFILE", "1") != "0":
-                for line in profile_server(pid, base, keys_file, now - 70 * 86400, runs):
+                for line in profile_server(pid, base, keys_file, clock, runs):
                     print("  " + line)
             check_not_limited(runs)
             return
         health = wrk(base, "get", URL_PATH="/healthz", KEYS_FILE=keys_file)
         print(f"/healthz {health['rps']:.0f} req/s", flush=True)
 
+        x100_t0 = clock.start()
         hundred = await with_cpu(
             pid,
-            lambda: wrk(base, "telemetry", READINGS=100, T0=now - 80 * 86400, KEYS_FILE=keys_file),
+            lambda: wrk(base, "telemetry", READINGS=100, T0=x100_t0, KEYS_FILE=keys_file),
             drain_url=db_url if WORKER_MODE != "none" else None,
         )
+        clock.advance(hundred, DEVICES, 100)
         print(f"telemetry x100: {hundred}", flush=True)
 
         copy_rps = await copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
@@ -513,20 +553,22 @@ async def main() -> None:
 
         # Each paced connection sends, waits for the answer, then sleeps DELAY_MS: calibrate the
         # sleep with the latency seen at roughly that rate, then measure.
-        def paced_run(days_back: int, delay_ms: int) -> dict[str, float]:
-            return wrk(
+        def paced_run(delay_ms: int) -> dict[str, Any]:
+            result = wrk(
                 base,
                 "telemetry",
                 connections=paced_connections,
                 READINGS=10,
-                T0=now - days_back * 86400,
+                T0=clock.start(),
                 DELAY_MS=delay_ms,
                 KEYS_FILE=keys_file,
             )
+            clock.advance(result, DEVICES, 10)
+            return result
 
-        probe = paced_run(75, max(1, round(paced_connections * 1000 / half)))
+        probe = paced_run(max(1, round(paced_connections * 1000 / half)))
         delay_ms = max(1, round(paced_connections * 1000 / half - probe["p50_ms"]))
-        paced = paced_run(74, delay_ms)
+        paced = paced_run(delay_ms)
         print(f"paced (target {half:.0f} req/s, delay {delay_ms} ms): {paced}", flush=True)
 
         influx_dir = workdir / "influx"
@@ -545,11 +587,7 @@ async def main() -> None:
         print(f"influx /write x10: {influx_run}", flush=True)
 
         runs = {"cold": cold, "x10": ten, "x100": hundred, "paced probe": probe, "paced": paced}
-        profile = (
-            profile_server(server.pid, base, keys_file, now - 70 * 86400, runs)
-            if WORKERS == 1
-            else []
-        )
+        profile = profile_server(server.pid, base, keys_file, clock, runs) if WORKERS == 1 else []
 
         print(
             f"\n== results (one run, {WORKERS} API process(es), shared 2-core machine: "

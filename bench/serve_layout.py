@@ -38,7 +38,14 @@ from uuid import UUID
 # Run as a file (`python bench/x.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SECRET, admin_token, fresh_database, serve_process, source_trees
-from bench.ingest import SECONDS, copy_baseline, drain_outbox, server_cpu_seconds, wrk
+from bench.ingest import (
+    SECONDS,
+    ReadingClock,
+    copy_baseline,
+    drain_outbox,
+    server_cpu_seconds,
+    wrk,
+)
 from bench.simulator import provision
 
 DEVICES = 3000  # never seen before the cold phase (issue 20, item 5)
@@ -48,6 +55,7 @@ DEVICES = 3000  # never seen before the cold phase (issue 20, item 5)
 # phase), so the steady phases spread the same load over 9,000 devices.
 WARM_DEVICES = 6000
 WARM_SECONDS = 5
+ALL_DEVICES = DEVICES + WARM_DEVICES
 # layout: (serve's arguments, a separate `climasense worker` started by the bench, its niceness)
 LAYOUTS: dict[str, tuple[list[str], bool, int]] = {
     "serve": ([], False, 0),
@@ -157,7 +165,7 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
             time.sleep(2)  # every API process (and the worker) up
             parties = Parties(proc.pid, worker.pid if worker else None, db_url.rsplit("/", 1)[1])
             token = admin_token(db_url)
-            devices = provision(url, token, DEVICES + WARM_DEVICES)
+            devices = provision(url, token, ALL_DEVICES)
             cold_keys, warm_keys, keys = (
                 workdir / "cold.txt",
                 workdir / "warm.txt",
@@ -169,31 +177,32 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                 (keys, devices),
             ):
                 path.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in chosen))
-            now = int(time.time())
+            clock = ReadingClock()
 
             def telemetry(
-                days_back: int, readings: int, keys_file: Path = keys, **env: Any
+                readings: int, keys_file: Path = keys, devices: int = ALL_DEVICES, **env: Any
             ) -> Callable[[], Any]:
-                return lambda: wrk(
-                    url,
-                    "telemetry",
-                    READINGS=readings,
-                    T0=now - days_back * 86400,
-                    KEYS_FILE=keys_file,
-                    **env,
-                )
+                def run() -> dict[str, Any]:
+                    t0 = clock.start()
+                    result = wrk(
+                        url, "telemetry", READINGS=readings, T0=t0, KEYS_FILE=keys_file, **env
+                    )
+                    clock.advance(result, devices, readings)
+                    return result
+
+                return run
 
             out: dict[str, Any] = {"worker": "in-process" if not parties.worker_pid else "own"}
-            out["cold"] = measured(parties, telemetry(89, 10, cold_keys), db_url, 10)
+            out["cold"] = measured(parties, telemetry(10, cold_keys, DEVICES), db_url, 10)
             # Every process knows the other devices' keys before the steady phases.
-            out["warm"] = telemetry(88, 10, warm_keys, seconds=WARM_SECONDS)()
-            out["x10"] = measured(parties, telemetry(86, 10), db_url, 10)
-            out["x100"] = measured(parties, telemetry(83, 100), db_url, 100)
+            out["warm"] = telemetry(10, warm_keys, WARM_DEVICES, seconds=WARM_SECONDS)()
+            out["x10"] = measured(parties, telemetry(10), db_url, 10)
+            out["x100"] = measured(parties, telemetry(100), db_url, 100)
             half = out["x10"]["rps"] / 2
             delay = max(1, round(PACED_CONNECTIONS * 1000 / half))
-            probe = telemetry(80, 10, connections=PACED_CONNECTIONS, DELAY_MS=delay)()
+            probe = telemetry(10, connections=PACED_CONNECTIONS, DELAY_MS=delay)()
             delay = max(1, round(PACED_CONNECTIONS * 1000 / half - probe["p50_ms"]))
-            paced = telemetry(77, 10, connections=PACED_CONNECTIONS, DELAY_MS=delay)
+            paced = telemetry(10, connections=PACED_CONNECTIONS, DELAY_MS=delay)
             out["paced"] = measured(parties, paced, db_url, 10)
             out["paced"]["target"] = half
             out["copy"] = asyncio.run(
