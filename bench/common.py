@@ -124,3 +124,8 @@ def source_trees(baseline_label: str) -> list[tuple[str, str | None]]:
     if baseline:
         trees.insert(0, (baseline_label, baseline))
     return trees
+
+
+def tree_env(src: str | None) -> dict[str, str]:
+    """The environment that runs the tree `src` of `source_trees` (none for the installed one)."""
+    return {"PYTHONPATH": src} if src else {}

@@ -29,7 +29,7 @@ import aiohttp
 
 # Run as a file (`python bench/reconnect.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import admin_token, fresh_database, serve_process, source_trees
+from bench.common import admin_token, fresh_database, serve_process, source_trees, tree_env
 from bench.serve_layout import Parties
 from bench.simulator import provision
 
@@ -88,14 +88,14 @@ def main() -> None:
         urls = {name: stack.enter_context(fresh_database()) for name, _ in variants}
         keys: dict[str, list[str]] = {}
         for name, src in variants:
-            extra = {"PYTHONPATH": src} if src else {}
+            extra = tree_env(src)
             with serve_process(urls[name], **extra) as (url, _):
                 devices = provision(url, admin_token(urls[name]), DEVICES)
             keys[name] = [d["api_key"] for d in devices]
         results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
         for round_ in range(1, ROUNDS + 1):
             for name, src in variants:
-                extra = {"PYTHONPATH": src} if src else {}
+                extra = tree_env(src)
                 db_url = urls[name]
                 with serve_process(db_url, "--workers", "2", **extra) as (url, process):
                     time.sleep(2)  # both API processes up

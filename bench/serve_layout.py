@@ -37,7 +37,7 @@ from uuid import UUID
 
 # Run as a file (`python bench/x.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench.common import SECRET, admin_token, fresh_database, serve_process, source_trees
+from bench.common import SECRET, admin_token, fresh_database, serve_process, source_trees, tree_env
 from bench.ingest import (
     SECONDS,
     ReadingClock,
@@ -143,7 +143,7 @@ def measured(
 
 def one_layout(layout: str, src: str | None) -> dict[str, Any]:
     args, scale_out, niceness = LAYOUTS[layout]
-    extra = {"PYTHONPATH": src} if src else {}
+    extra = tree_env(src)
     workdir = Path(tempfile.mkdtemp(prefix="climasense-layout-"))
     with fresh_database() as db_url, serve_process(db_url, *args, **extra) as (url, proc):
         worker: subprocess.Popen[bytes] | None = None
