@@ -1,35 +1,63 @@
-"""The `climasense` command."""
+"""The `climasense` command.
+
+Its subcommands are imported when they run, not when the command starts (`LazyGroup`): all of
+them together pull in the server, the S3 client, the simulator and the worker (about 2 s on a
+slow machine), which an operator's `climasense --url … whoami` has no use for.
+"""
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from climasense.cli.admin import admin
-from climasense.cli.commands import commands
-from climasense.cli.devices import devices
-from climasense.cli.firmware import firmware
-from climasense.cli.fleet import jobs, tag_devices, telemetry_group, update_device
-from climasense.cli.operator_commands import (
-    DEVICE_COMMANDS,
-    FIRMWARE_COMMANDS,
-    alerts,
-    audit,
-    tokens,
-    webhooks,
-    whoami,
-)
 from climasense.cli.remote import TOKEN_ENV, URL_ENV, Remote
-from climasense.cli.server import migrate_command, serve
-from climasense.cli.settings import settings_group
-from climasense.cli.signing import keygen, sign
-from climasense.cli.simulate import simulate
-from climasense.cli.worker import worker
 from climasense.errors import ConfigurationError
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A click group whose subcommands are named by where they live ("module:attribute") and
+    imported only when one is looked up (click's documented pattern for lazy subcommands)."""
+
+    def __init__(self, *args: object, lazy: dict[str, str], **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        where = self.lazy.get(cmd_name)
+        if where is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = where.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{where} is not a click command")
+        return command
+
+
+SUBCOMMANDS = {
+    "serve": "climasense.cli.server:serve",
+    "migrate": "climasense.cli.server:migrate_command",
+    "worker": "climasense.cli.worker:worker",
+    "admin": "climasense.cli.admin:admin",
+    "devices": "climasense.cli.devices:devices",
+    "commands": "climasense.cli.commands:commands",
+    "firmware": "climasense.cli.firmware:firmware",
+    "simulate": "climasense.cli.simulate:simulate",
+    "alerts": "climasense.cli.operator_commands:alerts",
+    "webhooks": "climasense.cli.operator_commands:webhooks",
+    "tokens": "climasense.cli.operator_commands:tokens",
+    "audit": "climasense.cli.operator_commands:audit",
+    "whoami": "climasense.cli.operator_commands:whoami",
+    "jobs": "climasense.cli.fleet:jobs",
+    "telemetry": "climasense.cli.fleet:telemetry_group",
+}
+
+
+@click.group(cls=LazyGroup, lazy=SUBCOMMANDS)
 @click.version_option(package_name="climasense")
 @click.option(
     "--url",
@@ -42,32 +70,6 @@ def cli(ctx: click.Context, url: str | None, token: str | None) -> None:
     """ClimaSense: backend for fleets of environmental IoT devices."""
     if url:
         ctx.obj = Remote(url, token)
-
-
-cli.add_command(serve)
-cli.add_command(migrate_command)
-cli.add_command(admin)
-cli.add_command(devices)
-cli.add_command(worker)
-cli.add_command(commands)
-devices.add_command(settings_group)
-cli.add_command(firmware)
-firmware.add_command(keygen)
-firmware.add_command(sign)
-cli.add_command(simulate)
-for command in DEVICE_COMMANDS:
-    devices.add_command(command)
-for command in FIRMWARE_COMMANDS:
-    firmware.add_command(command)
-cli.add_command(alerts)
-cli.add_command(webhooks)
-cli.add_command(tokens)
-cli.add_command(audit)
-cli.add_command(whoami)
-devices.add_command(update_device)
-devices.add_command(tag_devices)
-cli.add_command(jobs)
-cli.add_command(telemetry_group)
 
 
 def main() -> None:

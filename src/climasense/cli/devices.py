@@ -11,9 +11,11 @@ import click
 from climasense.audit import LOCAL_CLI
 from climasense.auth.keys import KeyHasher
 from climasense.cli.context import database
-from climasense.cli.operator_commands import remote_provision
+from climasense.cli.fleet import tag_devices, update_device
+from climasense.cli.operator_commands import DEVICE_COMMANDS, remote_provision
 from climasense.cli.output import emit_json
 from climasense.cli.remote import remote_of
+from climasense.cli.settings import settings_group
 from climasense.devices import service
 from climasense.devices.schemas import ProvisionedDevice
 from climasense.settings import Settings
@@ -73,3 +75,9 @@ def provision(kind: str, model: str, batch: str, count: int, as_json: bool) -> N
     else:
         for device in created:
             click.echo(f"{device['serial_number']}\t{device['device_id']}\t{device['api_key']}")
+
+
+# The group's other subcommands live with their kind of work; attached here, so that loading
+# `devices` (lazily: see `climasense.cli`) brings them all.
+for _command in [settings_group, *DEVICE_COMMANDS, update_device, tag_devices]:
+    devices.add_command(_command)

@@ -19,10 +19,10 @@ import click
 from climasense.audit import LOCAL_CLI
 from climasense.blobstore.factory import build_blob_store
 from climasense.cli.context import database
-from climasense.cli.operator_commands import remote_call, remote_upload
+from climasense.cli.operator_commands import FIRMWARE_COMMANDS, remote_call, remote_upload
 from climasense.cli.output import emit_json
 from climasense.cli.remote import remote_of
-from climasense.cli.signing import signature_for
+from climasense.cli.signing import keygen, sign, signature_for
 from climasense.errors import ClimaSenseError
 from climasense.ota import firmware as firmware_service
 from climasense.ota import releases
@@ -199,3 +199,9 @@ def release(model: str, version: str, batches: str, threshold: float | None, as_
             f"release {created['release_id']}: {model} {version} → {', '.join(created['batches'])} "
             f"({created['state']}, pauses above {created['failure_threshold_percent']:g} % failed)"
         )
+
+
+# Signing and the release actions live with their kind of work; attached here, so that loading
+# `firmware` (lazily: see `climasense.cli`) brings them all.
+for _command in [keygen, sign, *FIRMWARE_COMMANDS]:
+    firmware.add_command(_command)
