@@ -8,7 +8,6 @@ from urllib.parse import unquote, urlsplit
 
 from climasense.blobstore.base import BlobStore
 from climasense.blobstore.local import LocalBlobStore
-from climasense.blobstore.s3 import S3BlobStore, parse_s3_url
 from climasense.errors import ConfigurationError
 from climasense.settings import Settings
 
@@ -26,6 +25,10 @@ async def build_blob_store(settings: Settings) -> BlobStore:
             )
         return LocalBlobStore(Path(unquote(parts.path)))
     if scheme == "s3":
+        # Imported here: aiobotocore takes ~0.4 s to import, which a deployment on the local
+        # store, and every `climasense firmware` command, would otherwise pay at start.
+        from climasense.blobstore.s3 import S3BlobStore, parse_s3_url
+
         try:
             bucket, prefix = parse_s3_url(url)
         except ValueError as exc:
