@@ -198,7 +198,7 @@ async def test_no_list_parameter_is_a_500(
         )
     hub = bearer(data["hub"]["api_key"])
     device = bearer(data["device"]["api_key"])
-    device_lists = [
+    device_lists: list[tuple[str, list[str], list[str], dict[str, str]]] = [
         ("/v1/hub/sensors", [], ["cursor"], hub),
         ("/v1/ota/check", [], ["current_version"], device),
         ("/v1/commands/pending", [], ["cursor", "limit"], device),
