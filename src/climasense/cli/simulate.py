@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,18 @@ from climasense.simulator.fleet import (
     run_fleet,
     save_keys,
 )
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it comes with the server's `uvicorn[standard]`), as the
+    server's own processes run; None means asyncio's default loop. Measured: ~2–11 % less of
+    the simulator's CPU per request (docs/performance.md, issue 20 round 8) — most of what is
+    left is aiohttp's own per-request Python."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 @click.command()
@@ -142,20 +155,21 @@ def simulate(
         tags=tuple(t for t in re.split(r"[\s,]+", tags) if t),
     )
     try:
-        summary = asyncio.run(
-            _run(
-                url,
-                token,
-                keys_file,
-                save_keys,
-                plan,
-                timing,
-                duration,
-                backfill_hours,
-                seed,
-                public_key,
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            summary = runner.run(
+                _run(
+                    url,
+                    token,
+                    keys_file,
+                    save_keys,
+                    plan,
+                    timing,
+                    duration,
+                    backfill_hours,
+                    seed,
+                    public_key,
+                )
             )
-        )
     except SimulationError as exc:
         click.echo(f"climasense simulate: {exc}", err=True)
         sys.exit(1)
