@@ -30,7 +30,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import admin_token, fresh_database, serve_process
-from bench.ingest import ReadingClock, commits, wrk
+from bench.ingest import ReadingClock, commits
 from bench.serve_layout import Parties
 from bench.simulator import provision
 
@@ -78,17 +78,9 @@ def main() -> None:
             for name, url, parties, keys, db_url in servers:
                 before = parties.now()
                 transactions = asyncio.run(commits(db_url))
-                run = wrk(
-                    url,
-                    "telemetry",
-                    connections=CONNECTIONS,
-                    seconds=SECONDS,
-                    READINGS=10,
-                    T0=clock.start(),
-                    DELAY_MS=DELAY_MS,
-                    KEYS_FILE=keys,
+                run = clock.telemetry(
+                    url, keys, connections=CONNECTIONS, seconds=SECONDS, DELAY_MS=DELAY_MS
                 )
-                clock.advance(run, DEVICES, 10)
                 after = parties.now()
                 requests = max(1.0, run["rps"] * SECONDS)
                 run["api_us"] = (after[0] - before[0]) * 1e6 / requests
@@ -129,17 +121,9 @@ def main() -> None:
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                profiled = wrk(
-                    url,
-                    "telemetry",
-                    connections=CONNECTIONS,
-                    seconds=SECONDS,
-                    READINGS=10,
-                    T0=clock.start(),
-                    DELAY_MS=DELAY_MS,
-                    KEYS_FILE=keys,
+                clock.telemetry(
+                    url, keys, connections=CONNECTIONS, seconds=SECONDS, DELAY_MS=DELAY_MS
                 )
-                clock.advance(profiled, DEVICES, 10)
                 profiler.wait(60)
     shutil.rmtree(workdir, ignore_errors=True)
     print("\n| variant | API µs per request, median (min–max) | req/s |")

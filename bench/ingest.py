@@ -143,14 +143,23 @@ class ReadingClock:
             raise SystemExit(f"the phases' readings ran {self.cursor - now} s ahead of the clock")
         return self.cursor
 
-    def advance(self, result: dict[str, Any], devices: int, readings: int) -> None:
-        """After a phase that started at `start()`: skip the time its `devices` (the keys file's
-        length) used, `result` being wrk's answer (per-thread request counters)."""
+    def advance(self, counters: list[int], devices: int, readings: int) -> None:
+        """After a phase that started at `start()`: skip the time it used, from wrk's per-thread
+        request `counters` over a keys file of `devices` lines."""
         slices = [len(range(tid, devices, THREADS)) for tid in range(THREADS)]
-        rounds = max(
-            math.ceil(done / size) for done, size in zip(result["counters"], slices, strict=True)
-        )
+        rounds = max(math.ceil(done / size) for done, size in zip(counters, slices, strict=True))
         self.cursor += rounds * math.ceil(readings / 7) + 1
+
+    def telemetry(
+        self, url: str, keys_file: Path, readings: int = 10, **options: Any
+    ) -> dict[str, Any]:
+        """One wrk telemetry phase (`options` as `wrk` takes them) with the next time range;
+        wrk's answer, with the phase's start as "t0" (to replay its readings elsewhere)."""
+        t0 = self.start()
+        result = wrk(url, "telemetry", READINGS=readings, T0=t0, KEYS_FILE=keys_file, **options)
+        devices = len(keys_file.read_text().splitlines())
+        self.advance(result["counters"], devices, readings)
+        return {**result, "t0": t0}
 
 
 def cold_start(base: str, keys_file: Path, devices: int, clock: ReadingClock) -> dict[str, Any]:
@@ -180,7 +189,7 @@ def cold_start(base: str, keys_file: Path, devices: int, clock: ReadingClock) ->
         warm["limited"] += run["limited"]
         warm["failed"] += run["failed"]
     cold["warm_up"] = warm
-    clock.advance({"counters": counters}, devices, 10)
+    clock.advance(counters, devices, 10)
     return cold
 
 
@@ -309,8 +318,7 @@ def profile_server(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    runs["profile"] = wrk(base, "telemetry", READINGS=10, T0=clock.start(), KEYS_FILE=keys_file)
-    clock.advance(runs["profile"], DEVICES, 10)
+    runs["profile"] = clock.telemetry(base, keys_file)
     recorder.wait(30)
     if not out.exists():
         return []
@@ -510,13 +518,11 @@ async def main() -> None:
         if WORKER_MODE != "none":
             await drain_outbox(db_url)
         before = await commits(db_url)
-        x10_t0 = clock.start()
         ten = await with_cpu(
             pid,
-            lambda: wrk(base, "telemetry", READINGS=10, T0=x10_t0, KEYS_FILE=keys_file),
+            lambda: clock.telemetry(base, keys_file),
             drain_url=db_url if WORKER_MODE != "none" else None,
         )
-        clock.advance(ten, DEVICES, 10)
         per_commit = ten["rps"] * SECONDS * 10 / max(1, await commits(db_url) - before)
         print(f"telemetry x10: {ten}", flush=True)
         if QUICK:
@@ -535,13 +541,11 @@ async def main() -> None:
         health = wrk(base, "get", URL_PATH="/healthz", KEYS_FILE=keys_file)
         print(f"/healthz {health['rps']:.0f} req/s", flush=True)
 
-        x100_t0 = clock.start()
         hundred = await with_cpu(
             pid,
-            lambda: wrk(base, "telemetry", READINGS=100, T0=x100_t0, KEYS_FILE=keys_file),
+            lambda: clock.telemetry(base, keys_file, 100),
             drain_url=db_url if WORKER_MODE != "none" else None,
         )
-        clock.advance(hundred, DEVICES, 100)
         print(f"telemetry x100: {hundred}", flush=True)
 
         copy_rps = await copy_baseline(db_url, [UUID(d["device_id"]) for d in devices])
@@ -554,17 +558,9 @@ async def main() -> None:
         # Each paced connection sends, waits for the answer, then sleeps DELAY_MS: calibrate the
         # sleep with the latency seen at roughly that rate, then measure.
         def paced_run(delay_ms: int) -> dict[str, Any]:
-            result = wrk(
-                base,
-                "telemetry",
-                connections=paced_connections,
-                READINGS=10,
-                T0=clock.start(),
-                DELAY_MS=delay_ms,
-                KEYS_FILE=keys_file,
+            return clock.telemetry(
+                base, keys_file, connections=paced_connections, DELAY_MS=delay_ms
             )
-            clock.advance(result, DEVICES, 10)
-            return result
 
         probe = paced_run(max(1, round(paced_connections * 1000 / half)))
         delay_ms = max(1, round(paced_connections * 1000 / half - probe["p50_ms"]))
@@ -580,7 +576,7 @@ async def main() -> None:
                 await client.post(influx_url + "/query", params={"q": "CREATE DATABASE bench"})
             ).raise_for_status()
         influx_cpu = server_cpu_seconds(influx.pid)
-        influx_run = wrk(influx_url, "influx", READINGS=10, T0=x10_t0, KEYS_FILE=keys_file)
+        influx_run = wrk(influx_url, "influx", READINGS=10, T0=ten["t0"], KEYS_FILE=keys_file)
         influx_run["cpu_us"] = (
             (server_cpu_seconds(influx.pid) - influx_cpu) * 1e6 / (influx_run["rps"] * SECONDS)
         )

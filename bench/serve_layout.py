@@ -38,14 +38,7 @@ from uuid import UUID
 # Run as a file (`python bench/x.py`): make `bench.*` importable.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.common import SECRET, admin_token, fresh_database, serve_process, source_trees, tree_env
-from bench.ingest import (
-    SECONDS,
-    ReadingClock,
-    copy_baseline,
-    drain_outbox,
-    server_cpu_seconds,
-    wrk,
-)
+from bench.ingest import SECONDS, ReadingClock, copy_baseline, drain_outbox, server_cpu_seconds
 from bench.simulator import provision
 
 DEVICES = 3000  # never seen before the cold phase (issue 20, item 5)
@@ -55,7 +48,6 @@ DEVICES = 3000  # never seen before the cold phase (issue 20, item 5)
 # phase), so the steady phases spread the same load over 9,000 devices.
 WARM_DEVICES = 6000
 WARM_SECONDS = 5
-ALL_DEVICES = DEVICES + WARM_DEVICES
 # layout: (serve's arguments, a separate `climasense worker` started by the bench, its niceness)
 LAYOUTS: dict[str, tuple[list[str], bool, int]] = {
     "serve": ([], False, 0),
@@ -165,7 +157,7 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
             time.sleep(2)  # every API process (and the worker) up
             parties = Parties(proc.pid, worker.pid if worker else None, db_url.rsplit("/", 1)[1])
             token = admin_token(db_url)
-            devices = provision(url, token, ALL_DEVICES)
+            devices = provision(url, token, DEVICES + WARM_DEVICES)
             cold_keys, warm_keys, keys = (
                 workdir / "cold.txt",
                 workdir / "warm.txt",
@@ -180,22 +172,14 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
             clock = ReadingClock()
 
             def telemetry(
-                readings: int, keys_file: Path = keys, devices: int = ALL_DEVICES, **env: Any
+                readings: int, keys_file: Path = keys, **options: Any
             ) -> Callable[[], Any]:
-                def run() -> dict[str, Any]:
-                    t0 = clock.start()
-                    result = wrk(
-                        url, "telemetry", READINGS=readings, T0=t0, KEYS_FILE=keys_file, **env
-                    )
-                    clock.advance(result, devices, readings)
-                    return result
-
-                return run
+                return lambda: clock.telemetry(url, keys_file, readings, **options)
 
             out: dict[str, Any] = {"worker": "in-process" if not parties.worker_pid else "own"}
-            out["cold"] = measured(parties, telemetry(10, cold_keys, DEVICES), db_url, 10)
+            out["cold"] = measured(parties, telemetry(10, cold_keys), db_url, 10)
             # Every process knows the other devices' keys before the steady phases.
-            out["warm"] = telemetry(10, warm_keys, WARM_DEVICES, seconds=WARM_SECONDS)()
+            out["warm"] = telemetry(10, warm_keys, seconds=WARM_SECONDS)()
             out["x10"] = measured(parties, telemetry(10), db_url, 10)
             out["x100"] = measured(parties, telemetry(100), db_url, 100)
             half = out["x10"]["rps"] / 2
