@@ -37,8 +37,7 @@ src AS (
 ),
 ins AS (
     INSERT INTO readings (device_id, sensor_type, ts, value, hub_id)
-    SELECT device_id, sensor_type, ts, value, hub_id FROM src
-    ON CONFLICT DO NOTHING
+    SELECT device_id, sensor_type, ts, value, hub_id FROM src{ON_CONFLICT}
     RETURNING device_id, sensor_type, ts, value
 ),
 {OUTBOX},
@@ -83,13 +82,31 @@ WHERE NOT EXISTS (
     WHERE i.device_id = s.device_id AND i.sensor_type = s.sensor_type AND i.ts = s.ts)"""
 
 
-def ingest_statement(engine: str) -> str:
+# The statement for a group in which no reading is stored yet (`new_only`): a plain insert,
+# without `ON CONFLICT` and without the duplicate report. PostgreSQL's `ON CONFLICT` is a
+# speculative insertion: an index probe before each row, then a second WAL record to confirm
+# it; together with the report's anti-join that is about a fifth of the statement's CPU
+# (docs/performance.md, round 9). A reading already stored makes this statement fail with a
+# unique violation, rolled back whole, and the writer commits the group again with the full
+# statement.
+_SKIP_STORED = """
+    ON CONFLICT DO NOTHING"""
+_NO_REPORT = """
+SELECT 1 WHERE false"""
+
+
+def ingest_statement(engine: str, *, new_only: bool = False) -> str:
     """TimescaleDB keeps the hourly rollup as a continuous aggregate; plain PostgreSQL as
-    a real-time rollup that ingest only invalidates for late readings."""
+    a real-time rollup that ingest only invalidates for late readings.
+
+    The full statement skips readings already stored and returns their positions;
+    `new_only` returns nothing and raises `UniqueViolationError` if any reading is stored."""
     timescale = engine == "timescaledb"
     source = _SOURCE.replace("{OUTBOX}", OUTBOX_CTE).replace("{BELOW}", "" if timescale else _BELOW)
     late = "" if timescale else _LATE
-    return f"WITH {source}{late}{_DUPLICATES}"
+    if new_only:
+        return f"WITH {source.replace('{ON_CONFLICT}', '')}{late}{_NO_REPORT}"
+    return f"WITH {source.replace('{ON_CONFLICT}', _SKIP_STORED)}{late}{_DUPLICATES}"
 
 
 @dataclass(slots=True)

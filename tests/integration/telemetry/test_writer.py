@@ -12,13 +12,14 @@ from uuid import UUID, uuid4
 import pytest
 
 from climasense.errors import Unavailable
+from climasense.telemetry import writer as writer_module
 from climasense.telemetry.validation import ValidatedBatch
 from climasense.telemetry.writer import IngestWriter
 from tests.conftest import make_settings
 from tests.support.factories import admin_token, provision
 from tests.support.server import LiveServer, live_server
 from tests.support.tcp_proxy import TcpProxy
-from tests.support.telemetry import minutes_ago, post_batch, reading, stored
+from tests.support.telemetry import minutes_ago, outbox, post_batch, reading, stored
 
 
 def batch_of(count: int, *, minutes: int = 1) -> ValidatedBatch:
@@ -112,6 +113,46 @@ async def test_a_failing_request_does_not_fail_its_neighbours(
     assert isinstance(outcomes[1], Exception)
     assert len(await stored(server.services, good["device_id"])) == 3
     assert await stored(server.services, ghost) == []
+
+
+async def test_a_group_with_a_stored_reading_is_written_again_with_the_full_statement(
+    server: LiveServer, token: str, slow_writer: IngestWriter
+) -> None:
+    """Groups go out with the new-readings-only statement (no ON CONFLICT) until one holds a
+    reading stored already: that attempt is rolled back whole, the group is written with the
+    full statement (stored readings skipped and reported, the rest stored once, the outbox fed
+    only the new ones), and so are the next `_CHECKED_GROUPS` groups."""
+    first, second = await provision(server.client, token, count=2, batch="telemetry")
+    retried = batch_of(4)
+    assert await slow_writer.submit(UUID(first["device_id"]), retried) == 0
+    assert slow_writer.checked_groups_left == 0  # written new-only: nothing was stored
+
+    grown = batch_of(6)  # the same four readings and two older ones
+    assert grown.timestamps[:4] == retried.timestamps
+    outcomes = await asyncio.gather(
+        slow_writer.submit(UUID(first["device_id"]), grown),
+        slow_writer.submit(UUID(second["device_id"]), batch_of(3)),
+    )
+    assert outcomes == [4, 0]
+    assert slow_writer.commits == 2  # one group, one commit (the failed attempt is not one)
+    assert slow_writer.checked_groups_left == writer_module._CHECKED_GROUPS - 1
+    assert len(await stored(server.services, first["device_id"])) == 6
+    assert len(await stored(server.services, second["device_id"])) == 3
+    boxes = await outbox(server.services, first["device_id"])
+    assert [len(box["timestamps"]) for box in boxes] == [4, 2]
+    assert sorted(boxes[1]["timestamps"]) == sorted(grown.timestamps[4:])
+
+    # The full statement for the next groups, then new-only again.
+    checked = [
+        await slow_writer.submit(UUID(second["device_id"]), batch_of(1, minutes=9))
+        for _ in range(writer_module._CHECKED_GROUPS - 1)
+    ]
+    assert checked == [0] + [1] * (writer_module._CHECKED_GROUPS - 2)
+    assert slow_writer.checked_groups_left == 0
+    assert await slow_writer.submit(UUID(second["device_id"]), batch_of(2, minutes=30)) == 0
+    assert slow_writer.checked_groups_left == 0
+    assert await slow_writer.submit(UUID(second["device_id"]), batch_of(2, minutes=30)) == 2
+    assert slow_writer.checked_groups_left == writer_module._CHECKED_GROUPS - 1
 
 
 async def test_over_the_pending_limit_is_refused_at_once(server: LiveServer) -> None:
