@@ -5,7 +5,8 @@ CLIMASENSE_BENCH_PG_URL). On a fresh migrated database with 1,000 devices and th
 partitions the storage job keeps with default settings (without them every reading lands in
 `readings_default`, where a variant that probes `readings` before inserting looked 15–23 %
 cheaper; with the partitions it was not), it runs the real ingest statement
-(`telemetry.repository.ingest_statement`, plain PostgreSQL) with groups of
+(`telemetry.repository.ingest_statement`, plain PostgreSQL; the full statement and the
+new-readings-only one the writer tries first) with groups of
 BENCH_DEVICES_PER_GROUP (30) devices × 10 new readings (timestamps moving forward, as devices
 report: each reading replaces its latest value), and variants with one part left out, and
 prints the backend's CPU time (from /proc, user + system) per reading for each. The difference
@@ -82,6 +83,8 @@ def variants() -> dict[str, str]:
         "full": full,
         "rollup at ingest (<0112)": before_0112,
         "outbox arrays sorted": sorted_outbox,
+        # What the writer sends first: no ON CONFLICT, no duplicate report (round 9).
+        "new only": repository.ingest_statement("partitioned", new_only=True),
         "no duplicate report": full.split("\nSELECT s.ord FROM src")[0] + "\nSELECT 1",
         "no late-hour record": no_late,
         "no latest values": without_cte(full, "latest"),

@@ -9,6 +9,7 @@ from uuid import UUID
 import asyncpg
 
 from climasense.alerts.outbox import OUTBOX_CTE
+from climasense.sensor_types import SENSOR_TYPES
 
 # One statement = one implicit transaction = one round trip for a whole group commit.
 # Parameters are compact, because encoding them is the writer's main CPU cost: each device id
@@ -26,6 +27,11 @@ from climasense.alerts.outbox import OUTBOX_CTE
 # rows this statement inserted (ON CONFLICT DO NOTHING skips readings already stored), so the
 # outbox, latest values and rollups are fed exactly the new readings, each once. The outbox CTE
 # belongs to the alert system (`alerts.outbox`, with its shard count).
+# `seen` updates every reporting device's row once: last seen, position, and the latest value
+# of each sensor type (`devices.latest_ts`/`latest_values`, by code, migration 0113), merged
+# element by element so that only a newer reading replaces a stored one. The newest reading of
+# each type in the group comes from `DISTINCT ON`; after it a (device, type) has one row, so
+# `max(...) FILTER` just places it at its code.
 _SOURCE = """
 src AS (
     SELECT ($9::uuid[])[s.subject] AS device_id, s.sensor_type,
@@ -41,22 +47,43 @@ ins AS (
     RETURNING device_id, sensor_type, ts, value
 ),
 {OUTBOX},
-latest AS (
-    INSERT INTO latest_readings AS l (device_id, sensor_type, ts, value)
-    SELECT DISTINCT ON (device_id, sensor_type) device_id, sensor_type, ts, value
-    FROM ins ORDER BY device_id, sensor_type, ts DESC
-    ON CONFLICT (device_id, sensor_type) DO UPDATE SET ts = excluded.ts, value = excluded.value
-    WHERE l.ts < excluded.ts
-),
 seen AS (
     UPDATE devices AS d
     SET last_seen_at = greatest(d.last_seen_at, now()),
         latitude = coalesce(t.latitude, d.latitude),
         longitude = coalesce(t.longitude, d.longitude),
-        position_at = CASE WHEN t.latitude IS NULL THEN d.position_at ELSE now() END
+        position_at = CASE WHEN t.latitude IS NULL THEN d.position_at ELSE now() END,
+        latest_ts = CASE WHEN n.device_id IS NULL THEN d.latest_ts ELSE ARRAY(
+            SELECT CASE WHEN stored_ts IS NULL OR new_ts > stored_ts THEN new_ts ELSE stored_ts END
+            FROM unnest(d.latest_ts, n.ts) AS u(stored_ts, new_ts)) END,
+        latest_values = CASE WHEN n.device_id IS NULL THEN d.latest_values ELSE ARRAY(
+            SELECT CASE WHEN stored_ts IS NULL OR new_ts > stored_ts
+                        THEN new_value ELSE stored_value END
+            FROM unnest(d.latest_ts, n.ts, d.latest_values, n.value)
+                AS u(stored_ts, new_ts, stored_value, new_value)) END
     FROM unnest($6::uuid[], $7::float8[], $8::float8[]) AS t(device_id, latitude, longitude)
+    LEFT JOIN (
+        SELECT device_id, {NEWEST_TS} AS ts, {NEWEST_VALUE} AS value
+        FROM (SELECT DISTINCT ON (device_id, sensor_type) device_id, sensor_type, ts, value
+              FROM ins ORDER BY device_id, sensor_type, ts DESC) AS newest
+        GROUP BY device_id
+    ) AS n ON n.device_id = t.device_id
     WHERE d.device_id = t.device_id
 )"""
+
+
+def _by_code(column: str) -> str:
+    """An array of the newest `column` of each sensor type, at the position of its code (NULL
+    where the group has no reading of that type): the layout of `devices.latest_ts`."""
+    codes = range(1, max(t.code for t in SENSOR_TYPES) + 1)
+    return (
+        "ARRAY[" + ", ".join(f"max({column}) FILTER (WHERE sensor_type = {c})" for c in codes) + "]"
+    )
+
+
+_SOURCE = _SOURCE.replace("{NEWEST_TS}", _by_code("ts")).replace(
+    "{NEWEST_VALUE}", _by_code("value")
+)
 
 # Plain PostgreSQL: the hourly rollup is materialized off the ingest path (`telemetry.rollup`,
 # migration 0112); ingest only records the hours of readings older than the threshold the

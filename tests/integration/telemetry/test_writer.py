@@ -101,18 +101,20 @@ def _in_flight(writer: IngestWriter) -> bool:
 async def test_a_failing_request_does_not_fail_its_neighbours(
     server: LiveServer, token: str, slow_writer: IngestWriter
 ) -> None:
-    (good,) = await provision(server.client, token, batch="telemetry")
-    # A subject the database refuses (no such device: latest_readings' foreign key).
-    ghost = uuid4()
+    good, bad = await provision(server.client, token, count=2, batch="telemetry")
+    # A reading the database refuses: a sensor type code outside `smallint` (validation never
+    # lets one through; the writer does not check again).
+    refused = batch_of(3)
+    refused.sensor_types[1] = 40_000
     outcomes = await asyncio.gather(
         slow_writer.submit(UUID(good["device_id"]), batch_of(3)),
-        slow_writer.submit(ghost, batch_of(3)),
+        slow_writer.submit(UUID(bad["device_id"]), refused),
         return_exceptions=True,
     )
     assert outcomes[0] == 0
     assert isinstance(outcomes[1], Exception)
     assert len(await stored(server.services, good["device_id"])) == 3
-    assert await stored(server.services, ghost) == []
+    assert await stored(server.services, bad["device_id"]) == []
 
 
 async def test_a_group_with_a_stored_reading_is_written_again_with_the_full_statement(
@@ -128,7 +130,11 @@ async def test_a_group_with_a_stored_reading_is_written_again_with_the_full_stat
     assert slow_writer.checked_groups_left == 0  # written new-only: nothing was stored
 
     grown = batch_of(6)  # the same four readings and two older ones
-    assert grown.timestamps[:4] == retried.timestamps
+    grown.timestamps = [
+        *retried.timestamps,
+        *(retried.timestamps[-1] - timedelta(seconds=s) for s in (1, 2)),
+    ]
+    grown.values = [*retried.values, 1.0, 2.0]
     outcomes = await asyncio.gather(
         slow_writer.submit(UUID(first["device_id"]), grown),
         slow_writer.submit(UUID(second["device_id"]), batch_of(3)),
@@ -143,15 +149,17 @@ async def test_a_group_with_a_stored_reading_is_written_again_with_the_full_stat
     assert sorted(boxes[1]["timestamps"]) == sorted(grown.timestamps[4:])
 
     # The full statement for the next groups, then new-only again.
+    again = batch_of(1, minutes=9)
     checked = [
-        await slow_writer.submit(UUID(second["device_id"]), batch_of(1, minutes=9))
+        await slow_writer.submit(UUID(second["device_id"]), again)
         for _ in range(writer_module._CHECKED_GROUPS - 1)
     ]
     assert checked == [0] + [1] * (writer_module._CHECKED_GROUPS - 2)
     assert slow_writer.checked_groups_left == 0
-    assert await slow_writer.submit(UUID(second["device_id"]), batch_of(2, minutes=30)) == 0
+    later = batch_of(2, minutes=30)
+    assert await slow_writer.submit(UUID(second["device_id"]), later) == 0
     assert slow_writer.checked_groups_left == 0
-    assert await slow_writer.submit(UUID(second["device_id"]), batch_of(2, minutes=30)) == 2
+    assert await slow_writer.submit(UUID(second["device_id"]), later) == 2
     assert slow_writer.checked_groups_left == writer_module._CHECKED_GROUPS - 1
 
 

@@ -1,0 +1,30 @@
+-- The latest value of each sensor of a device moves into the device's row: `latest_ts[c]` and
+-- `latest_values[c]` hold the newest reading of sensor type code `c` (NULL: none yet).
+-- Ingest already updates every reporting device's row (last seen, position) in each group
+-- commit; the latest values now ride on that one update instead of an upsert per device and
+-- sensor type into `latest_readings` (a speculative insertion, a row lock and a new row version
+-- each: about a fifth of the ingest statement's CPU; docs/performance.md, round 9).
+-- `latest_readings` stays as a view with the same columns, for every reader.
+ALTER TABLE devices
+    ADD COLUMN latest_ts timestamptz[] NOT NULL DEFAULT '{}',
+    ADD COLUMN latest_values double precision[] NOT NULL DEFAULT '{}';
+
+UPDATE devices d
+SET latest_ts = l.ts, latest_values = l.vals
+FROM (
+    SELECT k.device_id,
+           array_agg(r.ts ORDER BY c.code) AS ts, array_agg(r.value ORDER BY c.code) AS vals
+    FROM (SELECT DISTINCT device_id FROM latest_readings) k
+    CROSS JOIN generate_series(1, (SELECT max(code) FROM sensor_types)) AS c(code)
+    LEFT JOIN latest_readings r ON r.device_id = k.device_id AND r.sensor_type = c.code
+    GROUP BY k.device_id
+) l
+WHERE d.device_id = l.device_id;
+
+DROP TABLE latest_readings;
+
+CREATE VIEW latest_readings AS
+SELECT d.device_id, u.sensor_type::smallint AS sensor_type, u.ts, u.value
+FROM devices d
+CROSS JOIN LATERAL unnest(d.latest_ts, d.latest_values) WITH ORDINALITY AS u(ts, value, sensor_type)
+WHERE u.ts IS NOT NULL;
