@@ -62,7 +62,7 @@ def main() -> None:
             url, proc = stack.enter_context(serve_process(db_url, PYTHONPATH=src))
             time.sleep(2)  # the worker child up
             parties = Parties(proc.pid, None, db_url.rsplit("/", 1)[1])
-            devices = provision(url, admin_token(db_url), DEVICES)
+            devices = provision(url, admin_token(db_url, PYTHONPATH=src), DEVICES)
             keys = workdir / f"keys-{name}.txt"
             keys.write_text("".join(f"{d['api_key']} {d['device_id']}\n" for d in devices))
             servers.append((name, url, parties, keys, db_url))

@@ -103,9 +103,12 @@ def serve_process(
         process.wait(30)
 
 
-def admin_token(database_url: str) -> str:
+def admin_token(database_url: str, **env_extra: str) -> str:
+    """An admin token from the CLI. Pass the server's `env_extra` (its tree's PYTHONPATH): the
+    CLI migrates the database first, and another tree's migrations would change the schema
+    under the server."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLIMASENSE_")}
-    env.update(CLIMASENSE_DATABASE_URL=database_url, CLIMASENSE_SECRET_KEY=SECRET)
+    env.update(CLIMASENSE_DATABASE_URL=database_url, CLIMASENSE_SECRET_KEY=SECRET, **env_extra)
     return subprocess.run(
         [sys.executable, "-m", "climasense", "admin", "create-token", "--name", "bench"],
         env=env,

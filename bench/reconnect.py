@@ -90,7 +90,7 @@ def main() -> None:
         for name, src in variants:
             extra = tree_env(src)
             with serve_process(urls[name], **extra) as (url, _):
-                devices = provision(url, admin_token(urls[name]), DEVICES)
+                devices = provision(url, admin_token(urls[name], **extra), DEVICES)
             keys[name] = [d["api_key"] for d in devices]
         results: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in variants}
         for round_ in range(1, ROUNDS + 1):

@@ -156,7 +156,7 @@ def one_layout(layout: str, src: str | None) -> dict[str, Any]:
                 )
             time.sleep(2)  # every API process (and the worker) up
             parties = Parties(proc.pid, worker.pid if worker else None, db_url.rsplit("/", 1)[1])
-            token = admin_token(db_url)
+            token = admin_token(db_url, **extra)
             devices = provision(url, token, DEVICES + WARM_DEVICES)
             cold_keys, warm_keys, keys = (
                 workdir / "cold.txt",
