@@ -8,7 +8,6 @@ import os
 import re
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import click
 import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from climasense.cli.event_loop import loop_factory
 from climasense.cli.output import emit_json
 from climasense.ota import signing
 from climasense.simulator.client import ClientShards, Stats
@@ -30,18 +30,6 @@ from climasense.simulator.fleet import (
     run_fleet,
     save_keys,
 )
-
-
-def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
-    """uvloop where it is installed (it comes with the server's `uvicorn[standard]`), as the
-    server's own processes run; None means asyncio's default loop. Measured: ~2–11 % less of
-    the simulator's CPU per request (docs/performance.md, issue 20 round 8) — most of what is
-    left is aiohttp's own per-request Python."""
-    try:
-        import uvloop
-    except ImportError:
-        return None
-    return uvloop.new_event_loop
 
 
 @click.command()
@@ -155,7 +143,7 @@ def simulate(
         tags=tuple(t for t in re.split(r"[\s,]+", tags) if t),
     )
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
             summary = runner.run(
                 _run(
                     url,

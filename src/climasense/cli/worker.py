@@ -12,6 +12,7 @@ import uvicorn
 
 from climasense.api.metrics_routes import WorkerMetricsApp
 from climasense.cli.context import check_database, resolve_database
+from climasense.cli.event_loop import loop_factory
 from climasense.observability import logging as log_setup
 from climasense.observability import metrics
 from climasense.runtime import build_services
@@ -57,7 +58,8 @@ def worker(metrics_port: int | None, metrics_host: str) -> None:
             await services.close()
 
     try:
-        asyncio.run(run())
+        with asyncio.Runner(loop_factory=loop_factory()) as runner:
+            runner.run(run())
     finally:
         if embedded is not None:
             embedded.stop()
