@@ -355,7 +355,7 @@ async def latest_readings(
 ) -> list[LatestReading]:
     rows = await conn.fetch(
         """SELECT t.name AS sensor_type, l.value, l.ts
-           FROM latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
+           FROM device_latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
            WHERE l.device_id = $1 ORDER BY t.code""",
         device_id,
     )

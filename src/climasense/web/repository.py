@@ -21,12 +21,12 @@ async def fleet_counts(pool: asyncpg.Pool) -> dict[str, int]:
 async def latest_values(
     pool: asyncpg.Pool, device_ids: list[UUID], sensor_types: list[str]
 ) -> dict[UUID, dict[str, float]]:
-    """`{device_id: {sensor_type: value}}` from `latest_readings`."""
+    """`{device_id: {sensor_type: value}}` from `device_latest_readings`."""
     if not device_ids:
         return {}
     rows = await pool.fetch(
         """SELECT l.device_id, t.name AS sensor_type, l.value
-           FROM latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
+           FROM device_latest_readings l JOIN sensor_types t ON t.code = l.sensor_type
            WHERE l.device_id = ANY($1::uuid[]) AND t.name = ANY($2::text[])""",
         device_ids,
         sensor_types,

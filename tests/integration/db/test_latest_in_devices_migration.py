@@ -1,5 +1,6 @@
 """Migration 0113 moves each device's latest values from the `latest_readings` table into the
-device's row, and leaves `latest_readings` as a view that reads the same as the table did."""
+device's row, read through the view `device_latest_readings` as the table read; the table stays
+for API processes of the previous release during a rolling upgrade."""
 
 from __future__ import annotations
 
@@ -46,9 +47,18 @@ async def test_latest_values_survive_the_move_into_the_device_row(
         )
         assert await migrate(conn) == ["0113"]
         seen = await conn.fetch(
-            "SELECT device_id, sensor_type, ts, value FROM latest_readings ORDER BY 1, 2"
+            "SELECT device_id, sensor_type, ts, value FROM device_latest_readings ORDER BY 1, 2"
         )
         assert sorted(tuple(r) for r in seen) == sorted(rows)
+        # The previous release's ingest statement still writes the old table.
+        await conn.execute(
+            """INSERT INTO latest_readings AS l (device_id, sensor_type, ts, value)
+               VALUES ($1, 1, $2, 22.0)
+               ON CONFLICT (device_id, sensor_type) DO UPDATE SET ts = excluded.ts,
+                   value = excluded.value WHERE l.ts < excluded.ts""",
+            devices[0],
+            at + timedelta(minutes=1),
+        )
         stored = await conn.fetchrow(
             "SELECT latest_ts, latest_values FROM devices WHERE device_id = $1", devices[0]
         )

@@ -63,7 +63,7 @@ async def test_reports_update_latest_values_and_last_seen_in_place(
             for table, (ins, upd, hot) in (await _table_stats(conn)).items()
         }
         latest = await conn.fetch(
-            "SELECT sensor_type, ts, value FROM latest_readings WHERE device_id = $1 ORDER BY 1",
+            "SELECT sensor_type, ts, value FROM device_latest_readings WHERE device_id = $1 ORDER BY 1",
             devices[-1],
         )
     finally:

@@ -266,7 +266,7 @@ async def test_last_seen_position_and_latest_values(
     )
     assert (row["latitude"], row["longitude"]) == (37.7749, -122.4194)
     latest = await pool.fetchrow(
-        "SELECT value, ts FROM latest_readings WHERE device_id = $1 AND sensor_type = 1",
+        "SELECT value, ts FROM device_latest_readings WHERE device_id = $1 AND sensor_type = 1",
         device_id,
     )
     assert latest["value"] == 30.0

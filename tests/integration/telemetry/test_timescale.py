@@ -99,7 +99,7 @@ async def test_ingest_dedup_outbox_and_latest_on_a_hypertable(
     rows = await outbox(live.services, device["device_id"])
     assert [len(r["timestamps"]) for r in rows] == [5]
     latest = await live.services.pool.fetchval(
-        "SELECT value FROM latest_readings WHERE device_id = $1", UUID(device["device_id"])
+        "SELECT value FROM device_latest_readings WHERE device_id = $1", UUID(device["device_id"])
     )
     assert latest == 21.0
     position = await live.services.pool.fetchrow(

@@ -3,8 +3,13 @@
 -- Ingest already updates every reporting device's row (last seen, position) in each group
 -- commit; the latest values now ride on that one update instead of an upsert per device and
 -- sensor type into `latest_readings` (a speculative insertion, a row lock and a new row version
--- each: about a fifth of the ingest statement's CPU; docs/performance.md, round 9).
--- `latest_readings` stays as a view with the same columns, for every reader.
+-- each; docs/performance.md, issue 20 round 9). Readers use the view `device_latest_readings`,
+-- one row per device and sensor type as the table had.
+--
+-- The table `latest_readings` stays, no longer read: during a rolling upgrade the API processes
+-- of the previous release still write it (their statement would fail on a view), and their
+-- groups leave the new columns as they were until the device's next report reaches a process
+-- of this release. A later migration drops it.
 ALTER TABLE devices
     ADD COLUMN latest_ts timestamptz[] NOT NULL DEFAULT '{}',
     ADD COLUMN latest_values double precision[] NOT NULL DEFAULT '{}';
@@ -21,9 +26,7 @@ FROM (
 ) l
 WHERE d.device_id = l.device_id;
 
-DROP TABLE latest_readings;
-
-CREATE VIEW latest_readings AS
+CREATE VIEW device_latest_readings AS
 SELECT d.device_id, u.sensor_type::smallint AS sensor_type, u.ts, u.value
 FROM devices d
 CROSS JOIN LATERAL unnest(d.latest_ts, d.latest_values) WITH ORDINALITY AS u(ts, value, sensor_type)
