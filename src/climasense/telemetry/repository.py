@@ -11,6 +11,16 @@ import asyncpg
 from climasense.alerts.outbox import OUTBOX_CTE
 from climasense.sensor_types import SENSOR_TYPES
 
+
+def _by_code(column: str) -> str:
+    """An array of the newest `column` of each sensor type, at the position of its code (NULL
+    where the group has no reading of that type): the layout of `devices.latest_ts`."""
+    codes = range(1, max(t.code for t in SENSOR_TYPES) + 1)
+    return (
+        "ARRAY[" + ", ".join(f"max({column}) FILTER (WHERE sensor_type = {c})" for c in codes) + "]"
+    )
+
+
 # One statement = one implicit transaction = one round trip for a whole group commit.
 # Parameters are compact, because encoding them is the writer's main CPU cost: each device id
 # is sent once ($9) and readings refer to it by 1-based position (subject; hub NULL for a
@@ -65,21 +75,8 @@ seen AS (
         GROUP BY device_id
     ) AS n ON n.device_id = t.device_id
     WHERE d.device_id = t.device_id
-)"""
+)""".replace("{NEWEST_TS}", _by_code("ts")).replace("{NEWEST_VALUE}", _by_code("value"))
 
-
-def _by_code(column: str) -> str:
-    """An array of the newest `column` of each sensor type, at the position of its code (NULL
-    where the group has no reading of that type): the layout of `devices.latest_ts`."""
-    codes = range(1, max(t.code for t in SENSOR_TYPES) + 1)
-    return (
-        "ARRAY[" + ", ".join(f"max({column}) FILTER (WHERE sensor_type = {c})" for c in codes) + "]"
-    )
-
-
-_SOURCE = _SOURCE.replace("{NEWEST_TS}", _by_code("ts")).replace(
-    "{NEWEST_VALUE}", _by_code("value")
-)
 
 # Plain PostgreSQL: the hourly rollup is materialized off the ingest path (`telemetry.rollup`,
 # migration 0112); ingest only records the hours of readings older than the threshold the
@@ -106,7 +103,7 @@ WHERE NOT EXISTS (
 
 
 # The full statement's insert: `ins` is what it stored, stored readings left out.
-_INSERT_NEW = """ins AS (
+_INSERT_SKIPPING_STORED = """ins AS (
     INSERT INTO readings (device_id, sensor_type, ts, value, hub_id)
     SELECT device_id, sensor_type, ts, value, hub_id FROM src
     ON CONFLICT DO NOTHING
@@ -119,7 +116,8 @@ _INSERT_NEW = """ins AS (
 # (docs/performance.md, round 9). A reading already stored makes this statement fail with a
 # unique violation, rolled back whole, and the writer commits the group again with the full
 # statement. Everything in `src` is inserted or nothing is, so `ins` is `src` itself, read in
-# place: returning the inserted rows to a CTE of their own cost another ~15 % (round 9).
+# place: collecting the inserted rows from `RETURNING` into a CTE of their own cost ~15 % more
+# in round 9's variants.
 _INSERT_ALL = """stored AS (
     INSERT INTO readings (device_id, sensor_type, ts, value, hub_id)
     SELECT device_id, sensor_type, ts, value, hub_id FROM src
@@ -140,7 +138,7 @@ def ingest_statement(engine: str, *, new_only: bool = False) -> str:
     late = "" if timescale else _LATE
     if new_only:
         return f"WITH {source.replace('{INSERT}', _INSERT_ALL)}{late}{_NO_REPORT}"
-    return f"WITH {source.replace('{INSERT}', _INSERT_NEW)}{late}{_DUPLICATES}"
+    return f"WITH {source.replace('{INSERT}', _INSERT_SKIPPING_STORED)}{late}{_DUPLICATES}"
 
 
 @dataclass(slots=True)

@@ -2,8 +2,8 @@
 
 Every `POST /v1/telemetry` hands its validated readings to `IngestWriter.submit` and waits.
 The writer takes everything pending (up to `max_batch` readings), writes it in ONE statement —
-one implicit transaction: readings, alert outbox, latest values, hourly rollups, last-seen and
-position (see `repository.ingest_statement`) — and answers each waiting request only after
+one implicit transaction: readings, alert outbox, the devices' last-seen, position and latest
+values, late readings' hours (see `repository.ingest_statement`) — and answers each waiting request only after
 that commit. A group is written first without `ON CONFLICT` (no reading in it stored yet, the
 usual case) and again with it if that fails on a stored reading (`_CHECKED_GROUPS`). While a
 commit is in flight, new requests pile up and go together in the next one, so under load a
