@@ -65,9 +65,22 @@ hourly AS (
 )"""
 
 
+def without_latest_values(statement: str) -> str:
+    """The statement with the devices update keeping last seen and position only: without its
+    latest-values columns and the join that feeds them (migration 0113 put them there)."""
+    start = statement.index(",\n        latest_ts = ")
+    end = statement.index("\n    FROM unnest($6", start)
+    statement = statement[:start] + statement[end:]
+    start = statement.index("\n    LEFT JOIN (")
+    joined = ") AS n ON n.device_id = t.device_id"
+    end = statement.index(joined, start) + len(joined)
+    return statement[:start] + statement[end:]
+
+
 def variants() -> dict[str, str]:
     full = repository.ingest_statement("partitioned")
     no_late = without_cte(full, "late")
+    # No devices update at all: neither last seen nor (since 0113) the latest values.
     no_seen = full.replace("WHERE d.device_id = t.device_id", "WHERE false")
     before_0112 = no_late.replace(
         "\nSELECT s.ord FROM src", INGEST_TIME_ROLLUP + "\nSELECT s.ord FROM src"
@@ -87,12 +100,12 @@ def variants() -> dict[str, str]:
         "new only": repository.ingest_statement("partitioned", new_only=True),
         "no duplicate report": full.split("\nSELECT s.ord FROM src")[0] + "\nSELECT 1",
         "no late-hour record": no_late,
-        "no latest values": without_cte(full, "latest"),
+        "no latest values": without_latest_values(full),
         "no alert outbox": without_cte(full, "outbox"),
-        "no last-seen update": no_seen,
-        "readings insert only": without_cte(
-            without_cte(without_cte(no_seen, "late"), "latest"), "outbox"
-        ).split("\nSELECT s.ord FROM src")[0]
+        "no devices update": no_seen,
+        "readings insert only": without_cte(without_cte(no_seen, "late"), "outbox").split(
+            "\nSELECT s.ord FROM src"
+        )[0]
         + "\nSELECT 1",
     }
 
