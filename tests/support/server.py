@@ -65,7 +65,11 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         await asyncio.sleep(0.02)
     url = f"http://127.0.0.1:{port}"
     try:
-        async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        # The client drops a connection idle for half the server's keep-alive timeout: at
+        # httpx's default (5 s, the same as uvicorn's) a request sent on a connection idle for
+        # ~5 s could meet the server closing it (a ReadError in CI after a 4.9 s pause).
+        limits = httpx.Limits(keepalive_expiry=config.timeout_keep_alive / 2)
+        async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
             yield LiveServer(url, app, client)
     finally:
         server.should_exit = True
