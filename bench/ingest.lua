@@ -5,7 +5,12 @@
 -- Each wrk thread takes its own slice of the device keys in KEYS_FILE; timestamps count
 -- forward from T0 (epoch seconds), as a device reports, so no reading repeats and none is
 -- older than its series' newest (the alert evaluator's late path). DELAY_MS paces each
--- connection (for p99). OFFSETS ("n0,n1,...", one a thread) starts each thread's rotation
+-- connection (for p99): each connection waits that long after every answer, so connections
+-- answered by the same group commit come back together (lockstep). RATE (requests/s, all
+-- threads) paces instead as independent devices do: each thread sends at the instants of a
+-- Poisson process of RATE / THREADS a second, on whichever of its connections is free, and
+-- counts (LATE) the requests sent more than 10 ms after their instant because every connection
+-- was busy (their wait is not in wrk's latency). OFFSETS ("n0,n1,...", one a thread) starts each thread's rotation
 -- where an earlier run with the same T0 stopped (done() prints COUNTERS for that). done() also
 -- prints LIMITED: answers 429, a device over its per-device limit, which a bench on the
 -- default limits must never see.
@@ -14,6 +19,7 @@ local n = tonumber(os.getenv("READINGS") or "10")
 local t0 = tonumber(os.getenv("T0") or tostring(os.time() - 60))
 local path = os.getenv("URL_PATH") or "/v1/nope"
 local pace = tonumber(os.getenv("DELAY_MS") or "0")
+local rate = tonumber(os.getenv("RATE") or "0")
 local types = {"temperature", "humidity", "pressure", "power_availability",
                "battery_level", "signal_strength", "iaq"}
 local values = {"21.5", "45.2", "1013.2", "1", "87", "-70", "50"}
@@ -31,7 +37,10 @@ counter = 0 -- globals: done() reads them with thread:get
 bad = 0
 bad_status = 0
 limited = 0
+late = 0
 function init(args)
+  -- Each thread its own random sequence (LuaJIT seeds every state alike).
+  math.randomseed(os.time() * 16 + tid)
   local all_keys, all_ids = {}, {}
   for line in io.lines(os.getenv("KEYS_FILE")) do
     local key, id = line:match("^(%S+)%s+(%S+)$")
@@ -55,7 +64,28 @@ function init(args)
   end
 end
 
-if pace > 0 then
+if rate > 0 then
+  local ffi = require("ffi")
+  ffi.cdef[[
+  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
+  int clock_gettime(int clock_id, bench_timespec *tp);
+  ]]
+  local clock = ffi.new("bench_timespec")
+  local function now_ms()
+    ffi.C.clock_gettime(1, clock) -- CLOCK_MONOTONIC
+    return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
+  end
+  local mean_gap_ms = 1000 * tonumber(os.getenv("THREADS") or "1") / rate
+  local next_instant = nil
+  function delay()
+    local t = now_ms()
+    local instant = next_instant or t
+    if instant < t - 10 then late = late + 1 end
+    -- Exponential gaps: the arrivals of many devices that each keep their own clock.
+    next_instant = math.max(instant, t - 100) - math.log(1 - math.random()) * mean_gap_ms
+    return math.max(0, math.floor(instant - t))
+  end
+elseif pace > 0 then
   function delay() return pace end
 end
 
@@ -96,8 +126,9 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local failed, status, throttled, counters = 0, 0, 0, {}
+  local failed, status, throttled, behind, counters = 0, 0, 0, 0, {}
   for _, thread in ipairs(threads) do
+    behind = behind + thread:get("late")
     failed = failed + thread:get("bad")
     throttled = throttled + thread:get("limited")
     counters[#counters + 1] = string.format("%d", thread:get("counter"))
@@ -105,6 +136,7 @@ function done(summary, latency, requests)
   end
   if failed > 0 then io.write(string.format("FAILED-STATUS %d\n", status)) end
   io.write(string.format("LIMITED %d\n", throttled))
+  io.write(string.format("LATE %d\n", behind))
   io.write("COUNTERS " .. table.concat(counters, ",") .. "\n")
   io.write(string.format("RESULT %d %d %.3f %.3f %d\n", summary.requests, summary.duration,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, failed))

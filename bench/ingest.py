@@ -108,6 +108,7 @@ def wrk(
     non2xx = f"{non2xx.strip()} {status}".strip()
     limited = next((x for x in out.splitlines() if x.startswith("LIMITED")), "LIMITED 0")
     counters = next((x for x in out.splitlines() if x.startswith("COUNTERS")), "COUNTERS ")
+    late = next((x for x in out.splitlines() if x.startswith("LATE")), "LATE 0")
     return {
         "rps": int(requests) / (int(duration_us) / 1e6),
         "p50_ms": float(p50),
@@ -115,6 +116,7 @@ def wrk(
         "failed": int(failed),
         "non2xx": non2xx,
         "limited": int(limited.split()[1]),
+        "late": int(late.split()[1]),
         "counters": [int(n) for n in counters.split(" ", 1)[1].split(",") if n],
     }
 
