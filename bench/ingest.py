@@ -387,7 +387,10 @@ async def with_cpu(pid: int, run: Any, drain_url: str | None = None) -> dict[str
     """Run a wrk phase and add CPU time per request (µs) of the API server, PostgreSQL, wrk
     and the separate worker: steadier than req/s on a shared machine, and it shows where the
     two cores went. With `drain_url`, wait (up to 60 s) for the alert evaluator to empty the
-    outbox after the phase and count that CPU too: work deferred is still work."""
+    outbox after the phase and count that CPU too: work deferred is still work. The phase
+    starts with no dirty pages (`os.sync()`): the kernel's writeback of an earlier phase's
+    writes does not hold up its WAL fsyncs (docs/performance.md, round 10)."""
+    os.sync()
     before = _cpu_now(pid)
     result: dict[str, float] = run()
     if drain_url is not None:
@@ -577,6 +580,7 @@ async def main() -> None:
             (
                 await client.post(influx_url + "/query", params={"q": "CREATE DATABASE bench"})
             ).raise_for_status()
+        os.sync()  # as before each of ours (`with_cpu`)
         influx_cpu = server_cpu_seconds(influx.pid)
         influx_run = wrk(influx_url, "influx", READINGS=10, T0=ten["t0"], KEYS_FILE=keys_file)
         influx_run["cpu_us"] = (
