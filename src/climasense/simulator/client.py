@@ -5,8 +5,8 @@ devices over a bounded pool of keep-alive connections. One httpx client for the 
 about 2.5 ms of CPU per request (httpcore's pool scanning its queue for every request, and an
 `import sniffio` that fails and searches sys.path on every request): ~40 requests/s at 99 % of
 a core. httpx with small pools still cost ~870 µs a request, aiohttp ~100 µs (docs/performance.md).
-A single `httpx.AsyncClient` is still accepted (tests and a handful of devices): answers are
-handed to the devices as `httpx.Response` either way.
+A single `httpx.AsyncClient` is still accepted (tests and a handful of devices). Devices read an
+`Answer`: an `httpx.Response` from httpx, a `ShardAnswer` from the shards.
 
 A `429` (or `503`) is honoured as a device should: wait `Retry-After` seconds and try again,
 a bounded number of times and never past the run's deadline.
@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import aiohttp
 import httpx
@@ -55,7 +55,35 @@ class Stats:
         return dict(self.__dict__)
 
 
-def retry_after_seconds(response: httpx.Response, default: float = 1.0) -> float:
+class Answer(Protocol):
+    """What a device reads of a response. `httpx.Response` is one; `ShardAnswer` is the
+    aiohttp one."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...  # names case-insensitive
+
+    def json(self) -> Any: ...
+
+
+@dataclass(slots=True)
+class ShardAnswer:
+    """An aiohttp answer as a device reads it: status, headers (aiohttp's case-insensitive
+    proxy) and the body, already read and decoded. Building an `httpx.Response` from it instead
+    cost ~10 % of the simulator's CPU per request (py-spy, 1,500 devices at `--interval 1.1`;
+    docs/performance.md, round 10)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    content: bytes = b""
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
+def retry_after_seconds(response: Answer, default: float = 1.0) -> float:
     raw = response.headers.get("retry-after", "")
     try:
         return max(0.0, float(raw))
@@ -91,6 +119,9 @@ class ClientShards:
                     base_url=self.base_url,
                     timeout=self._timeout,
                     connector=aiohttp.TCPConnector(limit=self.connections_per_client),
+                    # A device keeps no cookies (the device API sets none): nothing to store
+                    # or send back per request.
+                    cookie_jar=aiohttp.DummyCookieJar(),
                 )
             )
         return self._sessions[shard]
@@ -99,12 +130,6 @@ class ClientShards:
         for session in self._sessions:
             await session.close()
         self._sessions.clear()
-
-
-def _response(status: int, headers: Any, content: bytes = b"") -> httpx.Response:
-    """aiohttp's answer as the `httpx.Response` the devices read (its body already decoded)."""
-    kept = [(k, v) for k, v in headers.items() if k.lower() != "content-encoding"]
-    return httpx.Response(status, headers=kept, content=content)
 
 
 class DeviceClient:
@@ -127,7 +152,7 @@ class DeviceClient:
         self._sleep = sleep
         self._clock = clock
 
-    async def request(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+    async def request(self, method: str, path: str, **kwargs: Any) -> Answer | None:
         """The response, or None when the server could not be reached (counted as an error)."""
         headers = {**self.headers, **kwargs.pop("headers", {})}
         for attempt in range(self.max_retries + 1):
@@ -151,7 +176,7 @@ class DeviceClient:
 
     async def _send(
         self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]
-    ) -> httpx.Response:
+    ) -> Answer:
         if isinstance(self.http, httpx.AsyncClient):
             return await self.http.request(method, path, headers=headers, **kwargs)
         extra = {k: v for k, v in kwargs.items() if k != "json"}  # kept whole for a retry
@@ -161,7 +186,7 @@ class DeviceClient:
             headers = {**headers, "Content-Type": "application/json"}
         async with self.http.request(method, path, headers=headers, data=data, **extra) as answer:
             content = await answer.read()
-        return _response(answer.status, answer.headers, content)
+        return ShardAnswer(answer.status, answer.headers, content)
 
     def _time_left(self, wait: float) -> bool:
         return self.deadline is None or self._clock() + wait < self.deadline
@@ -172,7 +197,7 @@ class DeviceClient:
         on_chunk: Callable[[bytes], None],
         *,
         headers: dict[str, str] | None = None,
-        on_start: Callable[[httpx.Response], None] | None = None,
+        on_start: Callable[[Answer], None] | None = None,
     ) -> Fetched:
         """GET a (firmware) body chunk by chunk, never holding it whole. `on_start` sees a
         `200`/`206` response before its first chunk (to restart or resume a partial image)."""
@@ -180,7 +205,7 @@ class DeviceClient:
         for attempt in range(self.max_retries + 1):
             self.stats.requests += 1
             started = False
-            response: httpx.Response | None = None
+            response: Answer | None = None
             try:
                 if isinstance(self.http, httpx.AsyncClient):
                     async with self.http.stream("GET", path, headers=sent) as response:
@@ -195,14 +220,14 @@ class DeviceClient:
                 else:
                     async with self.http.get(path, headers=sent) as answer:
                         if answer.status in {200, 206}:
-                            response = _response(answer.status, answer.headers)
+                            response = ShardAnswer(answer.status, answer.headers)
                             if on_start is not None:
                                 on_start(response)
                             started = True
                             async for chunk in answer.content.iter_chunked(_CHUNK):
                                 on_chunk(chunk)
                             return Fetched(response)
-                        response = _response(answer.status, answer.headers, await answer.read())
+                        response = ShardAnswer(answer.status, answer.headers, await answer.read())
             except (httpx.HTTPError, *_AIOHTTP_ERRORS):
                 self.stats.errors += 1
                 # Cut off mid-image: what arrived is kept, the caller may resume with `Range`.
@@ -223,7 +248,7 @@ class Fetched:
     """A download's outcome: the response (None if the server could not be reached) and
     whether its body broke off part-way."""
 
-    response: httpx.Response | None
+    response: Answer | None
     interrupted: bool = False
 
     @property

@@ -16,12 +16,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from climasense.ota import signing
 from climasense.simulator import physics
-from climasense.simulator.client import DeviceClient
+from climasense.simulator.client import Answer, DeviceClient
 from climasense.simulator.schedule import Schedule
 
 log = logging.getLogger(__name__)
@@ -48,7 +47,7 @@ class PartialImage:
         self.size = 0
         self.etag: str | None = None
 
-    def start(self, response: httpx.Response) -> None:
+    def start(self, response: Answer) -> None:
         resumed = response.status_code == 206 and response.headers.get(
             "content-range", ""
         ).startswith(f"bytes {self.size}-")

@@ -238,23 +238,27 @@ async def test_a_failed_update_is_reported_once_and_not_retried(
     assert stats.ota_failed == 1
 
 
+@pytest.mark.parametrize("sharded", [False, True], ids=["httpx", "shards"])
 async def test_rate_limited_settings_reads_wait_for_retry_after(
-    fresh_database_url: str, tmp_path: Path
+    fresh_database_url: str, tmp_path: Path, sharded: bool
 ) -> None:
     limits = dict(make_settings(fresh_database_url, tmp_path).rate_limits)
     limits["settings_get"] = RateLimit(1, 2)
     settings = make_settings(fresh_database_url, tmp_path, rate_limits=limits)
-    async with live_server(settings) as live:
+    async with live_server(settings) as live, fleet_http(live, sharded) as http:
         token = await admin_token(live.services)
         [entry] = await provision(live.client, token, Plan(devices=1, batch="sim-429"))
         stats = Stats()
-        client = DeviceClient(live.client, entry["api_key"], stats, deadline=time.monotonic() + 30)
+        session = http.for_device(0) if sharded else http
+        client = DeviceClient(session, entry["api_key"], stats, deadline=time.monotonic() + 30)
         first = await client.request("GET", "/v1/settings")
         started = time.monotonic()
         second = await client.request("GET", "/v1/settings")
         waited = time.monotonic() - started
     assert first is not None
     assert first.status_code == 200
+    assert first.json()["version"] >= 1  # the body, read through the answer's json()
+    assert first.headers.get("etag") == f'"{first.json()["version"]}"'  # any case of the name
     assert second is not None
     assert second.status_code == 200
     assert stats.rate_limited >= 1
