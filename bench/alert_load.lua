@@ -5,16 +5,8 @@
 -- key and readings move forward in time like a live fleet's). RATE (requests/s, all threads)
 -- paces the load: each request gets the next slot of its thread's schedule. done() prints
 -- RESULT and LIMITED (answers 429: on the default limits, a device over 60 posts a minute).
-local ffi = require("ffi")
-ffi.cdef[[
-typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-int clock_gettime(int clock_id, bench_timespec *tp);
-]]
-local clock = ffi.new("bench_timespec")
-local function now_ms()
-  ffi.C.clock_gettime(1, clock) -- CLOCK_MONOTONIC
-  return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
-end
+package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+local now_ms = require("monotonic")
 local types = {"temperature", "humidity", "pressure", "power_availability",
                "battery_level", "signal_strength", "iaq"}
 -- Normal readings: no default rule (power lost, battery < 20 %, humidity > 80 %) and no probe

@@ -65,16 +65,8 @@ function init(args)
 end
 
 if rate > 0 then
-  local ffi = require("ffi")
-  ffi.cdef[[
-  typedef struct { long tv_sec; long tv_nsec; } bench_timespec;
-  int clock_gettime(int clock_id, bench_timespec *tp);
-  ]]
-  local clock = ffi.new("bench_timespec")
-  local function now_ms()
-    ffi.C.clock_gettime(1, clock) -- CLOCK_MONOTONIC
-    return tonumber(clock.tv_sec) * 1000 + tonumber(clock.tv_nsec) / 1e6
-  end
+  package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
+  local now_ms = require("monotonic")
   local mean_gap_ms = 1000 * tonumber(os.getenv("THREADS") or "1") / rate
   local next_instant = nil
   function delay()
