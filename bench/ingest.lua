@@ -10,7 +10,8 @@
 -- threads) paces instead as independent devices do: each thread sends at the instants of a
 -- Poisson process of RATE / THREADS a second, on whichever of its connections is free, and
 -- counts (LATE) the requests sent more than 10 ms after their instant because every connection
--- was busy (their wait is not in wrk's latency). OFFSETS ("n0,n1,...", one a thread) starts each thread's rotation
+-- was busy (their wait is not in wrk's latency); instants more than 100 ms behind are dropped,
+-- not sent in a burst. OFFSETS ("n0,n1,...", one a thread) starts each thread's rotation
 -- where an earlier run with the same T0 stopped (done() prints COUNTERS for that). done() also
 -- prints LIMITED: answers 429, a device over its per-device limit, which a bench on the
 -- default limits must never see.

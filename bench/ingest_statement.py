@@ -7,10 +7,10 @@ partitions the storage job keeps with default settings (without them every readi
 cheaper; with the partitions it was not), it runs the real ingest statement
 (`telemetry.repository.ingest_statement`, plain PostgreSQL; the full statement and the
 new-readings-only one the writer tries first) with groups of
-BENCH_DEVICES_PER_GROUP (30) devices × 10 new readings (each device's row already holds its
-latest values, as after a fleet's first reports) (timestamps moving forward, as devices
-report: each reading replaces its latest value), and variants with one part left out, and
-prints the backend's CPU time (from /proc, user + system) per reading for each. The difference
+BENCH_DEVICES_PER_GROUP (30) devices × 10 new readings (timestamps moving forward, as devices
+report: each reading replaces its latest value; each device has reported once before, so its
+row already holds latest values), and variants with one part left out, all on their generic
+plans, and prints the backend's CPU time (`/proc/PID/schedstat`) per reading for each. The difference
 to `full` is what that part costs. Variants run in turn BENCH_PASSES (2) times (ABAB…) to show
 the noise; the last lines give each variant's median and its median ratio to `full` over the
 passes (pairs from the same pass share the machine's load).

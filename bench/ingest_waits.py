@@ -18,7 +18,6 @@ import os
 import sys
 import tempfile
 import threading
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -31,6 +30,7 @@ from bench.common import admin_token, fresh_database, serve_process
 from bench.ingest import ReadingClock
 from bench.serve_layout import WARM_SECONDS
 from bench.simulator import provision
+from climasense.telemetry import repository
 
 RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 # "name=value,…": settings for the bench database's sessions (ALTER DATABASE … SET), to try a
@@ -74,8 +74,12 @@ class Sampler:
             await conn.close()
 
 
+# How both ingest statements begin, whitespace collapsed as `_SAMPLE` collapses it.
+_INGEST_START = " ".join(repository.ingest_statement("partitioned").split())[:40]
+
+
 def is_ingest(query: str | None) -> bool:
-    return bool(query) and "src AS ( SELECT ($9::uuid[])" in str(query)
+    return bool(query) and str(query).startswith(_INGEST_START)
 
 
 def report(samples: list[list[asyncpg.Record]]) -> dict[str, Any]:
@@ -97,11 +101,11 @@ def report(samples: list[list[asyncpg.Record]]) -> dict[str, Any]:
 
 
 async def configure(db_url: str, settings: str) -> None:
+    database = db_url.rsplit("/", 1)[1]
     conn = await asyncpg.connect(db_url)
     try:
         for setting in filter(None, settings.split(",")):
             name, value = setting.split("=", 1)
-            database = db_url.rsplit("/", 1)[1]
             await conn.execute(f"ALTER DATABASE {database} SET {name} = '{value}'")
     finally:
         await conn.close()
@@ -144,7 +148,6 @@ def measure(db_url: str) -> None:
                 found["stalls"].items(), key=lambda item: -item[1][0]
             )[:8]:
                 print(f"  busy {busy:5.0f} ms  pid {pid} ({kind}), in {wait}: {query}")
-            time.sleep(1)
 
 
 if __name__ == "__main__":

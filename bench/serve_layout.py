@@ -17,10 +17,10 @@ each, on a fresh database: provisions 9,000 devices through the operator API, th
            (ingest.lua RATE) over 64 connections; "late" counts requests that waited > 10 ms
            for a free connection (that wait is not in wrk's latency)
   COPY     raw asyncpg COPY rows/s into `readings` (items 2, 3: the ratios)
-Each phase starts after `os.sync()`: none inherits the kernel's writeback of an earlier phase's
-writes. With CPU per request of the API process(es), PostgreSQL and the alert worker from /proc (the
-outbox drained after each phase, counted too) and whole-system CPU per committed reading
-(item 4).
+Each phase starts after `os.sync()`: none inherits the kernel's writeback of an earlier
+phase's writes. With CPU per request of the API process(es), PostgreSQL and the alert worker
+from /proc (the outbox drained after each phase, counted too) and whole-system CPU per
+committed reading (item 4).
 
 BENCH_BASELINE_SRC (e.g. /work/main/src) runs every layout also from that source tree, interleaved
 (baseline, ours per layout), so before and after come from one run. BENCH_LAYOUTS picks layouts
